@@ -1,0 +1,1 @@
+"""`navtalk-loop`: the headless command line."""

@@ -1,0 +1,66 @@
+"""Entry point of `navtalk-loop`. Each command group lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from .. import __version__
+from ..core.errors import CancelledError, NavTalkError
+
+# Modules that define `register(subparsers)`; each adds its commands with `set_defaults(func=...)`.
+COMMAND_MODULES = (
+    "navtalk_desktop.cli.analysis_commands",
+    "navtalk_desktop.cli.export_commands",
+    "navtalk_desktop.cli.demo_command",
+    "navtalk_desktop.cli.kling_commands",
+    "navtalk_desktop.cli.speech_commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="navtalk-loop",
+        description="NavTalk Loop Studio from the command line: analyse blinks, export seamless loops.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that command group is not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CancelledError:
+        print("navtalk-loop: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("navtalk-loop: interrupted", file=sys.stderr)
+        return 130
+    except NavTalkError as exc:
+        print(f"navtalk-loop: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The domain of NavTalk Loop Studio. Nothing in this package imports Qt."""

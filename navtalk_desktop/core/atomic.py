@@ -1,0 +1,47 @@
+"""Write outputs through a temporary sibling file and rename, so nothing half-written is ever visible."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .errors import OutputError
+
+
+def check_output_path(path: Path) -> Path:
+    """Fail early, with a specific message, if `path` cannot be written."""
+    path = Path(path)
+    if path.exists() and path.is_dir():
+        raise OutputError(f"output path is a directory: {path}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder is not writable: {parent}")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; rename it into place only if the block succeeds."""
+    path = check_output_path(Path(path))
+    suffix = suffix if suffix is not None else path.suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{suffix}", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        if not tmp_path.exists() or tmp_path.stat().st_size == 0:
+            raise OutputError(f"nothing was produced for {path}")
+        os.replace(tmp_path, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_output(Path(path)) as tmp:
+        tmp.write_text(text, encoding="utf-8")

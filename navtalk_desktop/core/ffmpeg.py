@@ -1,0 +1,107 @@
+"""Running the ffmpeg binary that ships inside imageio-ffmpeg: no system FFmpeg needed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections import deque
+from functools import lru_cache
+from typing import Callable, Sequence
+
+from .cancel import CancelToken
+from .errors import CancelledError, FFmpegError
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    override = os.environ.get("NAVTALK_FFMPEG")
+    if override:
+        return override
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def clean_env() -> dict[str, str]:
+    """Environment for child processes: a frozen build's library paths must not leak into ffmpeg."""
+    env = dict(os.environ)
+    if getattr(sys, "frozen", False):
+        for key in ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"):
+            original = env.pop(key + "_ORIG", None)
+            if original is not None:
+                env[key] = original
+            else:
+                env.pop(key, None)
+    return env
+
+
+def popen(args: Sequence[str], **kwargs) -> subprocess.Popen:
+    """Start ffmpeg with `args` (without the program name)."""
+    creationflags = 0
+    if sys.platform == "win32":  # no console window flashing in the windowed build
+        creationflags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+    return subprocess.Popen(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
+        env=clean_env(),
+        creationflags=creationflags,
+        **kwargs,
+    )
+
+
+def run(
+    args: Sequence[str],
+    *,
+    total_frames: int | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    cancel: CancelToken | None = None,
+    what: str = "ffmpeg",
+) -> None:
+    """Run ffmpeg to completion, reporting progress (0..1) from `-progress` and honouring `cancel`."""
+    proc = popen(
+        ["-progress", "pipe:1", "-nostats", "-loglevel", "error", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    stderr_tail: deque[str] = deque(maxlen=30)
+
+    def _drain() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            stderr_tail.append(line.rstrip())
+
+    drainer = threading.Thread(target=_drain, daemon=True)
+    drainer.start()
+    watcher_stop = threading.Event()
+
+    def _watch_cancel() -> None:
+        while not watcher_stop.wait(0.05):
+            if cancel is not None and cancel.cancelled and proc.poll() is None:
+                proc.kill()
+                return
+
+    watcher = threading.Thread(target=_watch_cancel, daemon=True)
+    watcher.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            key, _, value = line.strip().partition("=")
+            if key == "frame" and total_frames and on_progress:
+                try:
+                    on_progress(min(1.0, int(value) / total_frames))
+                except ValueError:
+                    pass
+        proc.wait()
+    finally:
+        watcher_stop.set()
+        drainer.join(timeout=5)
+    if cancel is not None and cancel.cancelled:
+        raise CancelledError(f"{what} cancelled")
+    if proc.returncode != 0:
+        tail = "\n".join(stderr_tail) or f"exit code {proc.returncode}"
+        raise FFmpegError(f"{what} failed: {tail}")
+    if on_progress:
+        on_progress(1.0)
