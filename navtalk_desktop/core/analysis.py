@@ -1,0 +1,143 @@
+"""Blink analysis of a video: landmarks -> EAR curves -> blink events, with a summary for people and JSON/CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import media
+from .blinks import BlinkEvent, detect_blinks
+from .cancel import CancelToken
+from .ear import ear_curves
+from .landmarks import LANDMARKER_VERSION, LandmarkTrack, load_or_compute_landmarks
+
+LOW_FACE_FRACTION = 0.9  # below this, the EAR curve has holes worth a warning
+
+
+@dataclass
+class AnalysisResult:
+    info: media.VideoInfo
+    ear_right: np.ndarray
+    ear_left: np.ndarray
+    ear_mean: np.ndarray
+    openness: np.ndarray
+    events: list[BlinkEvent]
+    face_fraction: float
+    messages: list[str] = field(default_factory=list)
+    track: LandmarkTrack | None = field(default=None, repr=False)
+
+    @property
+    def fps(self) -> float:
+        return float(self.info.fps)
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.ear_mean)
+
+    def clean_events(self) -> list[BlinkEvent]:
+        return [e for e in self.events if e.is_clean(self.frame_count, self.fps)]
+
+    def best_blink(self) -> BlinkEvent | None:
+        """The clean blink with the highest confidence: the default loop point."""
+        clean = self.clean_events()
+        return max(clean, key=lambda e: e.confidence) if clean else None
+
+    def to_dict(self, curves: bool = True) -> dict:
+        def clean_list(values: np.ndarray) -> list:
+            return [None if not math.isfinite(v) else round(float(v), 5) for v in values]
+
+        data = {
+            "analyser": LANDMARKER_VERSION,
+            "video": self.info.to_dict(),
+            "face_fraction": round(self.face_fraction, 4),
+            "events": [e.to_dict() | {"clean": e.is_clean(self.frame_count, self.fps),
+                                      "apex_time": round(e.apex / self.fps, 4)} for e in self.events],
+            "best_blink_apex": self.best_blink().apex if self.best_blink() else None,
+            "messages": self.messages,
+        }
+        if curves:
+            data["ear"] = {
+                "right": clean_list(self.ear_right),
+                "left": clean_list(self.ear_left),
+                "mean": clean_list(self.ear_mean),
+                "openness": clean_list(self.openness),
+            }
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["frame", "time_s", "ear_right", "ear_left", "ear_mean", "openness", "face", "event"])
+        labels = {}
+        for k, event in enumerate(self.events):
+            for f in range(event.start, event.end + 1):
+                labels[f] = f"{event.kind}{k}" + ("_apex" if f == event.apex else "")
+        for i in range(self.frame_count):
+            values = [self.ear_right[i], self.ear_left[i], self.ear_mean[i], self.openness[i]]
+            writer.writerow([i, f"{i / self.fps:.4f}"] + ["" if not math.isfinite(v) else f"{v:.5f}" for v in values]
+                            + [int(math.isfinite(self.ear_mean[i])), labels.get(i, "")])
+        return out.getvalue()
+
+    def summary(self) -> str:
+        info = self.info
+        lines = [
+            f"{Path(info.path).name}: {info.width}x{info.height}, {float(info.fps):g} fps, "
+            f"{info.frame_count} frames, {info.duration:.2f} s",
+            f"face found in {self.face_fraction:.0%} of frames",
+        ]
+        if not self.events:
+            lines.append("no blinks found")
+        for k, e in enumerate(self.events, 1):
+            flags = [name for name, on in (("clip edge", e.touches_edge), ("face gap", e.touches_gap),
+                                           ("one eye", not e.both_eyes)) if on]
+            clean = "clean" if e.is_clean(self.frame_count, self.fps) else "not usable as loop point"
+            lines.append(
+                f"  {k}. {e.kind} apex frame {e.apex} ({e.apex / self.fps:.2f} s), frames {e.start}-{e.end}, "
+                f"depth {e.depth:.2f}, confidence {e.confidence:.2f}, {clean}"
+                + (f" [{', '.join(flags)}]" if flags else "")
+            )
+        best = self.best_blink()
+        lines.append(f"best loop point: frame {best.apex}" if best else
+                     "no clean blink: export needs a loop point (--at SECONDS or --frame N)")
+        lines.extend(f"note: {m}" for m in self.messages)
+        return "\n".join(lines)
+
+
+def analyze_track(info: media.VideoInfo, track: LandmarkTrack) -> AnalysisResult:
+    right, left, mean = ear_curves(track.points)
+    events, openness = detect_blinks(right, left, float(info.fps))
+    face = track.face_present
+    face_fraction = float(face.mean()) if len(face) else 0.0
+    messages = []
+    if face_fraction == 0.0:
+        messages.append("no face was found in any frame; blinks cannot be detected")
+    elif face_fraction < LOW_FACE_FRACTION:
+        messages.append(f"the face is missing in {1 - face_fraction:.0%} of frames; blinks there cannot be seen")
+    if face_fraction > 0 and not events:
+        messages.append("the face never blinks in this clip")
+    elif events and not any(e.is_clean(len(mean), float(info.fps)) for e in events):
+        messages.append("no blink is clean enough for a loop point (all are partial, truncated or one-eyed)")
+    return AnalysisResult(info=info, ear_right=right, ear_left=left, ear_mean=mean, openness=openness,
+                          events=events, face_fraction=face_fraction, messages=messages, track=track)
+
+
+def analyze_video(
+    path: Path | str,
+    on_progress: Callable[[float], None] | None = None,
+    cancel: CancelToken | None = None,
+    use_cache: bool = True,
+) -> AnalysisResult:
+    """Analyse a video's blinks; landmarks are cached, so a second call on the same file is near-instant."""
+    info = media.probe(path)
+    track = load_or_compute_landmarks(path, info, on_progress=on_progress, cancel=cancel, use_cache=use_cache)
+    return analyze_track(info, track)

@@ -1,0 +1,161 @@
+"""Blink events from an EAR curve, with a per-video adaptive baseline and prominence rules.
+
+A fixed EAR threshold fails across faces (open-eye EAR ranges 0.20-0.37), so the curve is divided by a
+rolling 75th-percentile baseline ("openness", 1.0 = open) and dips are found by prominence, which also
+separates blinks from squints and gaze-down plateaus. See specs/blink-detection.md, section 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from .ear import mean_of_eyes
+
+MAX_APEX_OPENNESS = 0.65  # the apex must fall below this fraction of the open level
+MIN_PROMINENCE = 0.30  # and drop at least this much relative to its surroundings
+MAX_BLINK_S = 0.5  # longer events are long closures, not blinks
+MIN_SEPARATION_S = 0.15  # closer apexes are one blink
+GAP_FILL_S = 0.1  # face-less gaps up to this long are interpolated
+CLEAN_MIN_DEPTH = 0.4  # a loop point needs a clearly closed eye
+CLEAN_EDGE_S = 0.5  # and room on both sides
+
+
+@dataclass
+class BlinkEvent:
+    start: int
+    apex: int
+    end: int
+    depth: float  # 1 - openness at the apex
+    confidence: float  # 0..1, for ranking and shading in the UI
+    kind: str  # "blink" or "long_closure"
+    touches_edge: bool
+    touches_gap: bool
+    both_eyes: bool
+
+    @property
+    def truncated(self) -> bool:
+        return self.touches_edge or self.touches_gap
+
+    def is_clean(self, n_frames: int, fps: float) -> bool:
+        """Usable as a loop point: a full, deep blink of both eyes, away from the clip edges."""
+        margin = CLEAN_EDGE_S * fps
+        return (
+            self.kind == "blink"
+            and not self.truncated
+            and self.both_eyes
+            and self.depth >= CLEAN_MIN_DEPTH
+            and self.apex >= margin
+            and self.apex <= n_frames - 1 - margin
+        )
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["truncated"] = self.truncated
+        return data
+
+
+def fill_short_gaps(curve: np.ndarray, max_gap: int) -> np.ndarray:
+    """Linear interpolation across NaN runs of at most `max_gap` frames that have data on both sides."""
+    out = curve.astype(np.float64).copy()
+    n = len(out)
+    i = 0
+    while i < n:
+        if np.isnan(out[i]):
+            j = i
+            while j < n and np.isnan(out[j]):
+                j += 1
+            if i > 0 and j < n and (j - i) <= max_gap:
+                out[i:j] = np.interp(np.arange(i, j), [i - 1, j], [out[i - 1], out[j]])
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def openness(curve: np.ndarray, fps: float) -> np.ndarray:
+    """EAR divided by a rolling 75th-percentile baseline over +-1 s (clip median for clips under 3 s)."""
+    n = len(curve)
+    valid = ~np.isnan(curve)
+    if valid.sum() == 0:
+        return np.full(n, np.nan)
+    if n < 3 * fps:
+        base = np.full(n, np.nanmedian(curve))
+    else:
+        half = int(round(fps))
+        base = np.empty(n)
+        for t in range(n):
+            window = curve[max(0, t - half) : t + half + 1]
+            base[t] = np.nanpercentile(window, 75) if np.any(~np.isnan(window)) else np.nan
+        base = fill_short_gaps(base, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return curve / base
+
+
+def _walk(o: np.ndarray, apex: int, step: int, threshold: float, limit: int) -> int:
+    """From the apex, the last frame still below `threshold` before the curve recovers."""
+    i = apex
+    while i != limit and o[i + step] < threshold:
+        i += step
+    return i
+
+
+def detect_blinks(right: np.ndarray, left: np.ndarray, fps: float) -> tuple[list[BlinkEvent], np.ndarray]:
+    """Blink events from per-eye EAR curves (NaN where no face). Returns the events and the openness curve."""
+    n = len(right)
+    if n == 0:
+        return [], np.zeros(0)
+    face = ~(np.isnan(right) & np.isnan(left))
+    max_gap = max(2, int(round(GAP_FILL_S * fps)))
+    mean = mean_of_eyes(right, left)
+    o = openness(fill_short_gaps(mean, max_gap), fps)
+    o_right = openness(fill_short_gaps(right, max_gap), fps)
+    o_left = openness(fill_short_gaps(left, max_gap), fps)
+    searchable = np.where(np.isnan(o), 1.0, o)
+    peaks, props = find_peaks(
+        -searchable,
+        height=-MAX_APEX_OPENNESS,
+        prominence=MIN_PROMINENCE,
+        wlen=max(3, int(round(fps)) | 1),
+        distance=max(1, int(round(MIN_SEPARATION_S * fps))),
+    )
+    events = []
+    for k, peak in enumerate(peaks):
+        low = searchable[peak]
+        left_level = searchable[props["left_bases"][k]]
+        right_level = searchable[props["right_bases"][k]]
+        start = _walk(searchable, peak, -1, left_level - 0.2 * (left_level - low), props["left_bases"][k])
+        end = _walk(searchable, peak, +1, right_level - 0.2 * (right_level - low), props["right_bases"][k])
+        depth = float(1.0 - low)
+        # The most-closed frame: the middle of the frames within 10 % of the minimum (plateaus tie).
+        span = np.arange(start, end + 1)
+        near_min = span[searchable[span] <= low + 0.1 * depth]
+        apex = int(near_min[len(near_min) // 2]) if len(near_min) else int(peak)
+        duration_s = (end - start + 1) / fps
+        window = slice(max(0, apex - 1), min(n, apex + 2))
+        per_eye = [np.nanmin(c[window]) if np.any(~np.isnan(c[window])) else np.nan for c in (o_right, o_left)]
+        both = all(np.isfinite(v) and v < 1.0 - 0.5 * depth for v in per_eye)
+        touches_edge = start <= 0 or end >= n - 1
+        touches_gap = not face[max(0, start - 1) : min(n, end + 2)].all()
+        symmetry = 1.0 - min(1.0, abs(per_eye[0] - per_eye[1]) / max(depth, 1e-6)) if both else 0.0
+        depth_score = float(np.clip((depth - MIN_PROMINENCE) / 0.5, 0.0, 1.0))
+        edge_score = float(np.clip(min(apex, n - 1 - apex) / (CLEAN_EDGE_S * fps), 0.0, 1.0))
+        confidence = 0.6 * depth_score + 0.25 * symmetry + 0.15 * edge_score
+        if touches_gap:
+            confidence *= 0.5
+        events.append(
+            BlinkEvent(
+                start=int(start),
+                apex=apex,
+                end=int(end),
+                depth=round(depth, 4),
+                confidence=round(float(confidence), 4),
+                kind="blink" if duration_s <= MAX_BLINK_S else "long_closure",
+                touches_edge=bool(touches_edge),
+                touches_gap=bool(touches_gap),
+                both_eyes=bool(both),
+            )
+        )
+    return events, o

@@ -1,0 +1,353 @@
+"""A synchronous Kling image-to-video client: create, query, list and poll, with typed errors and backoff.
+
+Sync httpx because the UI runs it in a QThreadPool worker and the CLI runs it directly. TLS verification
+is httpx's default and is never turned off. The bearer token goes only to the API host; result videos are
+downloaded by `download.py` with a separate, unauthenticated client.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import quote
+
+import httpx
+
+from ... import __version__
+from ..cancel import CancelToken
+from .auth import Credentials, TokenProvider
+from .capabilities import check_request, model_capabilities, normalize_duration
+from .errors import (KlingError, KlingParameterError, KlingRateLimitError, KlingServerError,
+                     KlingTimeoutError, KlingTransportError, error_for)
+from .prompts import check_prompt
+
+log = logging.getLogger(__name__)
+
+REGIONS = {
+    "global": "https://api-singapore.klingai.com",
+    "singapore": "https://api-singapore.klingai.com",
+    "legacy": "https://api.klingai.com",
+    "beijing": "https://api-beijing.klingai.com",
+}
+DEFAULT_REGION = "global"
+TASK_PATH = "/v1/videos/image2video"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, write=60.0)
+FINISHED = ("succeed", "failed")
+
+
+def resolve_base_url(region: str | None = None, base_url: str | None = None) -> str:
+    """A custom base URL wins; otherwise the region's host (Singapore/global by default)."""
+    if base_url:
+        url = base_url.strip().rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise KlingParameterError(f"base URL must start with https:// (got {base_url!r})")
+        return url
+    key = (region or DEFAULT_REGION).lower()
+    if key not in REGIONS:
+        raise KlingParameterError(f"unknown region {region!r}; choose one of: {', '.join(sorted(REGIONS))}")
+    return REGIONS[key]
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff for retryable answers (1302/1303/5xx/network)."""
+
+    attempts: int = 6
+    initial: float = 1.0
+    factor: float = 2.0
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.max_delay, self.initial * self.factor ** attempt)
+        return base * random.uniform(0.85, 1.15)
+
+
+@dataclass
+class PollPolicy:
+    """Polling cadence: start quick (failures arrive in ~2 s), then slow down."""
+
+    initial: float = 2.0
+    factor: float = 1.4
+    max_interval: float = 10.0
+    timeout: float = 30 * 60.0
+
+
+@dataclass
+class TaskInfo:
+    """One task as Kling reports it; every field optional because Kling's schema is loose."""
+
+    task_id: str
+    status: str
+    status_msg: str = ""
+    external_task_id: str | None = None
+    video_url: str | None = None
+    video_id: str | None = None
+    video_duration: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @classmethod
+    def from_data(cls, data: dict) -> "TaskInfo":
+        if not isinstance(data, dict) or data.get("task_id") in (None, ""):
+            raise KlingTransportError("Kling answered without a task_id")
+        info = data.get("task_info") or {}
+        result = data.get("task_result") or {}
+        videos = (result.get("videos") or []) if isinstance(result, dict) else []
+        video = videos[0] if videos and isinstance(videos[0], dict) else {}
+        return cls(
+            task_id=str(data["task_id"]),
+            status=str(data.get("task_status") or "submitted").lower(),
+            status_msg=str(data.get("task_status_msg") or ""),
+            external_task_id=(info.get("external_task_id") or None) if isinstance(info, dict) else None,
+            video_url=video.get("url") or None,
+            video_id=str(video["id"]) if video.get("id") is not None else None,
+            video_duration=str(video["duration"]) if video.get("duration") is not None else None,
+            created_at=data.get("created_at"),
+            updated_at=data.get("updated_at"),
+            raw=data,
+        )
+
+
+@dataclass
+class CreateTaskRequest:
+    image_base64: str = field(repr=False)
+    model: str
+    mode: str
+    duration: str
+    prompt: str = ""
+    negative_prompt: str = ""
+    cfg_scale: float | None = None
+    external_task_id: str | None = None
+    loop_tail: bool = False
+    callback_url: str | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body, after every local rule (capability map, prompt length, base64 form)."""
+        duration = normalize_duration(self.duration)
+        caps = check_request(self.model, self.mode, duration, loop_tail=self.loop_tail)
+        if self.image_base64.startswith("data:"):
+            raise KlingParameterError("image must be raw base64 without a 'data:' prefix")
+        body: dict[str, Any] = {"model_name": self.model, "image": self.image_base64, "duration": duration}
+        if caps.takes_mode:
+            body["mode"] = self.mode
+        prompt = check_prompt(self.prompt, "prompt")
+        negative = check_prompt(self.negative_prompt, "negative prompt")
+        if prompt:
+            body["prompt"] = prompt
+        if negative:
+            body["negative_prompt"] = negative
+        if self.cfg_scale is not None and model_capabilities(self.model).takes_cfg_scale:
+            if not 0.0 <= float(self.cfg_scale) <= 1.0:
+                raise KlingParameterError(f"cfg_scale must be between 0 and 1, got {self.cfg_scale}")
+            body["cfg_scale"] = float(self.cfg_scale)
+        if self.loop_tail:
+            body["image_tail"] = self.image_base64
+        if caps.has_sound:
+            body["sound"] = "off"
+        if self.external_task_id:
+            body["external_task_id"] = self.external_task_id
+        if self.callback_url:
+            body["callback_url"] = self.callback_url
+        return body
+
+
+def sleep_or_cancel(seconds: float, cancel: CancelToken | None) -> None:
+    """Sleep in short slices so Cancel is honoured within ~0.1 s."""
+    end = time.monotonic() + max(0.0, seconds)
+    while True:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(0.1, left))
+
+
+class KlingClient:
+    def __init__(self, credentials: Credentials | TokenProvider, base_url: str | None = None, *,
+                 region: str | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+                 retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None) -> None:
+        self.tokens = credentials if isinstance(credentials, TokenProvider) else TokenProvider(credentials)
+        self.base_url = resolve_base_url(region, base_url)
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=False,
+            headers={"User-Agent": f"navtalk-desktop/{__version__}", "Accept": "application/json"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "KlingClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KlingClient(base_url={self.base_url!r}, {self.tokens.credentials!r})"
+
+    # -- low level -------------------------------------------------------------------------------
+    def _send_once(self, method: str, path: str, **kwargs) -> dict:
+        headers = {"Authorization": f"Bearer {self.tokens.bearer()}"}
+        try:
+            resp = self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise KlingTransportError(f"Kling did not answer in time ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            raise KlingTransportError(f"could not reach {self.base_url} ({type(exc).__name__})") from None
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            if resp.status_code >= 400:
+                raise error_for(resp.status_code, None, resp.text[:200].strip() or resp.reason_phrase)
+            raise KlingTransportError(f"Kling sent an unreadable answer (HTTP {resp.status_code})")
+        code = body.get("code", 0)
+        try:
+            code = int(code) if code is not None else 0
+        except (TypeError, ValueError):
+            code = -1
+        if resp.status_code < 300 and code == 0:
+            return body
+        raise error_for(resp.status_code, code if code != -1 else None, str(body.get("message") or ""),
+                        body.get("request_id"))
+
+    def _call(self, method: str, path: str, *, retry: bool = True, cancel: CancelToken | None = None,
+              **kwargs) -> dict:
+        """One API call: refresh the token once on 1000-1004, back off on retryable errors."""
+        refreshed = False
+        attempt = 0
+        while True:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            try:
+                return self._send_once(method, path, **kwargs)
+            except KlingError as err:
+                if err.refresh_token and not refreshed and not self.tokens.credentials.api_key:
+                    refreshed = True
+                    self.tokens.invalidate()
+                    log.info("Kling refused the token (code %s); signing a fresh one", err.code)
+                    continue
+                if not (retry and err.retryable) or attempt + 1 >= self.retry.attempts:
+                    raise
+                delay = self.retry.delay(attempt)
+                log.info("%s %s: %s; retrying in %.1f s", method, path, err.plain_message, delay)
+                attempt += 1
+                sleep_or_cancel(delay, cancel)
+
+    # -- API -------------------------------------------------------------------------------------
+    def create_task(self, request: CreateTaskRequest, *, cancel: CancelToken | None = None) -> TaskInfo:
+        """Create a task without ever paying twice: after an ambiguous failure, look the task up by
+        `external_task_id` before sending the create again."""
+        body = request.to_body()
+        ext = request.external_task_id
+        ambiguous = False
+        attempt = 0
+        while True:
+            if ambiguous and ext:
+                found = self.find_by_external_id(ext, cancel=cancel)
+                if found is not None:
+                    log.info("create answer was lost, but the task exists: %s", found.task_id)
+                    return found
+            try:
+                data = self._call("POST", TASK_PATH, json=body, retry=False, cancel=cancel)["data"]
+                return TaskInfo.from_data(data)
+            except (KlingServerError, KlingTransportError, KlingRateLimitError) as err:
+                # A 429 means "not created"; 5xx or a dropped connection may hide a created task.
+                ambiguous = ambiguous or not isinstance(err, KlingRateLimitError)
+                if attempt + 1 >= self.retry.attempts:
+                    if ambiguous and ext:
+                        found = self.find_by_external_id(ext, cancel=cancel)
+                        if found is not None:
+                            return found
+                    raise
+                sleep_or_cancel(self.retry.delay(attempt), cancel)
+                attempt += 1
+            except KlingParameterError as err:
+                if ext and (ambiguous or "external_task_id" in err.plain_message.lower()):
+                    found = self.find_by_external_id(ext, cancel=cancel)
+                    if found is not None:
+                        return found
+                raise
+            except KeyError:
+                raise KlingTransportError("Kling answered the create request without data") from None
+
+    def get_task(self, task_id: str, *, cancel: CancelToken | None = None) -> TaskInfo:
+        body = self._call("GET", f"{TASK_PATH}/{quote(task_id, safe='')}", cancel=cancel)
+        return TaskInfo.from_data(body.get("data") or {})
+
+    def find_by_external_id(self, external_task_id: str, *, cancel: CancelToken | None = None) -> TaskInfo | None:
+        """Path form (documented), then query form (used by clients), then a scan of the newest tasks."""
+        def matches(info: TaskInfo) -> bool:
+            return info.external_task_id == external_task_id
+
+        try:
+            body = self._call("GET", f"{TASK_PATH}/{quote(external_task_id, safe='')}", cancel=cancel)
+            data = body.get("data")
+            if isinstance(data, dict) and data.get("task_id"):
+                info = TaskInfo.from_data(data)
+                if info.external_task_id in (None, external_task_id):
+                    return info
+        except (KlingParameterError, KlingTransportError):
+            pass
+        try:
+            body = self._call("GET", TASK_PATH, params={"external_task_id": external_task_id}, cancel=cancel)
+            data = body.get("data")
+            items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+            for item in items:
+                if isinstance(item, dict) and item.get("task_id"):
+                    info = TaskInfo.from_data(item)
+                    if matches(info):
+                        return info
+        except (KlingParameterError, KlingTransportError):
+            pass
+        for page in (1, 2):
+            try:
+                tasks = self.list_tasks(page=page, page_size=100, cancel=cancel)
+            except (KlingParameterError, KlingTransportError):
+                break
+            for info in tasks:
+                if matches(info):
+                    return info
+            if len(tasks) < 100:
+                break
+        return None
+
+    def list_tasks(self, page: int = 1, page_size: int = 30, *,
+                   cancel: CancelToken | None = None) -> list[TaskInfo]:
+        body = self._call("GET", TASK_PATH, params={"pageNum": page, "pageSize": page_size}, cancel=cancel)
+        data = body.get("data") or []
+        return [TaskInfo.from_data(item) for item in data if isinstance(item, dict) and item.get("task_id")]
+
+    def wait_for_task(self, task_id: str, *, poll: PollPolicy | None = None,
+                      on_update: Callable[[TaskInfo, float], None] | None = None,
+                      cancel: CancelToken | None = None, started_at: float | None = None) -> TaskInfo:
+        """Poll until succeed/failed. `on_update(info, elapsed_seconds)` is called after every poll."""
+        poll = poll or PollPolicy()
+        start = time.monotonic()
+        offset = 0.0 if started_at is None else max(0.0, time.time() - started_at)
+        interval = poll.initial
+        while True:
+            info = self.get_task(task_id, cancel=cancel)
+            elapsed = offset + time.monotonic() - start
+            if on_update is not None:
+                on_update(info, elapsed)
+            if info.finished:
+                return info
+            if time.monotonic() - start > poll.timeout:
+                raise KlingTimeoutError(
+                    f"task {task_id} is still '{info.status}' after {int(time.monotonic() - start)} s; "
+                    f"it stays in the job list and can be resumed later"
+                )
+            sleep_or_cancel(interval, cancel)
+            interval = min(poll.max_interval, interval * poll.factor)

@@ -1,0 +1,170 @@
+"""Per-frame MediaPipe Face Mesh landmarks of a video, in pixel coordinates, cached by content hash.
+
+Decoding runs in ffmpeg plus a reader thread (see media.iter_frames) while this thread runs the mesh,
+so the two overlap. The cache lets a second analysis, and the mouth renderer, skip landmarking.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import media
+from .atomic import atomic_output
+from .cancel import CancelToken
+
+log = logging.getLogger(__name__)
+
+# Bump when landmarking changes in a way that changes its output; old cache entries are then ignored.
+LANDMARKER_VERSION = "fm0.10.21-refine-track-v1"
+N_LANDMARKS = 478
+# Frames larger than this (long side) are decoded downscaled for landmarking: the mesh model works on a
+# 192-256 px face crop anyway, and piping full 1080p RGB costs more than the mesh itself.
+ANALYSIS_MAX_SIDE = 1280
+
+
+@dataclass
+class LandmarkTrack:
+    """Landmarks of every frame: points[i] is (478, 2) in source pixels, NaN where no face was found."""
+
+    points: np.ndarray
+    fps: float
+    width: int
+    height: int
+    content_hash: str = ""
+
+    @property
+    def face_present(self) -> np.ndarray:
+        return ~np.isnan(self.points[:, 0, 0])
+
+    @property
+    def frame_count(self) -> int:
+        return int(self.points.shape[0])
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("NAVTALK_CACHE_DIR")
+    if override:
+        base = Path(override)
+    else:
+        import platformdirs
+
+        base = Path(platformdirs.user_cache_dir("navtalk_desktop", appauthor=False))
+    path = base / "landmarks"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _cache_path(digest: str) -> Path:
+    return cache_dir() / f"{digest}-{LANDMARKER_VERSION}.npz"
+
+
+def create_face_mesh(static: bool = False):
+    """A Face Mesh with the refined (attention) model; a fresh one per clip, since it tracks across frames."""
+    import mediapipe as mp
+
+    return mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=static,
+        max_num_faces=1,
+        refine_landmarks=True,
+        min_detection_confidence=0.5,
+        min_tracking_confidence=0.5,
+    )
+
+
+def landmarks_of_image(rgb: np.ndarray, mesh=None) -> np.ndarray | None:
+    """(478, 2) pixel landmarks of the face in one RGB image, or None when there is no face."""
+    own = mesh is None
+    mesh = mesh or create_face_mesh(static=True)
+    try:
+        return _process(mesh, rgb, rgb.shape[1], rgb.shape[0])
+    finally:
+        if own:
+            mesh.close()
+
+
+def _process(mesh, rgb: np.ndarray, out_w: int, out_h: int) -> np.ndarray | None:
+    result = mesh.process(np.ascontiguousarray(rgb))
+    if not result.multi_face_landmarks:
+        return None
+    lm = result.multi_face_landmarks[0].landmark
+    pts = np.fromiter((v for p in lm for v in (p.x, p.y)), dtype=np.float32, count=2 * len(lm)).reshape(-1, 2)
+    pts *= np.array([out_w, out_h], dtype=np.float32)
+    return pts
+
+
+def compute_landmarks(
+    path: Path | str,
+    info: media.VideoInfo | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> LandmarkTrack:
+    info = info or media.probe(path)
+    long_side = max(info.width, info.height)
+    scale_width = None
+    if long_side > ANALYSIS_MAX_SIDE:
+        scale_width = int(round(info.width * ANALYSIS_MAX_SIDE / long_side / 2)) * 2
+    points = np.full((info.frame_count, N_LANDMARKS, 2), np.nan, dtype=np.float32)
+    mesh = create_face_mesh()
+    count = 0
+    try:
+        for i, frame in enumerate(media.iter_frames(path, info, scale_width=scale_width, cancel=cancel)):
+            if i >= info.frame_count:  # more decoded frames than packets: grow rather than drop
+                points = np.concatenate([points, np.full((1, N_LANDMARKS, 2), np.nan, np.float32)])
+            pts = _process(mesh, frame, info.width, info.height)
+            if pts is not None and pts.shape[0] == N_LANDMARKS:
+                points[i] = pts
+            count = i + 1
+            if on_progress and (i % 5 == 0):
+                on_progress(min(1.0, count / max(1, info.frame_count)))
+    finally:
+        mesh.close()
+    points = points[:count] if count else points[:0]
+    if on_progress:
+        on_progress(1.0)
+    return LandmarkTrack(points=points, fps=float(info.fps), width=info.width, height=info.height)
+
+
+def load_or_compute_landmarks(
+    path: Path | str,
+    info: media.VideoInfo | None = None,
+    on_progress: Callable[[float], None] | None = None,
+    cancel: CancelToken | None = None,
+    use_cache: bool = True,
+) -> LandmarkTrack:
+    """Landmarks from the cache when this exact file was analysed before, else computed and cached."""
+    info = info or media.probe(path)
+    digest = media.content_hash(path)
+    cached = _cache_path(digest)
+    if use_cache and cached.exists():
+        try:
+            with np.load(cached) as data:
+                track = LandmarkTrack(
+                    points=data["points"],
+                    fps=float(data["fps"]),
+                    width=int(data["width"]),
+                    height=int(data["height"]),
+                    content_hash=digest,
+                )
+            if on_progress:
+                on_progress(1.0)
+            return track
+        except Exception as exc:  # a damaged cache entry is recomputed, never fatal
+            log.warning("ignoring unreadable landmark cache %s: %s", cached.name, exc)
+    track = compute_landmarks(path, info, on_progress=on_progress, cancel=cancel)
+    track.content_hash = digest
+    if use_cache:
+        try:
+            with atomic_output(cached, suffix=".npz") as tmp:
+                with open(tmp, "wb") as fh:
+                    np.savez_compressed(
+                        fh, points=track.points, fps=track.fps, width=track.width, height=track.height
+                    )
+        except OSError as exc:
+            log.warning("could not write the landmark cache: %s", exc)
+    return track

@@ -1,0 +1,167 @@
+"""Loop plans: which source frames make the loop, counted in frames, never seconds.
+
+Two strategies (specs/loop-and-lipsync.md, section A):
+- pingpong: frames first..last forward, then back without repeating either turn frame: 2M-2 frames.
+- crossfade: N frames played forward from `first`; the last K output frames fade the frames after the
+  window into the K frames before it, so the wrap continues seamlessly. Needs K spare frames on each side
+  of the played span in the source; the blink sits in the unfaded part, so it never plays backwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
+
+from .errors import PlanError
+
+STRATEGIES = ("auto", "pingpong", "crossfade")
+DEFAULT_DURATION_S = 4.0
+DEFAULT_BEFORE_S = 1.0
+DEFAULT_AFTER_S = 1.0
+DEFAULT_CROSSFADE_S = 0.4
+
+
+@dataclass(frozen=True)
+class LoopPlan:
+    """A frame-exact loop. `first`/`last` are the source frames played (inclusive)."""
+
+    strategy: str  # "pingpong" or "crossfade"
+    fps_num: int
+    fps_den: int
+    source_frames: int
+    first: int
+    last: int
+    loop_point: int  # the frame the loop is built around (a blink apex or the user's choice)
+    crossfade_frames: int = 0
+
+    @property
+    def fps(self) -> Fraction:
+        return Fraction(self.fps_num, self.fps_den)
+
+    @property
+    def span(self) -> int:
+        """M: source frames played forward."""
+        return self.last - self.first + 1
+
+    @property
+    def output_frames(self) -> int:
+        if self.strategy == "pingpong":
+            return 2 * self.span - 2
+        return self.span
+
+    @property
+    def duration(self) -> float:
+        return self.output_frames / float(self.fps)
+
+    @property
+    def source_range(self) -> tuple[int, int]:
+        """First and last source frame read, crossfade margins included."""
+        k = self.crossfade_frames if self.strategy == "crossfade" else 0
+        return self.first - k, self.last + k
+
+    def output_sources(self) -> list[list[tuple[int, float]]]:
+        """For each output frame, the source frames and weights that make it (for previews and metrics)."""
+        if self.strategy == "pingpong":
+            forward = list(range(self.first, self.last + 1))
+            order = forward + forward[-2:0:-1]
+            return [[(f, 1.0)] for f in order]
+        n, k = self.span, self.crossfade_frames
+        frames = []
+        for t in range(n):
+            if t < n - k:
+                frames.append([(self.first + t, 1.0)])
+            else:
+                j = t - (n - k)
+                w = j / k  # xfade's fade: pure body at the offset, towards the head frame after
+                frames.append([(self.last + 1 + j, 1.0 - w), (self.first - k + j, w)])
+        return frames
+
+    def with_window(self, first: int, last: int) -> "LoopPlan":
+        return validate(replace(self, first=first, last=last))
+
+    def with_loop_point(self, frame: int) -> "LoopPlan":
+        """Move the loop point, carrying the window with it (the window keeps its length)."""
+        shift = frame - self.loop_point
+        return fit_inside(replace(self, loop_point=frame, first=self.first + shift, last=self.last + shift))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.update(fps=float(self.fps), output_frames=self.output_frames, duration=round(self.duration, 6),
+                    source_range=list(self.source_range))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LoopPlan":
+        fields = {k: data[k] for k in ("strategy", "fps_num", "fps_den", "source_frames", "first", "last",
+                                        "loop_point", "crossfade_frames")}
+        return validate(cls(**fields))
+
+
+def fit_inside(plan: LoopPlan) -> LoopPlan:
+    """Shift the window (never shorten it) so every source frame it reads exists."""
+    lo, hi = plan.source_range
+    if hi - lo + 1 > plan.source_frames:
+        raise PlanError(
+            f"the video has {plan.source_frames} frames but this {plan.strategy} loop needs {hi - lo + 1} "
+            f"({plan.duration:.2f} s at {float(plan.fps):g} fps); choose a shorter --duration"
+        )
+    shift = 0
+    if lo < 0:
+        shift = -lo
+    elif hi > plan.source_frames - 1:
+        shift = plan.source_frames - 1 - hi
+    if shift:
+        plan = replace(plan, first=plan.first + shift, last=plan.last + shift)
+    return validate(plan)
+
+
+def validate(plan: LoopPlan) -> LoopPlan:
+    if plan.strategy not in ("pingpong", "crossfade"):
+        raise PlanError(f"unknown loop strategy {plan.strategy!r}; use pingpong or crossfade")
+    if plan.span < 3:
+        raise PlanError("a loop needs at least 3 source frames")
+    lo, hi = plan.source_range
+    if lo < 0 or hi > plan.source_frames - 1:
+        raise PlanError(f"the loop reads frames {lo}-{hi} but the video has frames 0-{plan.source_frames - 1}")
+    if plan.strategy == "crossfade" and not 1 <= plan.crossfade_frames < plan.span:
+        raise PlanError("the crossfade must be at least 1 frame and shorter than the loop")
+    return plan
+
+
+def make_plan(
+    strategy: str,
+    fps: Fraction,
+    source_frames: int,
+    loop_point: int,
+    duration: float = DEFAULT_DURATION_S,
+    before: float = DEFAULT_BEFORE_S,
+    after: float | None = None,
+    crossfade: float = DEFAULT_CROSSFADE_S,
+) -> LoopPlan:
+    """A plan of `duration` seconds around `loop_point`, shifted to fit inside the video.
+
+    pingpong: the span runs `before` seconds before the loop point to the end of half the duration
+    (with before=after=1 s and 4 s, that is exactly the original NavTalk recipe).
+    crossfade: the loop point sits `before` seconds after the start of the loop.
+    """
+    fps = Fraction(fps)
+    if duration <= 0:
+        raise PlanError("the loop duration must be positive")
+    if not 0 <= loop_point < source_frames:
+        raise PlanError(f"the loop point (frame {loop_point}) is outside the video (frames 0-{source_frames - 1})")
+    n = int(round(duration * fps))
+    before_frames = int(round(before * fps))
+    if strategy == "pingpong":
+        n += n % 2  # 2M-2 is even
+        span = n // 2 + 1
+        if after is not None and abs((before + after) - duration / 2) > 1e-6:
+            before_frames = int(round(span * before / (before + after))) if before + after > 0 else 0
+        first = loop_point - min(before_frames, span - 1)
+        plan = LoopPlan(strategy, fps.numerator, fps.denominator, source_frames, first, first + span - 1, loop_point)
+    elif strategy == "crossfade":
+        k = max(1, min(int(round(crossfade * fps)), n // 3))
+        first = loop_point - before_frames
+        plan = LoopPlan(strategy, fps.numerator, fps.denominator, source_frames, first, first + n - 1, loop_point, k)
+    else:
+        raise PlanError(f"unknown loop strategy {strategy!r}; use auto, pingpong or crossfade")
+    return fit_inside(plan)
