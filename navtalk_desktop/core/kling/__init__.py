@@ -1,0 +1,1 @@
+"""Kling AI image-to-video: client, image pre-flight, capability map, resumable generation."""
