@@ -1,0 +1,1 @@
+"""Speech to timed mouth shapes: TTS engines, phonemes, visemes, timing, audio, playback clock. No Qt."""
