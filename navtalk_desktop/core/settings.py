@@ -1,0 +1,107 @@
+"""The studio's preferences: one typed dataclass, stored as JSON in the user config folder.
+
+Every value is read back with the type of its default (a hand-edited or old file can't smuggle a string
+where a number belongs), unknown keys are dropped, and there is deliberately no field for an API key:
+secrets live in the keyring (core/secrets.py), never here. `NAVTALK_CONFIG_DIR` moves the folder (tests).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .atomic import write_text_atomic
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "settings.json"
+MAX_RECENT = 8
+#: Key names that must never be stored in the settings file, whatever a caller passes in.
+_SECRET_WORDS = ("secret", "password", "token", "access_key", "api_key")
+
+
+@dataclass
+class Settings:
+    # Kling
+    region: str = "global"  # "global" or "cn": picks the Kling base URL
+    base_url: str = ""  # overrides the region (a proxy or the local simulator); empty = region default
+    default_model: str = "kling-v2-1"
+    default_mode: str = "pro"
+    default_duration: str = "5"
+    loop_tail: bool = False
+    demo_mode: bool = False  # generate with the local simulator instead of Kling
+    # Export
+    export_strategy: str = "auto"
+    export_duration: float = 4.0
+    export_format: str = "mp4"
+    export_quality: str = "high"
+    export_folder: str = ""  # empty = next to the source video
+    # Timeline
+    snap_to_apex: bool = True
+    show_landmarks: bool = False
+    # Session
+    recent_files: list = field(default_factory=list)
+    last_project: str = ""
+    reopen_last_project: bool = True
+    window_geometry: str = ""  # base64 of QWidget.saveGeometry()
+    window_state: str = ""  # base64 of QMainWindow.saveState()
+
+    def add_recent(self, path: str | Path) -> None:
+        text = str(Path(path).resolve())
+        self.recent_files = [text] + [p for p in self.recent_files if p != text]
+        del self.recent_files[MAX_RECENT:]
+
+
+def config_dir() -> Path:
+    override = os.environ.get("NAVTALK_CONFIG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("navtalk_desktop", appauthor=False))
+
+
+def settings_path() -> Path:
+    return config_dir() / SETTINGS_FILE
+
+
+def _coerce(value, default):
+    """`value` as the type of `default`, or `default` when it can't be read as one."""
+    kind = type(default)
+    if kind is bool:
+        return value if isinstance(value, bool) else default
+    if kind is float:
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    if kind is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+    if kind is list:
+        return [str(v) for v in value] if isinstance(value, list) else default
+    return value if isinstance(value, str) else default
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The saved settings, or the defaults; a damaged file is logged and ignored, never fatal."""
+    path = path or settings_path()
+    defaults = Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return defaults
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable settings file %s: %s", path, exc)
+        return defaults
+    if not isinstance(data, dict):
+        return defaults
+    values = {f.name: _coerce(data[f.name], getattr(defaults, f.name)) for f in fields(Settings) if f.name in data}
+    return Settings(**values)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    path = path or settings_path()
+    data = {k: v for k, v in asdict(settings).items() if not any(w in k.lower() for w in _SECRET_WORDS)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True))
+    return path

@@ -1,0 +1,185 @@
+"""The open work of one studio window: source, analysis, loop plan, playhead, settings, undo stack.
+
+Views observe it through `*_changed` signals and change it through its methods; it knows no widgets,
+so the timeline, the frame view, the panels and the tests all see the same state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from ..core.loop_plan import LoopPlan
+from ..core.project import ExportSettings, GenerationSettings, Project
+from . import plan_edits
+from .undo_commands import PlanEditCommand
+
+
+class StudioDocument(QObject):
+    source_changed = Signal()  # source path / kind changed (analysis and plan are cleared)
+    video_info_changed = Signal(object)  # VideoInfo or None
+    analysis_changed = Signal(object)  # AnalysisResult or None
+    plan_changed = Signal(object)  # LoopPlan or None
+    playhead_changed = Signal(int)  # frame index
+    modified_changed = Signal(bool)  # unsaved changes exist
+    project_path_changed = Signal(object)  # Path or None
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda _clean: self.modified_changed.emit(self.is_modified))
+        self.source_path: Path | None = None
+        self.source_kind: str | None = None  # "video" or "image"
+        self.portrait_path: Path | None = None
+        self.video_info: Any = None
+        self.analysis: Any = None
+        self.plan: LoopPlan | None = None
+        self.playhead = 0
+        self.export = ExportSettings()
+        self.generation = GenerationSettings()
+        self.job_id = ""
+        self.project_path: Path | None = None
+        self._extra_modified = False
+
+    # --- source and analysis -------------------------------------------------------------------------
+    def set_source(self, path: Path | str | None, kind: str | None) -> None:
+        """A new source: everything derived from the old one goes, including the undo history."""
+        self.source_path = Path(path) if path else None
+        self.source_kind = kind if path else None
+        if kind == "image":
+            self.portrait_path = self.source_path
+        self.video_info = None
+        self.analysis = None
+        self.plan = None
+        self.playhead = 0
+        self.undo_stack.clear()
+        self.source_changed.emit()
+        self.video_info_changed.emit(None)
+        self.analysis_changed.emit(None)
+        self.plan_changed.emit(None)
+        self.playhead_changed.emit(0)
+        self.mark_modified()
+
+    def set_video_info(self, info) -> None:
+        self.video_info = info
+        self.video_info_changed.emit(info)
+
+    def set_analysis(self, result) -> None:
+        self.analysis = result
+        if result is not None and self.video_info is None:
+            self.set_video_info(result.info)
+        self.analysis_changed.emit(result)
+
+    @property
+    def frame_count(self) -> int:
+        if self.analysis is not None:
+            return self.analysis.frame_count
+        if self.video_info is not None:
+            return int(self.video_info.frame_count)
+        return 0
+
+    @property
+    def fps(self) -> float:
+        return float(self.video_info.fps) if self.video_info is not None else 0.0
+
+    def blink_apexes(self) -> list[int]:
+        if self.analysis is None:
+            return []
+        return sorted(e.apex for e in self.analysis.events)
+
+    # --- plan -----------------------------------------------------------------------------------------
+    def set_plan(self, plan: LoopPlan | None) -> None:
+        """Set the plan without recording an undo step (drag previews, undo/redo themselves)."""
+        if plan == self.plan:
+            return
+        self.plan = plan
+        self.plan_changed.emit(plan)
+
+    def reset_plan(self, plan: LoopPlan | None) -> None:
+        """A fresh starting plan (after analysis): not undoable, history starts here."""
+        self.undo_stack.clear()
+        self.set_plan(plan)
+
+    def edit_plan(self, new: LoopPlan | None, text: str) -> bool:
+        """An undoable edit; returns False when nothing changed."""
+        if new is None or new == self.plan:
+            return False
+        self.undo_stack.push(PlanEditCommand(self, self.plan, new, text))
+        return True
+
+    def commit_drag(self, old: LoopPlan | None, new: LoopPlan | None, text: str) -> bool:
+        """Record a finished drag: the plan already shows `new`; undo goes back to `old`."""
+        if new is None or old == new:
+            self.set_plan(old if new is None else new)
+            return False
+        self.undo_stack.push(PlanEditCommand(self, old, new, text))
+        return True
+
+    # --- playhead and keyboard edits ----------------------------------------------------------------------
+    def set_playhead(self, frame: int) -> None:
+        n = self.frame_count
+        frame = max(0, min(int(frame), n - 1)) if n else 0
+        if frame != self.playhead:
+            self.playhead = frame
+            self.playhead_changed.emit(frame)
+
+    def step_playhead(self, delta: int) -> None:
+        self.set_playhead(self.playhead + delta)
+
+    def jump_to_blink(self, direction: int) -> bool:
+        """Move the playhead to the next (direction > 0) or previous blink apex."""
+        apexes = self.blink_apexes()
+        targets = [a for a in apexes if a > self.playhead] if direction > 0 else \
+            [a for a in apexes if a < self.playhead]
+        if not targets:
+            return False
+        self.set_playhead(targets[0] if direction > 0 else targets[-1])
+        return True
+
+    def set_window_start_here(self) -> bool:
+        if self.plan is None:
+            return False
+        return self.edit_plan(plan_edits.move_window_start(self.plan, self.playhead), "Set loop start")
+
+    def set_window_end_here(self) -> bool:
+        if self.plan is None:
+            return False
+        return self.edit_plan(plan_edits.move_window_end(self.plan, self.playhead), "Set loop end")
+
+    def set_loop_point_here(self) -> bool:
+        if self.plan is None:
+            return False
+        return self.edit_plan(plan_edits.move_loop_point(self.plan, self.playhead), "Move loop point")
+
+    # --- modified state and projects ----------------------------------------------------------------------
+    @property
+    def is_modified(self) -> bool:
+        return self._extra_modified or not self.undo_stack.isClean()
+
+    def mark_modified(self) -> None:
+        if not self._extra_modified:
+            self._extra_modified = True
+            self.modified_changed.emit(self.is_modified)
+
+    def mark_saved(self, path: Path | None = None) -> None:
+        if path is not None and path != self.project_path:
+            self.project_path = path
+            self.project_path_changed.emit(path)
+        self._extra_modified = False
+        self.undo_stack.setClean()
+        self.modified_changed.emit(self.is_modified)
+
+    def to_project(self) -> Project:
+        analysis_hash = analyser = ""
+        if self.analysis is not None and getattr(self.analysis, "track", None) is not None:
+            analysis_hash = self.analysis.track.content_hash
+            from ..core.landmarks import LANDMARKER_VERSION  # light: numpy only
+
+            analyser = LANDMARKER_VERSION
+        source = str(self.source_path) if self.source_kind == "video" and self.source_path else ""
+        return Project(source=source, portrait=str(self.portrait_path or ""), job_id=self.job_id,
+                       analysis_hash=analysis_hash, analyser=analyser, plan=self.plan,
+                       export=self.export, generation=self.generation)

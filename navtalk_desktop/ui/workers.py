@@ -1,0 +1,189 @@
+"""Background work on QThreadPool: progress, cancellation and errors arrive as signals on the GUI thread.
+
+The signals object of every task is created and kept alive by the GUI side (`TaskRunner`) until the task
+has finished; a runnable that owns its own signals crashes under load (qt-architecture.md §1.6). A task
+function receives a `TaskContext` to report progress and poll for cancellation, and never touches widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from ..core.cancel import CancelToken
+from ..core.errors import CancelledError, NavTalkError
+
+log = logging.getLogger(__name__)
+
+#: Progress updates closer together than this are dropped (the last one always goes through).
+PROGRESS_INTERVAL_S = 0.05
+
+
+@dataclass
+class TaskError:
+    """What went wrong in a task, ready to show: `message` for people, `details` for the log."""
+
+    message: str
+    details: str
+    expected: bool  # a NavTalkError (bad input, ffmpeg failure...) rather than a bug
+    exception: BaseException | None = None
+
+
+class TaskSignals(QObject):
+    """Signals of one task. Lives on the GUI thread; emitted from the pool thread (queued delivery)."""
+
+    started = Signal()
+    progress_changed = Signal(float, str)  # fraction 0..1 (or -1 when unknown), status text
+    succeeded = Signal(object)  # the task function's return value
+    failed = Signal(object)  # TaskError
+    cancelled = Signal()
+    finished = Signal()  # always last, after succeeded/failed/cancelled
+
+
+class TaskContext:
+    """Handed to a task function: report progress, check for Cancel."""
+
+    def __init__(self, signals: TaskSignals, cancel: CancelToken) -> None:
+        self._signals = signals
+        self.cancel = cancel
+        self._last_emit = 0.0
+        self._last_text = ""
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel.cancelled
+
+    def raise_if_cancelled(self) -> None:
+        self.cancel.raise_if_cancelled()
+
+    def progress(self, fraction: float, text: str | None = None) -> None:
+        """Report progress; throttled so a fast loop does not flood the GUI thread."""
+        if text is None:
+            text = self._last_text
+        now = time.monotonic()
+        final = fraction >= 1.0
+        if not final and text == self._last_text and now - self._last_emit < PROGRESS_INTERVAL_S:
+            return
+        self._last_emit, self._last_text = now, text
+        self._signals.progress_changed.emit(float(fraction), text)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, fn: Callable[[TaskContext], Any], signals: TaskSignals, cancel: CancelToken,
+                 name: str) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._fn = fn
+        self._signals = signals  # owned by the TaskRunner on the GUI thread
+        self._cancel = cancel
+        self._name = name
+
+    def run(self) -> None:  # pool thread
+        signals = self._signals
+        try:
+            signals.started.emit()
+            if self._cancel.cancelled:
+                raise CancelledError("cancelled")
+            result = self._fn(TaskContext(signals, self._cancel))
+            if self._cancel.cancelled:
+                raise CancelledError("cancelled")
+        except CancelledError:
+            signals.cancelled.emit()
+        except NavTalkError as exc:
+            signals.failed.emit(TaskError(str(exc), traceback.format_exc(), True, exc))
+        except BaseException as exc:  # noqa: BLE001 - a bug must reach the user, not kill the thread
+            log.exception("task %s crashed", self._name)
+            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            signals.failed.emit(TaskError(message, traceback.format_exc(), False, exc))
+        else:
+            signals.succeeded.emit(result)
+        finally:
+            signals.finished.emit()
+
+
+class TaskHandle:
+    """A running task: its signals (to connect to) and its cancel switch."""
+
+    def __init__(self, name: str, signals: TaskSignals, cancel: CancelToken) -> None:
+        self.name = name
+        self.signals = signals
+        self.cancel_token = cancel
+        self.done = False
+
+    def cancel(self) -> None:
+        self.cancel_token.cancel()
+
+    @property
+    def running(self) -> bool:
+        return not self.done
+
+
+class TaskRunner(QObject):
+    """Starts tasks on a thread pool and owns their signals until each one has finished."""
+
+    busy_changed = Signal(bool)  # True while any task runs
+
+    def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
+        super().__init__(parent)
+        self._pool = pool or QThreadPool.globalInstance()
+        self._tasks: set[TaskHandle] = set()
+
+    def start(self, name: str, fn: Callable[[TaskContext], Any], *,
+              on_success: Callable[[Any], None] | None = None,
+              on_failure: Callable[[TaskError], None] | None = None,
+              on_progress: Callable[[float, str], None] | None = None,
+              on_cancelled: Callable[[], None] | None = None,
+              on_finished: Callable[[], None] | None = None) -> TaskHandle:
+        """Run `fn(ctx)` in the pool; the callbacks run on the GUI thread."""
+        signals = TaskSignals(self)
+        cancel = CancelToken()
+        handle = TaskHandle(name, signals, cancel)
+        if on_progress:
+            signals.progress_changed.connect(on_progress)
+        if on_success:
+            signals.succeeded.connect(on_success)
+        if on_failure:
+            signals.failed.connect(on_failure)
+        if on_cancelled:
+            signals.cancelled.connect(on_cancelled)
+        if on_finished:
+            signals.finished.connect(on_finished)
+        signals.finished.connect(lambda h=handle: self._finished(h))
+        was_busy = bool(self._tasks)
+        self._tasks.add(handle)
+        if not was_busy:
+            self.busy_changed.emit(True)
+        self._pool.start(_Runnable(fn, signals, cancel, name))
+        return handle
+
+    def _finished(self, handle: TaskHandle) -> None:
+        handle.done = True
+        self._tasks.discard(handle)
+        handle.signals.deleteLater()
+        if not self._tasks:
+            self.busy_changed.emit(False)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    def running(self, name: str | None = None) -> list[TaskHandle]:
+        return [t for t in self._tasks if name is None or t.name == name]
+
+    def cancel_all(self) -> None:
+        for handle in list(self._tasks):
+            handle.cancel()
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Cancel everything and wait for the pool threads to return (used when the window closes)."""
+        self.cancel_all()
+        done = self._pool.waitForDone(timeout_ms)
+        if not done:
+            log.warning("background tasks still running after %d ms: %s", timeout_ms,
+                        ", ".join(t.name for t in self._tasks))
+        return done
