@@ -38,6 +38,8 @@ class DownloadRecord:
 @dataclass
 class ServerStats:
     create_requests: int = 0
+    #: every parsed create body, images shortened to their first 16 characters (for tests and debugging)
+    create_bodies: list[dict] = field(default_factory=list)
     api_requests: int = 0
     downloads: list[DownloadRecord] = field(default_factory=list)
     bytes_served: int = 0
@@ -154,6 +156,11 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         except (UnicodeDecodeError, json.JSONDecodeError):
             self._error(400, 1200, "Invalid request parameters: body is not JSON")
             return
+        if isinstance(body, dict):
+            short = {k: (v[:16] + "…" if k in ("image", "image_tail") and isinstance(v, str) else v)
+                     for k, v in body.items()}
+            with self.server.stats.lock:
+                self.server.stats.create_bodies.append(short)
         try:
             task = self.server.registry.create(validate_create(body))
         except Rejected as rej:

@@ -225,9 +225,10 @@ class KlingGenerator:
                 last["status"] = info.status
                 self.store.update(job.id, task_status=info.status, task_status_msg=info.status_msg)
                 log.info("job %s: task %s is %s", job.id, info.task_id, info.status)
-            emit(GenerationProgress(info.status if info.status in ("submitted", "processing") else "processing",
-                                    job_id=job.id, task_id=info.task_id, task_status=info.status,
-                                    elapsed=elapsed))
+            if not info.finished:
+                emit(GenerationProgress(info.status if info.status == "submitted" else "processing",
+                                        job_id=job.id, task_id=info.task_id, task_status=info.status,
+                                        elapsed=elapsed))
 
         info = self.client.wait_for_task(job.task_id, poll=self.poll, on_update=on_update, cancel=cancel,
                                          started_at=job.created_at)
