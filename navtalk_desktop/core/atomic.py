@@ -19,8 +19,13 @@ def check_output_path(path: Path) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"output folder does not exist: {parent}")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder is not writable: {parent}")
+    if not parent.is_dir():
+        raise OutputError(f"output folder is not a folder: {parent}")
+    try:  # a real write: permission bits say nothing for root or read-only mounts
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise OutputError(f"output folder is not writable: {parent} ({exc.strerror or exc})") from None
     return path
 
 
@@ -29,7 +34,10 @@ def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it into place only if the block succeeds."""
     path = check_output_path(Path(path))
     suffix = suffix if suffix is not None else path.suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{suffix}", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{suffix}", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder {path.parent}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

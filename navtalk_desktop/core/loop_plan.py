@@ -2,9 +2,9 @@
 
 Two strategies (specs/loop-and-lipsync.md, section A):
 - pingpong: frames first..last forward, then back without repeating either turn frame: 2M-2 frames.
-- crossfade: N frames played forward from `first`; the last K output frames fade the frames after the
-  window into the K frames before it, so the wrap continues seamlessly. Needs K spare frames on each side
-  of the played span in the source; the blink sits in the unfaded part, so it never plays backwards.
+- crossfade: N frames played forward from `first` to `last`; over the last K output frames they fade into
+  the K frames just before `first`, so the wrap back to `first` continues seamlessly. Needs K spare
+  frames before the span; the blink sits in the unfaded part, so it never plays backwards.
 """
 
 from __future__ import annotations
@@ -50,6 +50,13 @@ class LoopPlan:
         return self.span
 
     @property
+    def faded_range(self) -> tuple[int, int] | None:
+        """Source frames (of the played span) that are blended away at the seam; keep the blink out."""
+        if self.strategy != "crossfade":
+            return None
+        return self.last - self.crossfade_frames + 1, self.last
+
+    @property
     def duration(self) -> float:
         return self.output_frames / float(self.fps)
 
@@ -57,7 +64,7 @@ class LoopPlan:
     def source_range(self) -> tuple[int, int]:
         """First and last source frame read, crossfade margins included."""
         k = self.crossfade_frames if self.strategy == "crossfade" else 0
-        return self.first - k, self.last + k
+        return self.first - k, self.last
 
     def output_sources(self) -> list[list[tuple[int, float]]]:
         """For each output frame, the source frames and weights that make it (for previews and metrics)."""
@@ -72,8 +79,8 @@ class LoopPlan:
                 frames.append([(self.first + t, 1.0)])
             else:
                 j = t - (n - k)
-                w = j / k  # xfade's fade: pure body at the offset, towards the head frame after
-                frames.append([(self.last + 1 + j, 1.0 - w), (self.first - k + j, w)])
+                w = (j + 1) / k  # the last output frame is the pure head frame, so the wrap continues it
+                frames.append([(self.first + t, 1.0 - w), (self.first - k + j, w)])
         return frames
 
     def with_window(self, first: int, last: int) -> "LoopPlan":

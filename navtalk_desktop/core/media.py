@@ -95,8 +95,6 @@ def probe(path: Path | str) -> VideoInfo:
     line = video_lines[0]
     codec = re.search(r"Video: (\w+)", line).group(1)
     demuxer = re.search(r"Input #0, ([\w,]+), from", input_section)
-    if codec in _STILL_CODECS and (demuxer is None or demuxer.group(1).startswith(_STILL_DEMUXERS)):
-        raise InputError(f"this is a still image ({codec}), not a video: {path}")
     size = re.search(r", (\d{2,5})x(\d{2,5})", line)
     if not size:
         raise InputError(f"cannot read the frame size of {path}")
@@ -114,6 +112,9 @@ def probe(path: Path | str) -> VideoInfo:
         raise InputError(f"ffmpeg cannot read {path}: {err.strip().splitlines()[-1] if err.strip() else 'unknown error'}")
     if frame_count == 0:
         raise InputError(f"the video has no frames: {path}")
+    still = codec in _STILL_CODECS and (demuxer is None or demuxer.group(1).startswith(_STILL_DEMUXERS))
+    if still and frame_count <= 1:
+        raise InputError(f"this is a still image ({codec}), not a video: {path}")
     if fps is None:
         raise InputError(f"cannot read the frame rate of {path}")
     return VideoInfo(

@@ -1,0 +1,58 @@
+"""`navtalk-loop analyze` and `navtalk-loop inspect`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..core.atomic import write_text_atomic
+from .progress import ProgressLine
+
+
+def register(sub) -> None:
+    p = sub.add_parser("analyze", help="find blinks in a face video (EAR curve from MediaPipe Face Mesh)")
+    p.add_argument("video", type=Path)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the full result as JSON (curves, events, video)")
+    out.add_argument("--csv", action="store_true", help="print the per-frame EAR curve as CSV")
+    p.add_argument("-o", "--output", type=Path, help="write the JSON/CSV/summary to this file instead of stdout")
+    p.add_argument("--no-cache", action="store_true", help="recompute landmarks even if cached")
+    p.set_defaults(func=run_analyze)
+
+    p = sub.add_parser("inspect", help="measure the seam quality of an exported loop")
+    p.add_argument("loop", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_inspect)
+
+
+def run_analyze(args) -> int:
+    from ..core.analysis import analyze_video
+
+    quiet = args.json or args.csv
+    progress = None if quiet and not args.output else ProgressLine("analysing")
+    result = analyze_video(args.video, on_progress=progress, use_cache=not args.no_cache)
+    text = result.to_json() if args.json else result.to_csv() if args.csv else result.summary() + "\n"
+    if args.output:
+        write_text_atomic(args.output, text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def run_inspect(args) -> int:
+    from ..core.export import sidecar_path_for
+    from ..core.loop_plan import LoopPlan
+    from ..core.seam import inspect_loop
+
+    plan = None
+    sidecar = sidecar_path_for(args.loop)
+    if sidecar.exists():
+        try:
+            plan = LoopPlan.from_dict(json.loads(sidecar.read_text())["plan"])
+        except (KeyError, ValueError, TypeError):
+            plan = None
+    report = inspect_loop(args.loop, plan)
+    print(json.dumps(report.to_dict(), indent=1) if args.json else report.summary())
+    return 0

@@ -1,0 +1,145 @@
+"""Loop export: one FFmpeg run, one encode, frame-exact trims, atomic output and a JSON sidecar.
+
+Trims use `trim=start_frame/end_frame` inside one filter graph (never stream copy, which keeps hidden
+frames behind an edit list); every strategy and the format conversion happen before the single encode.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import ffmpeg, media
+from .atomic import atomic_output, check_output_path, write_text_atomic
+from .cancel import CancelToken
+from .errors import OutputError, PlanError
+from .loop_plan import LoopPlan
+from .seam import SeamReport, inspect_loop
+
+FORMATS = {
+    # name: (container suffix, needs even size, encoder arguments by quality)
+    "mp4": (".mp4", True),
+    "webm": (".webm", True),
+    "mov": (".mov", True),
+    "gif": (".gif", False),
+}
+QUALITIES = ("high", "medium", "small")
+_CRF_X264 = {"high": 16, "medium": 20, "small": 26}
+_CRF_VP9 = {"high": 24, "medium": 31, "small": 38}
+_PRORES_PROFILE = {"high": 3, "medium": 2, "small": 0}  # HQ, standard, proxy
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    sidecar_path: Path
+    report: SeamReport
+    plan: LoopPlan
+
+
+def format_for(out: Path, fmt: str | None) -> str:
+    if fmt:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise OutputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        return fmt
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        return suffix
+    raise OutputError(f"cannot tell the format from {out.name!r}; name it .mp4, .webm, .mov or .gif, or pass --format")
+
+
+def filter_graph(plan: LoopPlan, fmt: str) -> str:
+    """The whole loop as one filter graph ending in [v]."""
+    if plan.strategy == "pingpong":
+        m = plan.span
+        core = (
+            f"[0:v]trim=start_frame={plan.first}:end_frame={plan.last + 1},setpts=PTS-STARTPTS,split[fw][rv];"
+            f"[rv]reverse,trim=start_frame=1:end_frame={m - 1},setpts=PTS-STARTPTS[bw];"
+            f"[fw][bw]concat=n=2:v=1:a=0"
+        )
+    elif plan.strategy == "crossfade":
+        # blend + concat rather than xfade: xfade never reaches the pure head frame, which leaves
+        # 1/K of the tail visible at the wrap; here the last frame is the head frame itself.
+        k, tail = plan.crossfade_frames, plan.last - plan.crossfade_frames + 1
+        # Weight of the head frame, (j + 1) / K for fade frame j; from timestamps, since blend's frame
+        # counter N has started at 1 in some FFmpeg releases.
+        w = f"clip((T*{plan.fps.numerator}/{plan.fps.denominator}+1)/{k},0,1)"
+        core = (
+            f"[0:v]split=3[a][b][c];"
+            f"[a]trim=start_frame={plan.first}:end_frame={tail},setpts=PTS-STARTPTS[body];"
+            f"[b]trim=start_frame={tail}:end_frame={plan.last + 1},setpts=PTS-STARTPTS[tail];"
+            f"[c]trim=start_frame={plan.first - k}:end_frame={plan.first},setpts=PTS-STARTPTS[head];"
+            f"[tail][head]blend=all_expr='A*(1-{w})+B*{w}'[fade];"
+            f"[body][fade]concat=n=2:v=1:a=0"
+        )
+    else:
+        raise PlanError(f"cannot export strategy {plan.strategy!r}")
+    # Exactly N frames at the source rate, whatever the filters' timestamp rounding did.
+    post = f",fps={plan.fps.numerator}/{plan.fps.denominator},trim=end_frame={plan.output_frames},setsar=1"
+    if FORMATS[fmt][1]:
+        post += ",crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0"
+    if fmt == "gif":
+        return core + post + ",split[g1][g2];[g1]palettegen=stats_mode=full[pal];[g2][pal]paletteuse=dither=sierra2_4a[v]"
+    pix = {"mp4": "yuv420p", "webm": "yuv420p", "mov": "yuv422p10le"}[fmt]
+    return core + post + f",format={pix}[v]"
+
+
+def encoder_args(fmt: str, quality: str) -> list[str]:
+    if quality not in QUALITIES:
+        raise OutputError(f"unknown quality {quality!r}; choose one of {', '.join(QUALITIES)}")
+    if fmt == "mp4":
+        return ["-c:v", "libx264", "-preset", "medium", "-crf", str(_CRF_X264[quality]), "-movflags", "+faststart",
+                "-f", "mp4"]
+    if fmt == "webm":
+        return ["-c:v", "libvpx-vp9", "-b:v", "0", "-crf", str(_CRF_VP9[quality]), "-row-mt", "1",
+                "-deadline", "good", "-cpu-used", "4", "-f", "webm"]
+    if fmt == "mov":
+        return ["-c:v", "prores_ks", "-profile:v", str(_PRORES_PROFILE[quality]), "-f", "mov"]
+    return ["-loop", "0", "-f", "gif"]
+
+
+def sidecar_path_for(out: Path) -> Path:
+    return out.with_name(out.name + ".json")
+
+
+def export_loop(
+    source: Path | str,
+    plan: LoopPlan,
+    out: Path | str,
+    fmt: str | None = None,
+    quality: str = "high",
+    on_progress: Callable[[float], None] | None = None,
+    cancel: CancelToken | None = None,
+    info: media.VideoInfo | None = None,
+    extra: dict | None = None,
+) -> ExportResult:
+    """Encode the loop to `out` (appearing only when complete), measure its seam, write the sidecar."""
+    source, out = Path(source), Path(out)
+    info = info or media.probe(source)
+    if info.frame_count != plan.source_frames:
+        raise PlanError(f"the plan was made for {plan.source_frames} frames but {source.name} has {info.frame_count}")
+    fmt = format_for(out, fmt)
+    check_output_path(out)
+    args = ["-y", "-i", str(source), "-filter_complex", filter_graph(plan, fmt), "-map", "[v]", "-an",
+            "-fps_mode", "passthrough", *encoder_args(fmt, quality)]
+    with atomic_output(out) as tmp:
+        ffmpeg.run([*args, str(tmp)], total_frames=plan.output_frames,
+                   on_progress=(lambda p: on_progress(0.9 * p)) if on_progress else None,
+                   cancel=cancel, what="loop export")
+        report = inspect_loop(tmp, plan)
+    sidecar = sidecar_path_for(out)
+    write_text_atomic(sidecar, json.dumps({
+        "output": str(out.resolve()),
+        "format": fmt,
+        "quality": quality,
+        "source": {**info.to_dict(), "path": str(source.resolve()), "sha256": media.content_hash(source)},
+        "plan": plan.to_dict(),
+        "seam": report.to_dict(),
+        **(extra or {}),
+    }, indent=1))
+    if on_progress:
+        on_progress(1.0)
+    return ExportResult(path=out, sidecar_path=sidecar, report=report, plan=plan)
