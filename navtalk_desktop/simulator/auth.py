@@ -6,6 +6,8 @@ import hmac
 
 import jwt
 
+from ..core.kling import auth as _client_auth  # noqa: F401  (same PyJWT warning policy)
+
 
 def check_authorization(header: str | None, keypairs: dict[str, str],
                         api_keys: tuple[str, ...]) -> tuple[int, str] | None:

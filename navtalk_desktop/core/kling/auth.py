@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
 
 from .errors import MissingCredentialsError
+
+# Kling issues the secret keys; their length is not ours to choose, so PyJWT's advice is only noise.
+warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 
 TOKEN_LIFETIME = 1800  # seconds; the documented example
 REFRESH_MARGIN = 60  # regenerate this long before `exp`
