@@ -42,7 +42,7 @@ class MouthParams:
     @property
     def is_rest(self) -> bool:
         """True when the pose leaves the frame's mouth as it is (nothing to render)."""
-        return bool(np.all(np.abs(self.as_array()) < 1e-3))
+        return bool(np.all(np.abs(self.as_array()) < 1e-3)) and self.closed < 1e-3
 
     def to_dict(self) -> dict:
         return {

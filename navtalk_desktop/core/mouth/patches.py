@@ -1,0 +1,148 @@
+"""User mouth patches: one RGBA PNG per viseme, placed on each frame by the lip corners.
+
+Why: some avatars (stylised, cartoon) look better with hand-drawn mouths than with a warp of the
+photo. The format is documented in docs/mouth-patches.md; missing visemes fall back to a related
+one, and `sil.png` is the one required image.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from ..speech.visemes import VISEMES
+from .geometry import LEFT_CORNER, RIGHT_CORNER
+from .params import MouthParams
+from .renderer import MouthRenderer
+
+# Where the mouth corners sit on a patch canvas, as fractions of its width and height (default).
+DEFAULT_LEFT_CORNER = (0.25, 0.5)
+DEFAULT_RIGHT_CORNER = (0.75, 0.5)
+MANIFEST = "patches.json"
+
+# A viseme without its own image borrows the nearest-looking one; every chain ends at "sil".
+FALLBACK = {
+    "aa": "ah", "ae": "aa", "ah": "eh", "ao": "ow", "eh": "ih", "er": "ah", "ih": "iy", "iy": "sz",
+    "ow": "uw", "uw": "w", "w": "pbm", "pbm": "sil", "fv": "tdn", "th": "tdn", "tdn": "sz", "kg": "tdn",
+    "sz": "sil", "shch": "sz", "r": "er", "l": "tdn", "h": "ah",
+}
+
+
+@dataclass
+class PatchLibrary:
+    images: dict[str, np.ndarray]  # viseme -> (h, w, 4) float32 premultiplied RGBA, 0..1
+    left: tuple[float, float]  # pixel position of the left/right mouth corner on every patch
+    right: tuple[float, float]
+    folder: Path | None = None
+
+    @classmethod
+    def load(cls, folder: Path | str) -> "PatchLibrary":
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise InputError(f"mouth patch folder not found: {folder}")
+        unknown = sorted(p.stem for p in folder.glob("*.png") if p.stem not in VISEMES)
+        if unknown:
+            raise InputError(f"unknown viseme name(s) in {folder}: {', '.join(unknown)}; "
+                             f"expected file names: {', '.join(v + '.png' for v in VISEMES)}")
+        images: dict[str, np.ndarray] = {}
+        size = None
+        for viseme in VISEMES:
+            path = folder / f"{viseme}.png"
+            if not path.exists():
+                continue
+            raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if raw is None:
+                raise InputError(f"not a readable PNG image: {path}")
+            if raw.ndim != 3 or raw.shape[2] != 4:
+                raise InputError(f"{path.name} has no transparency: mouth patches must be RGBA PNGs")
+            if size is not None and raw.shape[:2] != size:
+                raise InputError(f"{path.name} is {raw.shape[1]}x{raw.shape[0]} but the other patches are "
+                                 f"{size[1]}x{size[0]}: all patches must share one canvas size")
+            size = raw.shape[:2]
+            rgba = cv2.cvtColor(raw, cv2.COLOR_BGRA2RGBA).astype(np.float32) / (65535.0 if raw.dtype == np.uint16 else 255.0)
+            rgba[..., :3] *= rgba[..., 3:4]
+            images[viseme] = rgba
+        if "sil" not in images:
+            raise InputError(f"{folder} needs at least sil.png (the closed mouth); see docs/mouth-patches.md")
+        h, w = size
+        left = (DEFAULT_LEFT_CORNER[0] * w, DEFAULT_LEFT_CORNER[1] * h)
+        right = (DEFAULT_RIGHT_CORNER[0] * w, DEFAULT_RIGHT_CORNER[1] * h)
+        manifest = folder / MANIFEST
+        if manifest.exists():
+            try:
+                data = json.loads(manifest.read_text(encoding="utf-8"))
+                left = tuple(float(v) for v in data.get("left_corner", left))
+                right = tuple(float(v) for v in data.get("right_corner", right))
+            except (ValueError, TypeError) as exc:
+                raise InputError(f"{manifest} is not valid: {exc}") from exc
+            if len(left) != 2 or len(right) != 2 or left == right:
+                raise InputError(f"{manifest}: left_corner and right_corner must be two different [x, y] points")
+        return cls(images, left, right, folder)
+
+    def image_for(self, viseme: str) -> np.ndarray:
+        seen = set()
+        while viseme not in self.images:
+            seen.add(viseme)
+            viseme = FALLBACK.get(viseme, "sil")
+            if viseme in seen:
+                viseme = "sil"
+        return self.images[viseme]
+
+    def blend(self, weights: dict[str, float]) -> np.ndarray:
+        total = sum(max(0.0, w) for w in weights.values())
+        if total <= 1e-6:
+            return self.images["sil"]
+        out = None
+        for viseme, weight in weights.items():
+            if weight <= 0:
+                continue
+            img = self.image_for(viseme) * (weight / total)
+            out = img if out is None else out + img
+        return out
+
+
+def _similarity(src_a, src_b, dst_a, dst_b) -> np.ndarray:
+    """2x3 matrix mapping segment a-b (patch corners) onto the frame's corners: scale, rotate, move."""
+    s = complex(*src_b) - complex(*src_a)
+    d = complex(*dst_b) - complex(*dst_a)
+    z = d / s
+    t = complex(*dst_a) - z * complex(*src_a)
+    return np.array([[z.real, -z.imag, t.real], [z.imag, z.real, t.imag]], np.float64)
+
+
+class PatchMouthRenderer:
+    """Same interface as MouthRenderer, drawing the user's patches; pixels outside the mouth region
+    (the generated renderer's feathered ring) are never changed."""
+
+    def __init__(self, frames_landmarks, library: PatchLibrary) -> None:
+        self._regions = MouthRenderer(frames_landmarks)
+        self.points = self._regions.points
+        self.frame_count = self._regions.frame_count
+        self.library = library
+
+    def render(self, frame_rgb: np.ndarray, frame_index: int, mouth_params: MouthParams,
+               inplace: bool = False) -> np.ndarray:
+        if mouth_params is None or mouth_params.is_rest:
+            return frame_rgb
+        geo = self._regions.geometry(frame_index, frame_rgb.shape[:2])
+        if geo is None:
+            return frame_rgb
+        weights = dict(mouth_params.weights) or {mouth_params.viseme: 1.0}
+        patch = self.library.blend(weights)
+        pts = self.points[int(frame_index) % self.frame_count]
+        matrix = _similarity(self.library.left, self.library.right, pts[LEFT_CORNER], pts[RIGHT_CORNER])
+        matrix[:, 2] -= (geo.x0, geo.y0)
+        placed = cv2.warpAffine(patch, matrix, (geo.w, geo.h), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        alpha = placed[..., 3:4] * geo.feather[..., None]
+        colour = placed[..., :3] * geo.feather[..., None] * 255.0
+        out = frame_rgb if inplace else frame_rgb.copy()
+        region = out[geo.y0:geo.y0 + geo.h, geo.x0:geo.x0 + geo.w]
+        blended = np.clip(region.astype(np.float32) * (1.0 - alpha) + colour + 0.5, 0, 255).astype(np.uint8)
+        np.copyto(region, blended, where=geo.inside[..., None] & (alpha > 0))
+        return out

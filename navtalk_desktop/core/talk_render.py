@@ -1,0 +1,135 @@
+"""Render a talking clip offline: the idle loop repeated for as long as the speech lasts, the mouth
+drawn frame by frame from the utterance's timeline, the audio muxed in, in one ffmpeg encode.
+
+Why offline: a clip can be checked or shipped without the preview window, and it is the end-to-end
+test of lip-sync (the mouth measured in the output must follow the audio in the output).
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import ffmpeg, media
+from .atomic import atomic_output, check_output_path
+from .cancel import CancelToken
+from .errors import CancelledError, FFmpegError, InputError
+from .mouth.renderer import MouthRenderer
+from .speech.audio import write_wav
+from .speech.utterance import Utterance
+
+TAIL_S = 0.3  # frames after the last sound, so the mouth visibly settles before the clip ends
+
+
+@dataclass(frozen=True)
+class TalkRenderResult:
+    path: Path
+    frame_count: int
+    fps: float
+    duration: float
+    audio_duration: float
+    render_seconds: float
+    faceless_frames: int  # loop frames without landmarks, shown unchanged
+
+
+def render_talk_video(
+    loop_path: Path | str,
+    utterance: Utterance,
+    out_path: Path | str,
+    *,
+    track=None,
+    renderer=None,
+    crf: int = 18,
+    on_progress: Callable[[float], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> TalkRenderResult:
+    """Write `out_path` (H.264 + AAC MP4, atomically). `track`: the loop's LandmarkTrack (computed and
+    cached when omitted); `renderer`: anything with MouthRenderer.render's signature (e.g. a patch set)."""
+    started = time.perf_counter()
+    loop_path = Path(loop_path)
+    out_path = check_output_path(Path(out_path))
+    if out_path.resolve() == loop_path.resolve():
+        raise InputError("the output would overwrite the loop it is made from; choose another name")
+    info = media.probe(loop_path)
+    if track is None:
+        from .landmarks import load_or_compute_landmarks
+
+        track = load_or_compute_landmarks(loop_path, info, cancel=cancel)
+    if track.frame_count == 0 or not track.face_present.any():
+        raise InputError(f"no face was found in the loop, so there is no mouth to animate: {loop_path}")
+    renderer = renderer or MouthRenderer(track)
+    fps = float(info.fps)
+    n_out = max(1, int(math.ceil((utterance.duration + TAIL_S) * fps)))
+    width, height = info.width, info.height
+    pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+    written = 0
+    with tempfile.TemporaryDirectory(prefix="navtalk-talk-") as tmp_dir:
+        wav = write_wav(Path(tmp_dir) / "speech.wav", utterance.audio, utterance.sample_rate)
+        with atomic_output(out_path, suffix=".mp4") as tmp_out:
+            proc = ffmpeg.popen(
+                ["-loglevel", "error", "-y",
+                 "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+                 "-r", f"{info.fps.numerator}/{info.fps.denominator}", "-i", "-",
+                 "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
+                 "-c:v", "libx264", "-preset", "veryfast", "-crf", str(int(crf)), "-pix_fmt", pix_fmt,
+                 "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4", str(tmp_out)],
+                stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+            tail: deque[str] = deque(maxlen=20)
+            drain = threading.Thread(target=lambda: tail.extend(
+                line.decode(errors="replace").rstrip() for line in proc.stderr), daemon=True)
+            drain.start()
+            try:
+                written, faceless = _write_frames(proc, loop_path, info, utterance, renderer, track, n_out,
+                                                  on_progress, cancel)
+                proc.stdin.close()
+                code = proc.wait()
+            except BrokenPipeError:
+                proc.wait()
+                drain.join(timeout=2)
+                raise FFmpegError("encoding the talking clip failed: " + " | ".join(tail)) from None
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            drain.join(timeout=2)
+            if code != 0:
+                raise FFmpegError("encoding the talking clip failed: " + (" | ".join(tail) or f"exit {code}"))
+    if on_progress:
+        on_progress(1.0)
+    return TalkRenderResult(out_path, written, fps, written / fps, utterance.duration,
+                            time.perf_counter() - started, faceless)
+
+
+def _write_frames(proc, loop_path, info, utterance, renderer, track, n_out, on_progress, cancel):
+    """Feed n_out frames: loop passes decoded on the fly (a 1080p loop is not held in memory)."""
+    written = 0
+    faceless = 0
+    present = track.face_present
+    while written < n_out:
+        produced = 0
+        for index, frame in enumerate(media.iter_frames(loop_path, info, cancel=cancel)):
+            if written >= n_out:
+                break
+            if cancel is not None and cancel.cancelled:
+                raise CancelledError("rendering the talking clip was cancelled")
+            t = written / float(info.fps)
+            landmark_index = index % track.frame_count
+            if not present[landmark_index]:
+                faceless += 1
+            frame = renderer.render(frame, landmark_index, utterance.mouth_params_at(t))
+            proc.stdin.write(frame.tobytes() if frame.flags.c_contiguous else frame.copy().tobytes())
+            written += 1
+            produced += 1
+            if on_progress and written % 10 == 0:
+                on_progress(min(0.99, written / n_out))
+        if produced == 0:
+            raise InputError(f"no frames could be decoded from the loop: {loop_path}")
+    return written, faceless
