@@ -1,0 +1,237 @@
+"""The Export panel: strategy, duration, format, quality and output; the predicted seam; Export/Cancel.
+
+Format and quality names mirror core/export.py (FORMATS, QUALITIES) without importing it: that module
+pulls in OpenCV through the seam metrics, and the window must open before any heavy import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
+
+from ..core.project import ExportSettings
+from . import plan_edits
+
+STRATEGIES = (("auto", "Auto (best measured seam)"), ("pingpong", "Ping-pong"), ("crossfade", "Crossfade"))
+FORMATS = (("mp4", "MP4 (H.264)"), ("webm", "WebM (VP9)"), ("mov", "MOV (ProRes)"), ("gif", "GIF"))
+QUALITIES = (("high", "High"), ("medium", "Medium"), ("small", "Small file"))
+
+
+def _combo(items) -> QComboBox:
+    box = QComboBox()
+    for value, label in items:
+        box.addItem(label, value)
+    return box
+
+
+def _select(box: QComboBox, value: str) -> None:
+    index = box.findData(value)
+    if index >= 0:
+        box.setCurrentIndex(index)
+
+
+class ExportPanel(QWidget):
+    strategy_changed = Signal(str)  # the user picked a strategy: re-plan
+    duration_changed = Signal(float)  # the user set a duration: re-plan
+    settings_changed = Signal()  # format, quality or output changed (project is modified)
+    export_requested = Signal()
+    cancel_requested = Signal()
+    show_in_folder_requested = Signal(str)
+    open_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.strategy_box = _combo(STRATEGIES)
+        self.strategy_box.setToolTip("Ping-pong plays forward then back; crossfade blends the end into the start. "
+                                     "Auto measures candidates of both and keeps the smoothest seam.")
+        self.duration_spin = QDoubleSpinBox()
+        self.duration_spin.setRange(0.5, 30.0)
+        self.duration_spin.setSingleStep(0.5)
+        self.duration_spin.setDecimals(2)
+        self.duration_spin.setSuffix(" s")
+        self.duration_spin.setKeyboardTracking(False)
+        self.format_box = _combo(FORMATS)
+        self.quality_box = _combo(QUALITIES)
+        out_row = QHBoxLayout()
+        self.output_edit = QLineEdit()
+        self.output_edit.setPlaceholderText("next to the source: <name>_loop.mp4")
+        browse = QToolButton()
+        browse.setText("…")
+        browse.setToolTip("Choose where to save the loop")
+        browse.clicked.connect(self._browse)
+        out_row.addWidget(self.output_edit, 1)
+        out_row.addWidget(browse)
+        form.addRow("Strategy", self.strategy_box)
+        form.addRow("Duration", self.duration_spin)
+        form.addRow("Format", self.format_box)
+        form.addRow("Quality", self.quality_box)
+        form.addRow("Output", out_row)
+        layout.addLayout(form)
+
+        self.plan_box = QGroupBox("Loop plan")
+        plan_layout = QVBoxLayout(self.plan_box)
+        self.plan_label = QLabel("No loop yet: open a video.")
+        self.plan_label.setWordWrap(True)
+        self.seam_label = QLabel()
+        self.seam_label.setWordWrap(True)
+        plan_layout.addWidget(self.plan_label)
+        plan_layout.addWidget(self.seam_label)
+        layout.addWidget(self.plan_box)
+
+        buttons = QHBoxLayout()
+        self.export_button = QPushButton("Export loop")
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.export_requested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.cancel_button.hide()
+        buttons.addWidget(self.export_button, 1)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.hide()
+        layout.addWidget(self.progress_bar)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+
+        self.result_box = QGroupBox("Last export")
+        result_layout = QVBoxLayout(self.result_box)
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        result_layout.addWidget(self.result_label)
+        row = QHBoxLayout()
+        self.show_folder_button = QPushButton("Show in folder")
+        self.open_button = QPushButton("Open")
+        row.addWidget(self.show_folder_button)
+        row.addWidget(self.open_button)
+        result_layout.addLayout(row)
+        self.show_folder_button.clicked.connect(lambda: self.show_in_folder_requested.emit(self._last_output))
+        self.open_button.clicked.connect(lambda: self.open_requested.emit(self._last_output))
+        layout.addWidget(self.result_box)
+        self.result_box.hide()
+        layout.addStretch(1)
+        self._last_output = ""
+        self._updating = False
+
+        self.strategy_box.activated.connect(lambda _i: self.strategy_changed.emit(self.strategy_box.currentData()))
+        self.duration_spin.valueChanged.connect(self._duration_edited)
+        self.format_box.currentIndexChanged.connect(self._format_changed)
+        self.quality_box.currentIndexChanged.connect(lambda _i: self._emit_settings())
+        self.output_edit.editingFinished.connect(self._emit_settings)
+        self.set_can_export(False)
+
+    # --- settings ---------------------------------------------------------------------------------------------
+    def settings(self) -> ExportSettings:
+        return ExportSettings(strategy=self.strategy_box.currentData(), duration=round(self.duration_spin.value(), 3),
+                              format=self.format_box.currentData(), quality=self.quality_box.currentData(),
+                              output=self.output_edit.text().strip())
+
+    def set_settings(self, settings: ExportSettings) -> None:
+        self._updating = True
+        try:
+            _select(self.strategy_box, settings.strategy)
+            self.duration_spin.setValue(settings.duration)
+            _select(self.format_box, settings.format)
+            _select(self.quality_box, settings.quality)
+            self.output_edit.setText(settings.output)
+        finally:
+            self._updating = False
+
+    def output_path(self, source: Path | None) -> Path | None:
+        """The chosen output, or `<source>_loop.<format>` next to the source."""
+        text = self.output_edit.text().strip()
+        suffix = "." + self.format_box.currentData()
+        if text:
+            path = Path(text).expanduser()
+            return path if path.suffix.lower() == suffix else path.with_suffix(suffix)
+        if source is None:
+            return None
+        return source.with_name(f"{source.stem}_loop{suffix}")
+
+    def _duration_edited(self, value: float) -> None:
+        if not self._updating:
+            self.duration_changed.emit(float(value))
+
+    def _format_changed(self, _index: int) -> None:
+        text = self.output_edit.text().strip()
+        if text:  # keep the chosen name, follow the format
+            self.output_edit.setText(str(Path(text).with_suffix("." + self.format_box.currentData())))
+        self._emit_settings()
+
+    def _emit_settings(self) -> None:
+        if not self._updating:
+            self.settings_changed.emit()
+
+    def _browse(self) -> None:
+        fmt = self.format_box.currentData()
+        start = self.output_edit.text() or str(Path.home() / f"loop.{fmt}")
+        path, _ = QFileDialog.getSaveFileName(self, "Export loop as", start, f"{fmt.upper()} (*.{fmt})")
+        if path:
+            self.output_edit.setText(path)
+            self._emit_settings()
+
+    # --- plan and seam ------------------------------------------------------------------------------------------
+    def show_plan(self, plan) -> None:
+        self.set_can_export(plan is not None)
+        if plan is None:
+            self.plan_label.setText("No loop yet: open a video.")
+            self.seam_label.clear()
+            return
+        self.plan_label.setText(plan_edits.describe(plan))
+        self._updating = True
+        try:
+            self.duration_spin.setValue(round(plan.duration, 2))
+        finally:
+            self._updating = False
+        self.seam_label.setText("Seam: measuring…")
+
+    def show_seam(self, report) -> None:
+        verdict = report.verdict()
+        mark = "✅" if verdict == "seamless" else "⚠"
+        cos = "n/a" if report.seam_flow_cosine is None else f"{report.seam_flow_cosine:+.2f}"
+        self.seam_label.setText(f"Seam (predicted): {mark} {verdict}\nstep ratio {report.seam_step_ratio:.2f} "
+                                f"(1 = like any other frame), motion continuity {cos}")
+
+    def show_seam_unavailable(self, text: str) -> None:
+        self.seam_label.setText(f"Seam: {text}")
+
+    # --- export run ------------------------------------------------------------------------------------------------
+    def set_can_export(self, enabled: bool) -> None:
+        self.export_button.setEnabled(enabled)
+
+    def export_started(self, out: Path) -> None:
+        self.export_button.hide()
+        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
+        self.progress_bar.setValue(0)
+        self.progress_bar.show()
+        self.status_label.setText(f"Exporting {out.name}…")
+        for w in (self.strategy_box, self.duration_spin, self.format_box, self.quality_box, self.output_edit):
+            w.setEnabled(False)
+
+    def export_progress(self, fraction: float, text: str) -> None:
+        self.progress_bar.setValue(int(1000 * max(0.0, min(1.0, fraction))))
+        if text:
+            self.status_label.setText(text)
+
+    def export_finished(self, result=None, message: str = "") -> None:
+        self.export_button.show()
+        self.cancel_button.hide()
+        self.progress_bar.hide()
+        for w in (self.strategy_box, self.duration_spin, self.format_box, self.quality_box, self.output_edit):
+            w.setEnabled(True)
+        self.status_label.setText(message)
+        if result is not None:
+            self._last_output = str(result.path)
+            report = result.report
+            verdict = report.verdict()
+            mark = "✅" if verdict == "seamless" else "⚠"
+            self.result_label.setText(f"{Path(result.path).name}\n{mark} {verdict}\n{report.summary()}")
+            self.result_box.show()

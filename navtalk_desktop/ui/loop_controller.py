@@ -1,0 +1,325 @@
+"""Glue between the document, the panels and the background tasks for the loop workflow.
+
+Open a source → probe → analyse (and decode preview frames) → starting plan → seam prediction on every
+plan change → export. Results of tasks started for an earlier source are dropped (a `generation` counter),
+so opening a new file while the old one is still analysing is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..core.errors import NavTalkError
+from ..core.settings import Settings
+from . import tasks
+from .document import StudioDocument
+from .export_panel import ExportPanel
+from .frame_view import FrameView
+from .source_panel import SourcePanel
+from .timeline import TimelineWidget
+from .workers import TaskError, TaskRunner
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+SEAM_DEBOUNCE_MS = 150
+SOURCE_TASKS = ("probe", "analysis", "frames", "seam-frames", "auto-plan", "seam", "preflight")
+
+
+class LoopController(QObject):
+    message = Signal(str, str)  # text, level: "error", "warning" or "info"
+    status = Signal(str)  # a transient status-bar line
+    analysis_finished = Signal(object)  # AnalysisResult
+    plan_ready = Signal(object)  # the starting plan of a new source
+    export_finished = Signal(object)  # ExportResult, or None when cancelled / failed
+    seam_predicted = Signal(object)  # SeamReport of the current plan
+
+    def __init__(self, document: StudioDocument, runner: TaskRunner, settings: Settings, source_panel: SourcePanel,
+                 export_panel: ExportPanel, timeline: TimelineWidget, frame_view: FrameView,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.doc, self.runner, self.settings = document, runner, settings
+        self.source_panel, self.export_panel = source_panel, export_panel
+        self.timeline, self.frame_view = timeline, frame_view
+        self.generation = 0
+        self.preview = None  # tasks.PreviewFrames
+        self.gray_frames = None  # small gray frames for seam prediction
+        self.pending_plan = None  # a plan from a project, applied once the analysis is there
+        self.last_export = None
+        self.image_fix = False
+        self.confirm_overwrite: Callable[[Path], bool] = lambda _p: True
+        self._export_handle = None
+        self._seam_timer = QTimer(self)
+        self._seam_timer.setSingleShot(True)
+        self._seam_timer.setInterval(SEAM_DEBOUNCE_MS)
+        self._seam_timer.timeout.connect(self._predict_seam)
+
+        document.plan_changed.connect(self._plan_changed)
+        document.playhead_changed.connect(self._playhead_changed)
+        timeline.playhead_requested.connect(document.set_playhead)
+        timeline.plan_dragged.connect(document.set_plan)
+        timeline.plan_edit_requested.connect(document.commit_drag)
+        source_panel.cancel_analysis_requested.connect(self.cancel_analysis)
+        source_panel.fix_requested.connect(self.fix_image)
+        export_panel.strategy_changed.connect(lambda _s: self.replan("Change strategy"))
+        export_panel.duration_changed.connect(lambda _d: self.replan("Change duration"))
+        export_panel.export_requested.connect(self.export)
+        export_panel.cancel_requested.connect(self.cancel_export)
+
+    # --- opening -----------------------------------------------------------------------------------------------
+    def open_path(self, path: Path | str, plan=None) -> bool:
+        path = Path(path).expanduser()
+        if not path.exists():
+            self.message.emit(f"File not found: {path}. It may have been moved or deleted; open it again from "
+                              f"its new place.", "error")
+            return False
+        if path.is_dir():
+            self.message.emit(f"{path} is a folder; choose an image or video file inside it.", "error")
+            return False
+        self._cancel_source_tasks()
+        self.generation += 1
+        self.preview, self.gray_frames, self.pending_plan = None, None, plan
+        self.image_fix = False  # the user accepted converting the portrait for upload
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            self._open_image(path)
+        else:
+            self._open_video(path)
+        self.settings.add_recent(path)
+        return True
+
+    def _start(self, name: str, fn, on_success, **callbacks):
+        """Start a task whose results only count if no other source was opened meanwhile."""
+        generation = self.generation
+
+        def guard(callback):
+            if callback is None:
+                return None
+            return lambda *args: callback(*args) if generation == self.generation else None
+
+        return self.runner.start(name, fn, on_success=guard(on_success),
+                                 on_failure=guard(callbacks.get("on_failure", self._task_failed)),
+                                 on_progress=guard(callbacks.get("on_progress")),
+                                 on_cancelled=guard(callbacks.get("on_cancelled")))
+
+    def _cancel_source_tasks(self) -> None:
+        for name in SOURCE_TASKS:
+            for handle in self.runner.running(name):
+                handle.cancel()
+
+    def _open_image(self, path: Path) -> None:
+        self.doc.set_source(path, "image")
+        self.source_panel.show_image(path)
+        self.timeline.set_length(0, 0.0)
+        self.timeline.set_analysis(None)
+        self.frame_view.set_still(str(path))
+        self._start("preflight", tasks.preflight_task(path), self._preflight_done)
+        self.status.emit(f"Opened portrait {path.name}")
+
+    def _preflight_done(self, outcome) -> None:
+        prepared, problem, fixable = outcome
+        self.source_panel.show_preflight(prepared, problem, fixable)
+        if problem:
+            self.status.emit("The portrait needs attention before Kling accepts it")
+
+    def fix_image(self) -> None:
+        """Accept the offered fix: the upload becomes a converted copy (the original stays untouched)."""
+        path = self.doc.source_path
+        if path is None or self.doc.source_kind != "image":
+            return
+        self._start("preflight", tasks.preflight_task(path, fix=True), self._fix_done)
+
+    def _fix_done(self, outcome) -> None:
+        prepared, problem, fixable = outcome
+        self.source_panel.show_preflight(prepared, problem, fixable)
+        if prepared is not None:
+            self.image_fix = True
+            self.status.emit("The portrait will be converted before upload")
+
+    def _open_video(self, path: Path) -> None:
+        self.doc.set_source(path, "video")
+        self.source_panel.show_video(path)
+        self.frame_view.clear("Loading frames…")
+        self.timeline.set_analysis(None)
+        self.timeline.set_length(0, 0.0)
+        self.status.emit(f"Opening {path.name}…")
+        self._start("probe", tasks.probe_task(path), self._probed, on_failure=self._source_failed)
+
+    def _probed(self, info) -> None:
+        path = self.doc.source_path
+        self.doc.set_video_info(info)
+        self.source_panel.show_video_info(info)
+        self.timeline.set_length(info.frame_count, float(info.fps))
+        self._start("analysis", tasks.analysis_task(path), self._analysed,
+                    on_progress=self.source_panel.set_analysis_progress, on_failure=self._analysis_failed,
+                    on_cancelled=lambda: self._analysis_stopped("Analysis cancelled. Reopen the video to analyse it."))
+        self._start("frames", tasks.preview_frames_task(path, info), self._frames_loaded)
+        self._start("seam-frames", tasks.seam_frames_task(path, info), self._gray_frames_loaded)
+
+    def _source_failed(self, error: TaskError) -> None:
+        self.source_panel.show_analysis_stopped(error.message)
+        self.frame_view.clear("This file cannot be opened")
+        self.timeline.set_message("No video")
+        self._task_failed(error)
+
+    def _frames_loaded(self, preview) -> None:
+        self.preview = preview
+        self.frame_view.set_frames(preview.frames, preview.scale)
+        self._playhead_changed(self.doc.playhead)
+
+    def _gray_frames_loaded(self, frames) -> None:
+        self.gray_frames = frames
+        if self.doc.plan is not None:
+            self._seam_timer.start()
+
+    def cancel_analysis(self) -> None:
+        for handle in self.runner.running("analysis"):
+            handle.cancel()
+
+    def _analysis_stopped(self, text: str) -> None:
+        self.source_panel.show_analysis_stopped(text)
+        self.timeline.set_message(text)
+
+    def _analysis_failed(self, error: TaskError) -> None:
+        self._analysis_stopped(f"Analysis failed: {error.message}")
+        self._task_failed(error)
+
+    def _analysed(self, result) -> None:
+        self.doc.set_analysis(result)
+        self.source_panel.show_analysis(result)
+        self.timeline.set_analysis(result)
+        if result.track is not None:
+            self.frame_view.set_landmarks(result.track.points)
+        self.analysis_finished.emit(result)
+        plan, self.pending_plan = self.pending_plan, None
+        if plan is not None and plan.source_frames == result.frame_count:
+            self._use_starting_plan(plan, "Loop plan restored from the project")
+            return
+        if plan is not None:
+            self.message.emit("The project's loop plan does not fit this video any more (its frame count "
+                              "changed); a new loop was chosen.", "warning")
+        settings = self.export_panel.settings()
+        path = self.doc.source_path
+        self._start("auto-plan", tasks.auto_plan_task(result, path, settings.strategy, settings.duration),
+                    lambda outcome: self._use_starting_plan(*outcome))
+
+    def _use_starting_plan(self, plan, explanation: str) -> None:
+        self.doc.reset_plan(plan)
+        self.doc.set_playhead(plan.loop_point)
+        self.status.emit(explanation.splitlines()[0] if explanation else "Loop ready")
+        self.plan_ready.emit(plan)
+
+    # --- plan ----------------------------------------------------------------------------------------------------
+    def _plan_changed(self, plan) -> None:
+        self.timeline.set_plan(plan)
+        self.export_panel.show_plan(plan)
+        if plan is not None:
+            self._seam_timer.start()
+
+    def _predict_seam(self) -> None:
+        plan, path = self.doc.plan, self.doc.source_path
+        if plan is None or path is None:
+            return
+        if self.gray_frames is None:
+            self.export_panel.show_seam_unavailable("measuring once the frames are loaded…")
+            return
+        for handle in self.runner.running("seam"):
+            handle.cancel()
+
+        def done(report, wanted=plan):
+            if self.doc.plan == wanted:
+                self.export_panel.show_seam(report)
+                self.seam_predicted.emit(report)
+
+        self._start("seam", tasks.predict_seam_task(path, plan, self.gray_frames), done,
+                    on_failure=lambda e: self.export_panel.show_seam_unavailable(e.message))
+
+    def replan(self, text: str) -> None:
+        """Rebuild the plan around the current loop point with the panel's strategy and duration (undoable)."""
+        plan, analysis = self.doc.plan, self.doc.analysis
+        settings = self.export_panel.settings()
+        self.doc.export = settings
+        self.doc.mark_modified()
+        if plan is None or analysis is None:
+            return
+        if settings.strategy == "auto":
+            self._start("auto-plan", tasks.auto_plan_task(analysis, self.doc.source_path, "auto", settings.duration,
+                                                          loop_point=plan.loop_point),
+                        lambda outcome: self.doc.edit_plan(outcome[0], "Automatic loop"))
+            return
+        from ..core.loop_plan import make_plan
+
+        try:
+            new = make_plan(settings.strategy, plan.fps, plan.source_frames, plan.loop_point,
+                            duration=settings.duration)
+        except NavTalkError as exc:
+            self.message.emit(f"{exc}.", "warning")
+            self.export_panel.show_plan(plan)
+            return
+        self.doc.edit_plan(new, text)
+
+    # --- playhead ---------------------------------------------------------------------------------------------------
+    def _playhead_changed(self, frame: int) -> None:
+        self.timeline.set_playhead(frame)
+        fps = self.doc.fps or 1.0
+        caption = f"frame {frame} · {frame / fps:.2f} s"
+        events = self.doc.analysis.events if self.doc.analysis is not None else []
+        for event in events:
+            if event.start <= frame <= event.end:
+                caption += " · blink apex" if frame == event.apex else " · blink"
+        plan = self.doc.plan
+        if plan is not None and frame == plan.loop_point:
+            caption += " · loop point"
+        self.frame_view.set_index(frame, caption)
+
+    # --- export -------------------------------------------------------------------------------------------------------
+    def export(self, out: Path | None = None) -> bool:
+        plan, source = self.doc.plan, self.doc.source_path
+        if plan is None or source is None or self.doc.source_kind != "video":
+            self.message.emit("Nothing to export yet: open a video and wait for its loop plan.", "warning")
+            return False
+        if self.runner.running("export"):
+            return False
+        out = Path(out) if out else self.export_panel.output_path(source)
+        if out.exists() and not self.confirm_overwrite(out):
+            return False
+        settings = self.export_panel.settings()
+        self.doc.export = settings
+        self.export_panel.export_started(out)
+        self.status.emit(f"Exporting {out.name}…")
+        self._export_handle = self.runner.start(
+            "export", tasks.export_task(source, plan, out, settings.format, settings.quality),
+            on_success=self._exported, on_failure=self._export_failed, on_progress=self.export_panel.export_progress,
+            on_cancelled=self._export_cancelled)
+        return True
+
+    def cancel_export(self) -> None:
+        for handle in self.runner.running("export"):
+            handle.cancel()
+        self.export_panel.cancel_button.setEnabled(False)
+
+    def _exported(self, result) -> None:
+        self.last_export = result
+        self.export_panel.export_finished(result, f"Saved {result.path}")
+        self.status.emit(f"Exported {Path(result.path).name}: {result.report.verdict()}")
+        self.export_finished.emit(result)
+
+    def _export_cancelled(self) -> None:
+        self.export_panel.export_finished(None, "Export cancelled; nothing was written.")
+        self.status.emit("Export cancelled")
+        self.export_finished.emit(None)
+
+    def _export_failed(self, error: TaskError) -> None:
+        self.export_panel.export_finished(None, f"Export failed: {error.message}")
+        self._task_failed(error)
+        self.export_finished.emit(None)
+
+    # --- errors ---------------------------------------------------------------------------------------------------------
+    def _task_failed(self, error: TaskError) -> None:
+        log.warning("task failed: %s", error.details if not error.expected else error.message)
+        text = error.message if error.expected else (
+            f"Something went wrong: {error.message}. Details are in the log; please report it.")
+        self.message.emit(text, "error")

@@ -1,0 +1,413 @@
+"""The studio window: layout, menus, actions, drag and drop, projects and closing. Logic lives in controllers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QSplitter, QToolButton, QVBoxLayout, QWidget)
+
+from .. import __version__
+from ..core.errors import NavTalkError
+from ..core.project import SUFFIX as PROJECT_SUFFIX
+from ..core.project import load_project, save_project
+from ..core.settings import Settings, load_settings, save_settings
+from .document import StudioDocument
+from .export_panel import ExportPanel
+from .frame_view import FrameView
+from .loop_controller import IMAGE_SUFFIXES, LoopController
+from .message_bar import MessageBar
+from .source_panel import SourcePanel
+from .timeline import TimelineWidget
+from .workers import TaskRunner
+
+log = logging.getLogger(__name__)
+
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.webm *.mkv *.avi *.m4v)"
+IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ")"
+PROJECT_FILTER = f"NavTalk projects (*{PROJECT_SUFFIX} *.json)"
+
+
+class MainWindow(QMainWindow):
+    shown = Signal()  # first time the window is on screen (start-up timing)
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else load_settings()
+        self.setWindowTitle("NavTalk Loop Studio")
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self.document = StudioDocument(self)
+        self.runner = TaskRunner(self)
+        self._shown_once = False
+        self._closing = False
+        self.ask_to_save = self._ask_to_save  # replaceable in tests and scripted runs
+
+        self._build_central()
+        self._build_docks()
+        self.loop = LoopController(self.document, self.runner, self.settings, self.source_panel,
+                                   self.export_panel, self.timeline, self.frame_view, self)
+        self.loop.confirm_overwrite = self._confirm_overwrite
+        self.loop.message.connect(self.show_message)
+        self.loop.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.source_panel.open_requested.connect(self.open_dialog)
+        self.export_panel.settings_changed.connect(self._export_settings_changed)
+        self.export_panel.show_in_folder_requested.connect(lambda p: self._open_url(Path(p).parent))
+        self.export_panel.open_requested.connect(lambda p: self._open_url(Path(p)))
+        self.document.modified_changed.connect(lambda _m: self._update_title())
+        self.document.project_path_changed.connect(lambda _p: self._update_title())
+        self.document.source_changed.connect(self._update_title)
+        self._build_actions()
+        self._build_menus()
+        self.export_panel.set_settings(self._default_export_settings())
+        self.document.export = self.export_panel.settings()
+        self.timeline.snap_to_apex = self.settings.snap_to_apex
+        self.frame_view.set_show_landmarks(self.settings.show_landmarks)
+        self._restore_geometry()
+        self.statusBar().showMessage("Open a portrait or a video to begin (File ▸ Open, or drop a file here)")
+        self._update_title()
+
+    # --- layout ---------------------------------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        self.editor = QWidget()
+        layout = QVBoxLayout(self.editor)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.message_bar = MessageBar()
+        layout.addWidget(self.message_bar)
+        self.frame_view = FrameView()
+        self.timeline = TimelineWidget()
+        timeline_box = QWidget()
+        tl = QVBoxLayout(timeline_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        self.snap_check = QCheckBox("Snap to blinks")
+        self.landmarks_check = QCheckBox("Eye landmarks")
+        fit = QToolButton()
+        fit.setText("Fit")
+        fit.setToolTip("Show the whole clip (F)")
+        fit.clicked.connect(self.timeline.zoom_to_fit)
+        hint = QLabel("←/→ frame · Shift 10 frames · Ctrl blink · I/O loop start/end · L loop point · wheel zoom")
+        hint.setStyleSheet("color:#8a8f99")
+        bar.addWidget(self.snap_check)
+        bar.addWidget(self.landmarks_check)
+        bar.addWidget(fit)
+        bar.addStretch(1)
+        bar.addWidget(hint)
+        tl.addLayout(bar)
+        tl.addWidget(self.timeline, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.frame_view)
+        splitter.addWidget(timeline_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(self.editor)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower().replace(" ", "_") + "_dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.source_panel = SourcePanel()
+        self.export_panel = ExportPanel()
+        self.source_dock = self._dock("Source", self.source_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.export_dock = self._dock("Export", self.export_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.source_dock, self.export_dock], [300, 300], Qt.Orientation.Horizontal)
+
+    def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+                  tabify_with: QDockWidget | None = None) -> QDockWidget:
+        """Add a feature panel as a dock (the generate and jobs panels, and later the live preview)."""
+        dock = self._dock(title, widget, area)
+        if tabify_with is not None:
+            self.tabifyDockWidget(tabify_with, dock)
+        self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    # --- actions and menus ----------------------------------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", editor: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        if editor:  # keys like ← → only act while the frame view / timeline area has focus
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.editor.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        d = self.document
+        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
+                                        "Open a portrait image or a video")
+        self.open_project_action = self._action("Open &Project…", self.open_project_dialog, "Ctrl+Shift+O")
+        self.save_action = self._action("&Save Project", self.save_project, QKeySequence.StandardKey.Save)
+        self.save_as_action = self._action("Save Project &As…", self.save_project_as, "Ctrl+Shift+S")
+        self.export_action = self._action("&Export Loop", self.loop.export, "Ctrl+E", "Export the loop")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = d.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = d.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.timeline_actions = [
+            self._action("Next frame", lambda: d.step_playhead(1), "Right", editor=True),
+            self._action("Previous frame", lambda: d.step_playhead(-1), "Left", editor=True),
+            self._action("10 frames forward", lambda: d.step_playhead(10), "Shift+Right", editor=True),
+            self._action("10 frames back", lambda: d.step_playhead(-10), "Shift+Left", editor=True),
+            self._action("Next blink", lambda: d.jump_to_blink(1), "Ctrl+Right", editor=True),
+            self._action("Previous blink", lambda: d.jump_to_blink(-1), "Ctrl+Left", editor=True),
+            self._action("First frame", lambda: d.set_playhead(0), "Home", editor=True),
+            self._action("Last frame", lambda: d.set_playhead(d.frame_count - 1), "End", editor=True),
+            None,
+            self._action("Set loop start at playhead", d.set_window_start_here, "I", editor=True),
+            self._action("Set loop end at playhead", d.set_window_end_here, "O", editor=True),
+            self._action("Move loop point to playhead", d.set_loop_point_here, "L", editor=True),
+            None,
+            self._action("Zoom to fit", self.timeline.zoom_to_fit, "F", editor=True),
+        ]
+        self.snap_action = QAction("Snap to blink apexes", self, checkable=True)
+        self.snap_action.setChecked(self.settings.snap_to_apex)
+        self.snap_action.toggled.connect(self._set_snap)
+        self.snap_check.setChecked(self.settings.snap_to_apex)
+        self.snap_check.toggled.connect(self.snap_action.setChecked)
+        self.landmarks_action = QAction("Show eye landmarks", self, checkable=True)
+        self.landmarks_action.setChecked(self.settings.show_landmarks)
+        self.landmarks_action.toggled.connect(self._set_landmarks)
+        self.landmarks_check.setChecked(self.settings.show_landmarks)
+        self.landmarks_check.toggled.connect(self.landmarks_action.setChecked)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        for action in (self.open_project_action, self.save_action, self.save_as_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        self.file_menu = file_menu
+        self.quit_separator = file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit = bar.addMenu("&Edit")
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        self.edit_menu = edit
+        timeline = bar.addMenu("&Timeline")
+        for action in self.timeline_actions:
+            timeline.addSeparator() if action is None else timeline.addAction(action)
+        timeline.addSeparator()
+        timeline.addAction(self.snap_action)
+        timeline.addAction(self.landmarks_action)
+        self.view_menu = bar.addMenu("&View")
+        for dock in (self.source_dock, self.export_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&About NavTalk Loop Studio", self._about))
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        for action in (self.open_action, self.save_action, None, self.undo_action, self.redo_action, None,
+                       self.export_action):
+            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+
+    def _set_snap(self, on: bool) -> None:
+        self.timeline.snap_to_apex = on
+        self.settings.snap_to_apex = on
+        self.snap_check.setChecked(on)
+
+    def _set_landmarks(self, on: bool) -> None:
+        self.frame_view.set_show_landmarks(on)
+        self.settings.show_landmarks = on
+        self.landmarks_check.setChecked(on)
+
+    # --- messages ---------------------------------------------------------------------------------------------------------
+    def show_message(self, text: str, level: str = "error") -> None:
+        self.message_bar.show_message(text, level)
+        self.statusBar().showMessage(text.splitlines()[0], 10000)
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "NavTalk Loop Studio",
+                          f"NavTalk Loop Studio {__version__}\nSeamless idle loops of a digital human: blink analysis, "
+                          f"Kling generation, loop export.")
+
+    # --- opening files ------------------------------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = str(Path(self.settings.recent_files[0]).parent) if self.settings.recent_files else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open a portrait or a video", start,
+                                              f"Images and videos ({IMAGE_FILTER[8:-1]} {VIDEO_FILTER[8:-1]});;"
+                                              f"{VIDEO_FILTER};;{IMAGE_FILTER};;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        path = Path(path)
+        if path.name.endswith(PROJECT_SUFFIX):
+            return self.open_project(path)
+        if self.document.is_modified and self.document.source_path is not None and not self.ask_to_save():
+            return False
+        self.document.project_path = None
+        opened = self.loop.open_path(path)
+        if opened:
+            self.timeline.setFocus()
+        return opened
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent_files:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if not self.settings.recent_files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_path(files[0])
+
+    def _open_url(self, path: Path) -> None:
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.show_message(f"No application could open {path}; open it from your file manager.", "warning")
+
+    def _confirm_overwrite(self, path: Path) -> bool:
+        answer = QMessageBox.question(self, "Replace file?", f"{path.name} already exists. Replace it?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    # --- projects -------------------------------------------------------------------------------------------------------------
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()), PROJECT_FILTER)
+        if path:
+            self.open_project(Path(path))
+
+    def open_project(self, path: Path) -> bool:
+        if self.document.is_modified and self.document.source_path is not None and not self.ask_to_save():
+            return False
+        try:
+            project = load_project(path)
+        except NavTalkError as exc:
+            self.show_message(f"{exc}.", "error")
+            return False
+        self.export_panel.set_settings(project.export)
+        opened = True
+        if project.source:
+            opened = self.loop.open_path(project.source, plan=project.plan)
+        elif project.portrait:
+            opened = self.loop.open_path(project.portrait)
+        self.document.export = project.export
+        self.document.generation = project.generation
+        self.document.job_id = project.job_id
+        if project.portrait:
+            self.document.portrait_path = Path(project.portrait)
+        self.document.mark_saved(path.resolve())
+        self.settings.last_project = str(path.resolve())
+        self.statusBar().showMessage(f"Opened project {path.name}", 5000)
+        return opened
+
+    def save_project(self) -> bool:
+        if self.document.project_path is None:
+            return self.save_project_as()
+        return self._write_project(self.document.project_path)
+
+    def save_project_as(self) -> bool:
+        source = self.document.source_path
+        start = source.with_name(source.stem + PROJECT_SUFFIX) if source else Path.home() / f"loop{PROJECT_SUFFIX}"
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", str(start), PROJECT_FILTER)
+        if not path:
+            return False
+        if not path.endswith(PROJECT_SUFFIX) and not path.endswith(".json"):
+            path += PROJECT_SUFFIX
+        return self._write_project(Path(path))
+
+    def _write_project(self, path: Path) -> bool:
+        self.document.export = self.export_panel.settings()
+        try:
+            save_project(self.document.to_project(), path)
+        except (NavTalkError, OSError) as exc:
+            self.show_message(f"The project could not be saved: {exc}. Choose another folder.", "error")
+            return False
+        self.document.mark_saved(path.resolve())
+        self.settings.last_project = str(path.resolve())
+        self.statusBar().showMessage(f"Saved {path.name}", 5000)
+        return True
+
+    def _export_settings_changed(self) -> None:
+        self.document.export = self.export_panel.settings()
+        self.document.mark_modified()
+
+    def _default_export_settings(self):
+        from ..core.project import ExportSettings
+
+        s = self.settings
+        return ExportSettings(strategy=s.export_strategy, duration=s.export_duration, format=s.export_format,
+                              quality=s.export_quality)
+
+    def _update_title(self) -> None:
+        name = self.document.project_path.name if self.document.project_path else (
+            self.document.source_path.name if self.document.source_path else "")
+        self.setWindowTitle(f"{name}[*] — NavTalk Loop Studio" if name else "NavTalk Loop Studio")
+        self.setWindowModified(self.document.is_modified and self.document.source_path is not None)
+
+    # --- closing ---------------------------------------------------------------------------------------------------------------
+    def _ask_to_save(self) -> bool:
+        """Save / Discard / Cancel; True when it is fine to go on."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
+                          "The project has unsaved changes. Save them?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_project()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self.document.is_modified and self.document.source_path is not None and not self._closing:
+            if not self.ask_to_save():
+                event.ignore()
+                return
+        self._closing = True
+        self.runner.shutdown()
+        self._save_settings()
+        event.accept()
+        super().closeEvent(event)
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        s.window_state = bytes(self.saveState().toBase64()).decode("ascii")
+        if self.document.project_path is not None:
+            s.last_project = str(self.document.project_path)
+        export = self.export_panel.settings()
+        s.export_strategy, s.export_duration = export.strategy, export.duration
+        s.export_format, s.export_quality = export.format, export.quality
+        try:
+            save_settings(s)
+        except (NavTalkError, OSError) as exc:
+            log.warning("settings not saved: %s", exc)
+
+    def _restore_geometry(self) -> None:
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode("ascii")))
+        if self.settings.window_state:
+            self.restoreState(QByteArray.fromBase64(self.settings.window_state.encode("ascii")))
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self.shown.emit)
