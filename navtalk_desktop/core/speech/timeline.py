@@ -21,8 +21,8 @@ from .visemes import SILENCE, VISEME_IDS, UnknownPhonemeError, is_pause, phoneme
 
 log = logging.getLogger(__name__)
 
-LEAD_S = 0.05  # shapes anticipate their sound (Rhubarb / TalkingHead use 40-60 ms)
-RELEASE_S = 0.07  # ...and fade out after it
+LEAD_S = 0.06  # shapes start this long before their sound (Rhubarb / TalkingHead anticipate 40-60 ms)
+RELEASE_S = 0.045  # ...and fade out after it (longer releases made the mouth trail the audio)
 SHORT_PAUSE_MAX_S = 0.35  # pauses up to this keep the mouth half open (Rhubarb's rule)
 HALF_OPEN = ("ah", 0.35)  # the half-open pose of a short pause
 MERGE_GAP_S = 0.06  # gaps shorter than this just extend the previous shape
@@ -191,7 +191,7 @@ class MouthTimeline:
             return np.zeros(t.shape[0])
         a, b = self._sil[:, 0], self._sil[:, 1]
         closing = _smoothstep((t - a) / SILENCE_CLOSE_S)
-        opening = 1.0 - _smoothstep((t - (b - 2 * self.lead)) / self.lead)
+        opening = 1.0 - _smoothstep((t - (b - self.lead)) / self.lead)
         return np.max(np.minimum(closing, opening), axis=1)
 
     def _evaluate(self, times: np.ndarray, index: np.ndarray | slice = slice(None)):
@@ -244,7 +244,9 @@ class MouthTimeline:
         return self.mouth_params_at(t).viseme
 
     def envelope_info(self) -> dict:
-        return {"lead": self.lead, "release": self.release, "shape": "smoothstep attack/hold/release",
+        return {"lead": self.lead, "release": self.release,
+                "shape": "smoothstep attack from start-lead to start, hold to end, smoothstep release to end+release; "
+                         "pose = sum(a_i * params_i) / max(1, sum(a_i)); p/b/m activation closes the lips",
                 "short_pause_max": SHORT_PAUSE_MAX_S, "silence_close": SILENCE_CLOSE_S}
 
 
