@@ -39,9 +39,9 @@ class AnimationSpec:
     blink_times: Sequence[float] = (1.0,)
     motion: float = 1.0
     seed: int = 0
-    close_s: float = 0.09
-    hold_s: float = 0.03
-    open_s: float = 0.22
+    close_s: float = 0.08
+    hold_s: float = 0.0
+    open_s: float = 0.16
     crf: int = 18
 
 
@@ -127,6 +127,7 @@ class _EyeLid:
         h, w = rgb.shape[:2]
         self.band = max(4.0, eye_w * 0.45)  # skin above the eye that slides down
         self.pad = max(1.0, eye_w * 0.05)  # the lash line below the upper contour
+        self.lash = max(1, int(round(eye_w * 0.07)))  # thickness of the lash seam of a closed eye
         x_lo, x_hi = float(min(upper[:, 0].min(), lower[:, 0].min())), float(max(upper[:, 0].max(), lower[:, 0].max()))
         self.x0 = max(0, int(math.floor(x_lo)) - 2)
         self.x1 = min(w, int(math.ceil(x_hi)) + 3)
@@ -137,8 +138,8 @@ class _EyeLid:
         self.top = np.interp(xs, upper[up_order, 0], upper[up_order, 1]).astype(np.float32)
         bottom = np.interp(xs, lower[lo_order, 0], lower[lo_order, 1]).astype(np.float32)
         inside = (xs >= x_lo) & (xs <= x_hi)
-        # Travel of the lid edge per column; a little past the lower contour so the lash seams overlap.
-        self.travel = np.where(inside, np.maximum(0.0, bottom - self.top) * 1.08, 0.0).astype(np.float32)
+        # Travel of the lid edge per column: down to the lower contour (further reads as less closed).
+        self.travel = np.where(inside, np.maximum(0.0, bottom - self.top), 0.0).astype(np.float32)
         self.map_x = np.tile(xs, (self.y1 - self.y0, 1))
         self.rows = np.arange(self.y0, self.y1, dtype=np.float32)[:, None]
 
@@ -154,7 +155,15 @@ class _EyeLid:
         map_y = np.where((rows >= band_top) & (rows <= dst_bottom), slid, rows).astype(np.float32)
         roi = frame[self.y0 : self.y1, self.x0 : self.x1]
         warped = cv2.remap(frame, self.map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        roi[:] = warped
+        # The lashes where the lids meet: a dark seam that darkens as the lid comes down.
+        inside = self.travel > 0
+        xs = self.map_x[0][inside] - self.x0
+        ys = (self.top + self.pad + closure * self.travel)[inside] - self.y0
+        seam = np.zeros(warped.shape[:2], np.float32)
+        pts = np.round(np.stack([xs, ys], axis=1) * 4).astype(np.int32)
+        cv2.polylines(seam, [pts], False, 1.0, thickness=self.lash, lineType=cv2.LINE_AA, shift=2)
+        alpha = (cv2.GaussianBlur(seam, (0, 0), 0.6) * 0.85 * closure)[..., None]
+        roi[:] = np.clip(warped * (1 - alpha) + np.array([40, 28, 24], np.float32) * alpha, 0, 255).astype(np.uint8)
 
 
 def _idle_motion(i: int, fps: float, width: int, height: int, spec: AnimationSpec, phases: np.ndarray) -> np.ndarray:
