@@ -120,6 +120,8 @@ class _Library:
         lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
                                      ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
         lib.espeak_Synth.restype = ctypes.c_int
+        lib.espeak_SetVoiceByProperties.argtypes = [ctypes.POINTER(_Voice)]
+        lib.espeak_SetVoiceByProperties.restype = ctypes.c_int
         lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
         lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
         rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 100, self.data_path.encode(),
@@ -179,7 +181,7 @@ def synthesize(
     data = text.encode("utf-8") + b"\0"
     with _lock:
         lib = _get()
-        if lib.lib.espeak_SetVoiceByName(voice.encode("utf-8")) != EE_OK:
+        if not _set_voice(lib, voice):
             raise InputError(f"espeak-ng has no voice {voice!r} (see `navtalk-loop voices --engine espeak`)")
         lib.lib.espeak_SetParameter(PARAM_RATE, int(rate_wpm), 0)
         lib.chunks, lib.phonemes, lib.words = [], [], []
@@ -197,6 +199,16 @@ def synthesize(
         raise EspeakError(f"espeak-ng failed to synthesise the text (status {status})")
     samples = np.frombuffer(b"".join(chunks), dtype="<i2").copy()
     return EspeakOutput(samples=samples, sample_rate=rate, phonemes=phonemes, words=words)
+
+
+def _set_voice(lib: _Library, voice: str) -> bool:
+    """By voice file name ("en-us", "gmw/en-GB-x-rp"), else by language ("en-gb")."""
+    if lib.lib.espeak_SetVoiceByName(voice.encode("utf-8")) == EE_OK:
+        return True
+    language = ctypes.create_string_buffer(voice.lower().encode("utf-8"))
+    spec = _Voice()
+    spec.languages = ctypes.cast(language, ctypes.c_void_p)
+    return lib.lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) == EE_OK
 
 
 def list_voices() -> list[EspeakVoice]:
