@@ -40,6 +40,8 @@ class ServerStats:
     create_requests: int = 0
     #: every parsed create body, images shortened to their first 16 characters (for tests and debugging)
     create_bodies: list[dict] = field(default_factory=list)
+    #: Kling codes of every error answer sent (auth, validation, injected faults)
+    error_codes: list[int] = field(default_factory=list)
     api_requests: int = 0
     downloads: list[DownloadRecord] = field(default_factory=list)
     bytes_served: int = 0
@@ -85,6 +87,8 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         self._json(200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()), "data": data})
 
     def _error(self, status: int, code: int, message: str) -> None:
+        with self.server.stats.lock:
+            self.server.stats.error_codes.append(code)
         self._json(status, {"code": code, "message": message, "request_id": str(uuid.uuid4())})
 
     def _drop(self) -> None:
