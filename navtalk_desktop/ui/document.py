@@ -30,7 +30,7 @@ class StudioDocument(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.modified_changed.emit(self.is_modified))
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.source_path: Path | None = None
         self.source_kind: str | None = None  # "video" or "image"
         self.portrait_path: Path | None = None
@@ -43,6 +43,9 @@ class StudioDocument(QObject):
         self.job_id = ""
         self.project_path: Path | None = None
         self._extra_modified = False
+
+    def _clean_changed(self, _clean: bool) -> None:
+        self.modified_changed.emit(self.is_modified)
 
     # --- source and analysis -------------------------------------------------------------------------
     def set_source(self, path: Path | str | None, kind: str | None) -> None:

@@ -194,7 +194,7 @@ class ExportPanel(QWidget):
 
     def show_seam(self, report) -> None:
         verdict = report.verdict()
-        mark = "✅" if verdict == "seamless" else "⚠"
+        mark = "✓" if verdict == "seamless" else "⚠"
         cos = "n/a" if report.seam_flow_cosine is None else f"{report.seam_flow_cosine:+.2f}"
         self.seam_label.setText(f"Seam (predicted): {mark} {verdict}\nstep ratio {report.seam_step_ratio:.2f} "
                                 f"(1 = like any other frame), motion continuity {cos}")
@@ -232,6 +232,6 @@ class ExportPanel(QWidget):
             self._last_output = str(result.path)
             report = result.report
             verdict = report.verdict()
-            mark = "✅" if verdict == "seamless" else "⚠"
+            mark = "✓" if verdict == "seamless" else "⚠"
             self.result_label.setText(f"{Path(result.path).name}\n{mark} {verdict}\n{report.summary()}")
             self.result_box.show()

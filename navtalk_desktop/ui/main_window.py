@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(timeline_box)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([480, 300])
         layout.addWidget(splitter, 1)
         self.setCentralWidget(self.editor)
 

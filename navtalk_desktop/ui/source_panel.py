@@ -90,9 +90,9 @@ class SourcePanel(QWidget):
             rows = [("size", f"{prepared.width}×{prepared.height} px"), ("format", prepared.format),
                     ("upload", f"{len(prepared.data) / 1024:.0f} KB")]
             self.facts_label.setText(_facts_html(rows))
-            lines = ["✅ Ready for Kling."]
+            lines = ["✓ Ready for Kling."]
             if prepared.changes:
-                lines = ["✅ Ready for Kling after these changes (the original file is untouched):"]
+                lines = ["✓ Ready for Kling after these changes (the original file is untouched):"]
                 lines += [f"• {c}" for c in prepared.changes]
             lines += [f"ℹ {n}" for n in prepared.notes]
             self.preflight_label.setText("\n".join(lines))

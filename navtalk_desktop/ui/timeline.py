@@ -28,7 +28,7 @@ MIN_VISIBLE_FRAMES = 10
 COLORS = {
     "background": QColor("#1d1f24"),
     "plot": QColor("#24272e"),
-    "grid": QColor("#363a44"),
+    "grid": QColor("#3c414d"),
     "text": QColor("#c9ccd3"),
     "right": QColor("#5aa9ff"),
     "left": QColor("#ffa64d"),
@@ -52,7 +52,7 @@ class TimelineWidget(QWidget):
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
-        self.setMinimumSize(400, 170)
+        self.setMinimumSize(400, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("EAR timeline")
         self._curves: dict[str, np.ndarray] = {}
@@ -66,6 +66,7 @@ class TimelineWidget(QWidget):
         self.snap_to_apex = True
         self._drag: str | None = None  # "loop_point", "start", "end", "playhead"
         self._drag_start_plan: LoopPlan | None = None
+        self._grab_offset = 0.0
         self._message = "Open a video to see its blink curve"
 
     # --- data ---------------------------------------------------------------------------------------------
@@ -155,8 +156,8 @@ class TimelineWidget(QWidget):
                 best, best_d = name, d
         return best
 
-    def _snapped_frame(self, x: float) -> int:
-        frame = self.x_to_frame(x)
+    def _snapped_frame(self, x: float, offset: float = 0.0) -> int:
+        frame = self.x_to_frame(x) - offset
         candidates = [e.apex for e in self._events] if self.snap_to_apex else []
         px_per_frame = self.plot_rect().width() / max(1e-9, self._view[1] - self._view[0])
         frame = plan_edits.snap_frame(frame, candidates, SNAP_PX / px_per_frame)
@@ -174,7 +175,9 @@ class TimelineWidget(QWidget):
             return
         hit = self._hit(x)
         if hit is not None:
+            # Drag relative to where the marker was grabbed, so grabbing it off-centre does not jump it.
             self._drag, self._drag_start_plan = hit, self._plan
+            self._grab_offset = self.x_to_frame(x) - self.marker_frames()[hit]
         else:
             self._drag = "playhead"
             self.playhead_requested.emit(self._snapped_frame(x))
@@ -186,10 +189,10 @@ class TimelineWidget(QWidget):
             hit = self._hit(x) if self._frames else None
             self.setCursor(Qt.CursorShape.SizeHorCursor if hit else Qt.CursorShape.ArrowCursor)
             return
-        frame = self._snapped_frame(x)
         if self._drag == "playhead":
-            self.playhead_requested.emit(frame)
+            self.playhead_requested.emit(self._snapped_frame(x))
             return
+        frame = self._snapped_frame(x, self._grab_offset)
         base = self._drag_start_plan
         edit = {"loop_point": plan_edits.move_loop_point, "start": plan_edits.move_window_start,
                 "end": plan_edits.move_window_end}[self._drag]
@@ -303,7 +306,7 @@ class TimelineWidget(QWidget):
         p.setFont(font)
         for event in self._events:
             color = QColor(COLORS["blink"])
-            color.setAlpha(int(35 + 150 * max(0.0, min(1.0, event.confidence))))
+            color.setAlpha(int(30 + 90 * max(0.0, min(1.0, event.confidence))))
             span = self._span(event.start, event.end, rect)
             p.fillRect(span, color)
             x = self.frame_to_x(event.apex)
@@ -383,9 +386,6 @@ class TimelineWidget(QWidget):
             p.drawLine(QPointF(x, rect.bottom()), QPointF(x, rect.bottom() + 4))
             p.drawText(QPointF(x + 2, rect.bottom() + 15), f"{t:g} s")
             t = round(t + step, 6)
-        label = f"frame {self._playhead}  {self._playhead / fps:.2f} s"
-        p.drawText(QRectF(rect.left(), rect.bottom() + 2, rect.width() - 4, BOTTOM - 2),
-                   Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
 
     def _draw_legend(self, p: QPainter, rect: QRectF) -> None:
         x = rect.left() + 4
@@ -396,8 +396,11 @@ class TimelineWidget(QWidget):
             p.setPen(COLORS["text"])
             p.drawText(QPointF(x + 18, y), label)
             x += 26 + p.fontMetrics().horizontalAdvance(label)
+        p.setPen(COLORS["playhead"])
+        fps = self._fps or 1.0
+        p.drawText(QPointF(x + 12, y), f"playhead: frame {self._playhead} · {self._playhead / fps:.2f} s")
         if self._plan is not None:
             p.setPen(COLORS["text"])
-            text = f"{self._plan.strategy} · {self._plan.output_frames} frames · {self._plan.duration:.2f} s"
+            text = f"loop: {self._plan.strategy} · {self._plan.output_frames} frames · {self._plan.duration:.2f} s"
             p.drawText(QRectF(rect.left(), 0, rect.width() - 4, 17),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
