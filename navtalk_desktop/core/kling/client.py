@@ -31,6 +31,7 @@ REGIONS = {
     "singapore": "https://api-singapore.klingai.com",
     "legacy": "https://api.klingai.com",
     "beijing": "https://api-beijing.klingai.com",
+    "cn": "https://api-beijing.klingai.com",  # the studio settings' name for mainland China
 }
 DEFAULT_REGION = "global"
 TASK_PATH = "/v1/videos/image2video"
