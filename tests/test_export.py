@@ -1,0 +1,124 @@
+"""Loop export with the real FFmpeg: exact frame counts, no repeated frames, formats, clamping, cancel."""
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from navtalk_desktop.core import media
+from navtalk_desktop.core.analysis import analyze_video
+from navtalk_desktop.core.cancel import CancelToken
+from navtalk_desktop.core.errors import CancelledError
+from navtalk_desktop.core.export import export_loop
+from navtalk_desktop.core.loop_plan import make_plan
+from navtalk_desktop.core.seam import assemble, inspect_loop, source_frames_small
+
+
+@pytest.mark.parametrize("fps", [24, 25, 30])
+@pytest.mark.parametrize("strategy", ["pingpong", "crossfade"])
+def test_exact_frames_and_no_repeats(face_video_factory, tmp_path, fps, strategy):
+    source, truth = face_video_factory(fps=fps, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    plan = make_plan(strategy, info.fps, info.frame_count, truth.apex_frames[0])
+    out = tmp_path / f"loop_{strategy}.mp4"
+    result = export_loop(source, plan, out)
+    assert media.probe(out).frame_count == 4 * fps == plan.output_frames
+    assert result.report.frame_count == plan.output_frames
+    assert result.report.seam_duplicates == 0
+    assert result.report.duplicate_frames == 0
+    # The exported frames are the planned source frames, in order (frame-exact trims).
+    small = source_frames_small(source, info)
+    expected = assemble(plan, small).astype(float)
+    got = source_frames_small(out, media.probe(out)).astype(float)
+    errors = np.abs(got - expected).mean(axis=(1, 2))
+    shifted = np.abs(got[1:] - expected[:-1]).mean(axis=(1, 2))
+    assert errors.max() < 2.0
+    assert errors.mean() < shifted.mean()
+    sidecar = json.loads(result.sidecar_path.read_text())
+    assert sidecar["plan"]["output_frames"] == plan.output_frames
+    assert sidecar["seam"]["frame_count"] == plan.output_frames
+    assert sidecar["source"]["sha256"] == media.content_hash(source)
+
+
+def test_pingpong_turns_show_velocity_reversal_crossfade_does_not(face_video_factory, tmp_path):
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    pingpong = inspect_loop(export_loop(source, make_plan("pingpong", info.fps, info.frame_count, 75),
+                                        tmp_path / "p.mp4").path, make_plan("pingpong", info.fps, info.frame_count, 75))
+    assert min(pingpong.turn_cosines) < 0  # the head sway flips direction at a turn
+    crossfade = export_loop(source, make_plan("crossfade", info.fps, info.frame_count, 40), tmp_path / "c.mp4")
+    assert crossfade.report.seam_flow_cosine > 0
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "webm", "mov", "gif"])
+def test_every_format_decodes_with_expected_frames(face_video_factory, tmp_path, fmt):
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    plan = make_plan("crossfade", info.fps, info.frame_count, truth.apex_frames[0])
+    out = tmp_path / f"loop.{fmt}"
+    export_loop(source, plan, out, quality="small")
+    probed = media.probe(out)
+    assert probed.frame_count == plan.output_frames
+    assert len(media.read_frames(out, probed, gray=True, scale_width=64)) == plan.output_frames
+
+
+@pytest.mark.parametrize("point", [1, 148])
+def test_window_clamped_at_both_ends(face_video_factory, tmp_path, point):
+    source, _ = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    for strategy in ("pingpong", "crossfade"):
+        plan = make_plan(strategy, info.fps, info.frame_count, point)
+        lo, hi = plan.source_range
+        assert lo == 0 if point < 10 else hi == info.frame_count - 1
+        out = tmp_path / f"{strategy}{point}.mp4"
+        export_loop(source, plan, out)
+        assert media.probe(out).frame_count == 100
+
+
+def test_odd_frame_size(face_video_factory, tmp_path):
+    source, truth = face_video_factory(width=361, height=481, fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    assert (info.width, info.height) == (361, 481)
+    plan = make_plan("crossfade", info.fps, info.frame_count, truth.apex_frames[0])
+    for fmt in ("mp4", "gif"):
+        out = tmp_path / f"odd.{fmt}"
+        export_loop(source, plan, out)
+        probed = media.probe(out)
+        assert probed.frame_count == 100
+        if fmt == "mp4":
+            assert (probed.width, probed.height) == (360, 480)  # yuv420p needs even sizes: cropped, not scaled
+        else:
+            assert (probed.width, probed.height) == (361, 481)
+
+
+def test_cancel_leaves_nothing(face_video_factory, tmp_path):
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    plan = make_plan("crossfade", info.fps, info.frame_count, truth.apex_frames[0])
+    cancel = CancelToken()
+    out = tmp_path / "cancelled.mov"
+    progress = []
+
+    def on_progress(p):
+        progress.append(p)
+        cancel.cancel()
+
+    timer = threading.Timer(0.3, cancel.cancel)
+    timer.start()
+    with pytest.raises(CancelledError):
+        export_loop(source, plan, out, on_progress=on_progress, cancel=cancel)
+    timer.cancel()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_auto_picks_a_crossfade_around_a_blink(face_video_factory, tmp_path):
+    from navtalk_desktop.core.auto_loop import choose_plan, explain
+
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    analysis = analyze_video(source)
+    plan, candidates = choose_plan(analysis, source)
+    assert plan.loop_point in [e.apex for e in analysis.clean_events()]
+    assert plan.strategy == "crossfade"  # a ping-pong would play the blink backwards
+    assert "auto: chose crossfade" in explain(candidates)
+    assert candidates == sorted(candidates, key=lambda c: c.cost)
