@@ -120,7 +120,9 @@ def _write_frames(proc, loop_path, info, utterance, renderer, track, n_out, on_p
                 break
             if cancel is not None and cancel.cancelled:
                 raise CancelledError("rendering the talking clip was cancelled")
-            t = written / float(info.fps)
+            # A frame stays on screen for 1/fps: show the pose of the middle of that interval, not its
+            # start, or the mouth runs half a frame late.
+            t = (written + 0.5) / float(info.fps)
             landmark_index = index % track.frame_count
             if not present[landmark_index]:
                 faceless += 1

@@ -1,0 +1,135 @@
+"""`navtalk-loop speak`: the rendered talking clip is in sync, loops the idle clip, and fails clearly."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+
+import numpy as np
+import pytest
+
+from navtalk_desktop.cli.main import main
+from navtalk_desktop.core import ffmpeg
+from navtalk_desktop.core.animator import AnimationSpec, render_face_video
+from navtalk_desktop.core.cancel import CancelToken
+from navtalk_desktop.core.errors import CancelledError, InputError
+from navtalk_desktop.core.landmarks import compute_landmarks, load_or_compute_landmarks
+from navtalk_desktop.core.media import probe
+from navtalk_desktop.core.resources import sample_portrait
+from navtalk_desktop.core.speech.audio import decode_audio, rms_series
+from navtalk_desktop.core.speech.utterance import prepare_utterance
+from navtalk_desktop.core.talk_render import TAIL_S, render_talk_video
+
+TEXT = "Hello, my name is Bob. I am a talking face, and papa made a big map of the moon."
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("talk")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NAVTALK_CACHE_DIR", str(folder / "cache"))
+    mp.setenv("NAVTALK_OFFLINE", "1")
+    yield folder
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def loop_video(workdir):
+    path = workdir / "loop.mp4"
+    render_face_video(sample_portrait(), path, AnimationSpec(width=320, height=320, fps=25, duration=2.0))
+    return path
+
+
+@pytest.fixture(scope="module")
+def talk(workdir, loop_video):
+    out, cues = workdir / "talk.mp4", workdir / "cues.json"
+    code = main(["speak", str(loop_video), TEXT, "--engine", "espeak", "--out", str(out), "--cues", str(cues)])
+    assert code == 0
+    return out, cues
+
+
+def test_talk_clip_has_the_loop_frames_audio_and_length(talk, loop_video):
+    out, cues = talk
+    info, loop_info = probe(out), probe(loop_video)
+    doc = json.loads(cues.read_text())
+    duration = doc["audio"]["duration"]
+    assert info.has_audio and info.fps == loop_info.fps and (info.width, info.height) == (320, 320)
+    assert info.frame_count == math.ceil((duration + TAIL_S) * 25)
+    assert info.frame_count > 2 * loop_info.frame_count  # the loop repeated to cover the speech
+    audio, rate = decode_audio(out, codec="aac", fmt="mp4")
+    assert abs(len(audio) / rate - duration) < 0.1
+    assert (cues.parent / doc["audio"]["file"]).exists()
+
+
+def test_mouth_in_the_output_follows_the_audio_within_40ms(talk):
+    out, _ = talk
+    track = compute_landmarks(out)  # real MediaPipe on the rendered frames
+    assert track.face_present.all()
+    p = track.points
+    opening = np.linalg.norm(p[:, 13] - p[:, 14], axis=1) / np.linalg.norm(p[:, 61] - p[:, 291], axis=1)
+    assert opening.max() - opening.min() > 0.2  # the mouth really moves
+    audio, rate = decode_audio(out, codec="aac", fmt="mp4")
+    envelope = rms_series(audio, rate, hop=0.005, window=0.04)
+    frame_times = np.arange(len(opening)) / track.fps
+    grid = np.arange(0.0, min(frame_times[-1], len(audio) / rate), 0.005)
+    mouth = np.interp(grid, frame_times, opening)
+    lags = np.round(np.arange(-0.2, 0.2001, 0.005), 3)
+    corr = np.array([np.corrcoef(mouth, envelope.at(grid + lag))[0, 1] for lag in lags])
+    best = lags[np.argmax(corr)]
+    assert abs(best) <= 0.040, f"mouth/audio lag {best * 1000:.0f} ms"
+    assert corr.max() > 0.35
+    assert corr.max() - max(corr[0], corr[-1]) > 0.3  # a real peak, not a flat relation
+
+
+def test_the_loop_repeats_under_the_speech(talk, loop_video):
+    out, _ = talk
+    n_loop = probe(loop_video).frame_count
+    track = load_or_compute_landmarks(out)
+    nose = track.points[:, 1]  # nose tip follows the loop's head motion; the mouth does not move it
+    for i in range(0, n_loop, 7):
+        assert np.linalg.norm(nose[i] - nose[i + n_loop]) < 1.0
+    assert np.ptp(nose[:n_loop, 0]) + np.ptp(nose[:n_loop, 1]) > 1.0  # ...which does move
+
+
+def test_cancel_leaves_no_output(workdir, loop_video):
+    out = workdir / "cancelled.mp4"
+    utterance = prepare_utterance("A short line to cancel.", "espeak")
+    token = CancelToken()
+
+    def progress(fraction):
+        if fraction > 0.2:
+            token.cancel()
+
+    with pytest.raises(CancelledError):
+        render_talk_video(loop_video, utterance, out, on_progress=progress, cancel=token)
+    assert not out.exists() and not list(workdir.glob(".cancelled*"))
+
+
+def test_faceless_loop_is_refused(workdir):
+    blank = workdir / "blank.mp4"
+    subprocess.run([ffmpeg.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=c=gray:s=128x128:d=1:r=25", "-pix_fmt", "yuv420p", str(blank)], check=True)
+    with pytest.raises(InputError, match="no face"):
+        render_talk_video(blank, prepare_utterance("Hi.", "espeak"), workdir / "never.mp4")
+    assert not (workdir / "never.mp4").exists()
+
+
+def test_cli_errors_are_specific(workdir, loop_video, capsys):
+    assert main(["speak", str(loop_video), "Hello", "--engine", "espeak"]) == 1
+    assert "nothing to write" in capsys.readouterr().err
+    assert main(["speak", str(workdir / "missing.mp4"), "Hello", "--engine", "espeak", "--out",
+                 str(workdir / "x.mp4")]) == 1
+    assert "file not found" in capsys.readouterr().err
+    assert main(["speak", str(loop_video), "   ", "--engine", "espeak", "--out", str(workdir / "x.mp4")]) == 1
+    assert "no text" in capsys.readouterr().err
+    assert main(["speak", str(loop_video), "Hello", "--engine", "espeak", "--out", str(loop_video)]) == 1
+    assert "overwrite" in capsys.readouterr().err
+
+
+def test_cli_lists_voices(capsys):
+    assert main(["voices", "--engine", "espeak", "--lang", "en-gb"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all("en-gb" in line for line in lines)
+    assert main(["voices", "--engine", "edge"]) == 0
+    assert "en-US-AriaNeural" in capsys.readouterr().out
