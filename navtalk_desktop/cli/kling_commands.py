@@ -41,6 +41,8 @@ def _add_connection_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--base-url", help="custom API base URL (e.g. a simulator at http://127.0.0.1:PORT)")
     g.add_argument("--simulator", action="store_true",
                    help="start a local Kling simulator in this process and use it (no keys, no cost)")
+    g.add_argument("--simulator-seconds", type=float, default=None, metavar="S",
+                   help="how long the --simulator takes per video (default 10)")
     g.add_argument("--timeout", type=float, default=30.0, metavar="MIN",
                    help="stop waiting after this many minutes; the job stays resumable (default 30)")
 
@@ -53,9 +55,12 @@ def _generator(args, base_url: str | None = None):
     sim = None
     try:
         if getattr(args, "simulator", False):
-            from ..simulator import demo_credentials, start_simulator
+            from ..simulator import SimulatorConfig, demo_credentials, start_simulator
 
-            sim = start_simulator()
+            seconds = getattr(args, "simulator_seconds", None)
+            sim = start_simulator(config=SimulatorConfig(submitted_seconds=min(2.0, seconds / 4),
+                                                         processing_seconds=seconds)
+                                  if seconds is not None else None)
             url, creds = sim.base_url, demo_credentials()
             print(f"using a local Kling simulator at {url}", file=sys.stderr)
         else:

@@ -81,6 +81,10 @@ def setup_file_logging(level: int = logging.INFO) -> Path:
         for handler in root.handlers:
             if handler.level == logging.NOTSET:
                 handler.setLevel(root.level)
+    for handler in [h for h in root.handlers if getattr(h, "_navtalk_file", False)]:
+        if Path(handler.baseFilename) != path:  # the log folder moved (tests, NAVTALK_LOG_DIR)
+            root.removeHandler(handler)
+            handler.close()
     if not any(getattr(h, "_navtalk_file", False) for h in root.handlers):
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
