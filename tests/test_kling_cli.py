@@ -137,3 +137,29 @@ def test_simulator_command_serves_until_stopped(portrait_320, isolated_dirs, tmp
 def test_bad_fault_name_is_a_clear_error(isolated_dirs, capsys):
     assert main(["simulator", "--fault", "meteor-strike=1"]) == 1
     assert "unknown fault 'meteor_strike'" in capsys.readouterr().err
+
+
+def test_make_loop_generates_analyses_and_exports(isolated_dirs, tmp_path, capsys):
+    import json
+
+    from navtalk_desktop.core.resources import sample_portrait
+
+    out = tmp_path / "idle_loop.mp4"
+    code = main(["make-loop", str(sample_portrait()), "--out", str(out), "--simulator", "--simulator-seconds", "0.3",
+                 "--model", "kling-v3", "--mode", "std", "--duration", "5"])
+    assert code == 0
+    captured = capsys.readouterr()
+    clip = tmp_path / "idle_loop.kling.mp4"
+    assert probe(clip).duration == pytest.approx(5.0, abs=0.05)  # the generated clip is kept next to the loop
+    loop = probe(out)
+    assert loop.duration == pytest.approx(4.0, abs=0.05) and float(loop.fps) == 24
+    sidecar = json.loads((tmp_path / "idle_loop.mp4.json").read_text())
+    assert sidecar["kling"]["model"] == "kling-v3" and sidecar["kling"]["task_id"]
+    assert sidecar["source"]["sha256"] == sha256(clip)
+    assert "verdict:" in captured.out and "auto: chose" in captured.err
+
+
+def test_make_loop_refuses_an_unknown_loop_format_before_generating(isolated_dirs, portrait_320, tmp_path, capsys):
+    assert main(["make-loop", str(portrait_320), "--out", str(tmp_path / "loop.avi"), "--simulator"]) == 1
+    assert "navtalk-loop: error:" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.mp4"))

@@ -138,14 +138,40 @@ def cmd_generate(args) -> int:
 
 
 def cmd_make_loop(args) -> int:
-    from .kling_make_loop import make_loop_from_video
+    """generate → analyse → export, using the same analysis and plan choice as `navtalk-loop export`."""
+    from ..core.analysis import analyze_video
+    from ..core.errors import PlanError
+    from ..core.export import export_loop, format_for
+    from .export_commands import resolve_plan
+    from .progress import ProgressLine
 
     loop_out = Path(args.out)
+    check = format_for(loop_out, None)  # refuse an unknown loop format before paying for a video
     video_out = Path(args.video_out) if args.video_out else loop_out.with_name(loop_out.stem + ".kling.mp4")
     args.out = str(video_out)
     result = _run_generation(args, _request_from(args))
     _report(result)
-    return make_loop_from_video(result.video, loop_out, args)
+    analysis = analyze_video(result.video, on_progress=ProgressLine("analysing"))
+    plan_args = argparse.Namespace(frame=None, at=None, strategy=args.strategy, duration=args.loop_duration,
+                                   crossfade=0.4, before=None, after=None)
+    log = lambda text: print(text, file=sys.stderr)  # noqa: E731
+    try:
+        plan = resolve_plan(plan_args, result.video, analysis, log=log)
+    except PlanError:
+        import numpy as np
+
+        if not np.isfinite(analysis.ear_mean).any():
+            raise
+        plan_args.frame = int(np.nanargmin(analysis.ear_mean))
+        log(f"no clean blink detected; building the loop around the most closed eyes (frame {plan_args.frame})")
+        plan = resolve_plan(plan_args, result.video, analysis, log=log)
+    job = result.job
+    loop = export_loop(result.video, plan, loop_out, fmt=check, quality=args.quality,
+                       on_progress=ProgressLine("exporting"), info=analysis.info,
+                       extra={"kling": {"job_id": job.id, "task_id": job.task_id, "model": job.model,
+                                        "mode": job.mode, "duration": job.duration, "loop_tail": job.loop_tail}})
+    print(f"wrote {loop.path}\nsidecar {loop.sidecar_path}\n{loop.report.summary()}")
+    return 0
 
 
 # -- jobs ----------------------------------------------------------------------------------------------
