@@ -317,6 +317,11 @@ class LoopController(QObject):
         self._task_failed(error)
         self.export_finished.emit(None)
 
+    def shutdown(self) -> None:
+        """The window is closing: no more seam predictions; the runner cancels the rest."""
+        self._seam_timer.stop()
+        self.generation += 1  # results still queued for the old source are dropped
+
     # --- errors ---------------------------------------------------------------------------------------------------------
     def _task_failed(self, error: TaskError) -> None:
         log.warning("task failed: %s", error.details if not error.expected else error.message)

@@ -382,6 +382,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self._closing = True
+        self.loop.shutdown()
         self.runner.shutdown()
         self._save_settings()
         event.accept()

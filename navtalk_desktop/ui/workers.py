@@ -84,6 +84,12 @@ class _Runnable(QRunnable):
         self._name = name
 
     def run(self) -> None:  # pool thread
+        try:
+            self._run()
+        except RuntimeError as exc:  # the signals object is gone: its window was destroyed without shutdown()
+            log.warning("task %s finished after its window was destroyed: %s", self._name, exc)
+
+    def _run(self) -> None:
         signals = self._signals
         try:
             signals.started.emit()
@@ -132,6 +138,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._pool = pool or QThreadPool.globalInstance()
         self._tasks: set[TaskHandle] = set()
+        self._accepting = True
 
     def start(self, name: str, fn: Callable[[TaskContext], Any], *,
               on_success: Callable[[Any], None] | None = None,
@@ -143,6 +150,12 @@ class TaskRunner(QObject):
         signals = TaskSignals(self)
         cancel = CancelToken()
         handle = TaskHandle(name, signals, cancel)
+        if not self._accepting:  # shutting down: late timers or queued results must not start new work
+            log.debug("not starting task %s: the runner has shut down", name)
+            handle.done = True
+            cancel.cancel()
+            signals.deleteLater()
+            return handle
         if on_progress:
             signals.progress_changed.connect(on_progress)
         if on_success:
@@ -180,7 +193,8 @@ class TaskRunner(QObject):
             handle.cancel()
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
-        """Cancel everything and wait for the pool threads to return (used when the window closes)."""
+        """Cancel everything, refuse new tasks and wait for the pool threads to return (window closing)."""
+        self._accepting = False
         self.cancel_all()
         done = self._pool.waitForDone(timeout_ms)
         if not done:

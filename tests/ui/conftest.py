@@ -6,14 +6,11 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import; GL tests run under Xvfb instead
 
-import json
 from pathlib import Path
 
 import pytest
+from studio_helpers import open_and_wait_for_plan
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-CLIP = FIXTURES / "liveportrait_d18.mp4"
-ANNOTATIONS = json.loads((FIXTURES / "annotations.json").read_text())
 POOL_IDLE_TIMEOUT_MS = 1000
 
 
@@ -79,13 +76,6 @@ def make_window(qtbot):
 @pytest.fixture
 def window(make_window):
     return make_window()
-
-
-def open_and_wait_for_plan(qtbot, window, path: Path = CLIP, timeout: int = 60000):
-    """Open a video in the window and wait until it is analysed and has its starting loop plan."""
-    with qtbot.waitSignal(window.loop.plan_ready, timeout=timeout) as blocker:
-        assert window.open_path(path)
-    return blocker.args[0]
 
 
 @pytest.fixture
