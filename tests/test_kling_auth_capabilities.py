@@ -32,15 +32,17 @@ def test_jwt_has_official_claims_and_backdated_nbf():
 
 def test_token_is_cached_and_refreshed_before_expiry():
     clock = [1_800_000_000.0]
-    provider = TokenProvider(Credentials(access_key="ak-1234", secret_key="sk-5678-long-enough-for-hmac-sha256-keys"), clock=lambda: clock[0])
+    secret = "sk-5678-long-enough-for-hmac-sha256-keys"
+    provider = TokenProvider(Credentials(access_key="ak-1234", secret_key=secret), clock=lambda: clock[0])
     first = provider.bearer()
     clock[0] += 60
     assert provider.bearer() == first  # cached
     clock[0] += 1800 - 60 - 30  # inside the refresh margin
     second = provider.bearer()
     assert second != first
-    assert jwt.decode(second, b"sk-5678-long-enough-for-hmac-sha256-keys", algorithms=["HS256"], options={"verify_exp": False,
-                                                                          "verify_nbf": False})["exp"] > clock[0]
+    claims = jwt.decode(second, secret.encode(), algorithms=["HS256"],
+                        options={"verify_exp": False, "verify_nbf": False})
+    assert claims["exp"] > clock[0]
     provider.invalidate()
     clock[0] += 1
     assert provider.bearer() != second

@@ -83,7 +83,8 @@ def test_static_api_key_end_to_end(simulator, portrait_320, isolated_dirs, tmp_p
 
 
 def test_wrong_secret_refreshes_once_then_fails(simulator):
-    client = make_client(simulator, Credentials(access_key=TEST_ACCESS_KEY, secret_key="wrong-but-long-secret-key-0123456789"))
+    wrong = Credentials(access_key=TEST_ACCESS_KEY, secret_key="wrong-but-long-secret-key-0123456789")
+    client = make_client(simulator, wrong)
     with pytest.raises(KlingAuthError, match=r"authorization is invalid.*code 1002") as err:
         client.list_tasks()
     assert not err.value.retryable and err.value.http_status == 401

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kling_helpers import (FAST_RETRY, TEST_ACCESS_KEY, TEST_API_KEY, TEST_SECRET_KEY, cli_env, creds_for_tests,  # noqa: F401
-                           isolated_dirs, make_client, portrait_320, render_cache, run_cli, simulator)
+from kling_helpers import (FAST_RETRY, TEST_ACCESS_KEY, TEST_API_KEY, TEST_SECRET_KEY, cli_env,  # noqa: F401
+                           creds_for_tests, isolated_dirs, make_client, portrait_320, render_cache, run_cli,
+                           simulator)
 from navtalk_desktop.core.kling.auth import Credentials, TokenProvider
 from navtalk_desktop.core.kling.client import KlingClient
 from navtalk_desktop.core.kling.errors import KlingError

@@ -151,7 +151,8 @@ def test_create_query_list_lifecycle_and_video(simulator, portrait_320):
 def test_rendered_video_blinks_at_about_one_second(simulator, portrait_320):
     from navtalk_desktop.core.analysis import analyze_video
 
-    task_id = _post(simulator, _body(portrait_320, model_name="kling-v3", mode="std", duration="3")).json()["data"]["task_id"]
+    resp = _post(simulator, _body(portrait_320, model_name="kling-v3", mode="std", duration="3"))
+    task_id = resp.json()["data"]["task_id"]
     assert _wait(simulator, task_id)["task_status"] == "succeed"
     result = analyze_video(simulator.registry.get(task_id).video_path)
     assert result.fps == 24 and result.frame_count == 72 and result.face_fraction == 1.0

@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import ipaddress
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse
 
 from ..core.errors import InputError, NavTalkError
 from ..core.jobs import JobStore
 from ..core.kling.capabilities import DEFAULT_DURATION, DEFAULT_MODE, DEFAULT_MODEL, MODELS
-from ..core.kling.client import REGIONS, KlingClient, PollPolicy, resolve_base_url
-from ..core.kling.errors import MissingCredentialsError
-from ..core.kling.generation import GenerationRequest, GenerationResult, KlingGenerator
+from ..core.kling.client import REGIONS
+from ..core.kling.connect import open_session
+from ..core.kling.generation import GenerationRequest, GenerationResult
 from ..core.kling.prompts import DEFAULT_IDLE_PROMPT, DEFAULT_NEGATIVE_PROMPT
 from ..core.logs import setup_file_logging
 from .kling_progress import GenerationProgressPrinter
-
-LOCAL_POLL = PollPolicy(initial=0.2, factor=1.5, max_interval=1.0)
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _add_connection_options(p: argparse.ArgumentParser) -> None:
@@ -50,43 +36,15 @@ def _add_connection_options(p: argparse.ArgumentParser) -> None:
 @contextmanager
 def _generator(args, base_url: str | None = None):
     """A KlingGenerator for the chosen host; starts (and stops) an in-process simulator if asked."""
-    from ..core import secrets
-
-    sim = None
+    session = open_session(region=args.region, base_url=base_url or args.base_url,
+                           demo=bool(getattr(args, "simulator", False)),
+                           simulator_seconds=getattr(args, "simulator_seconds", None), timeout_minutes=args.timeout)
     try:
-        if getattr(args, "simulator", False):
-            from ..simulator import SimulatorConfig, demo_credentials, start_simulator
-
-            seconds = getattr(args, "simulator_seconds", None)
-            sim = start_simulator(config=SimulatorConfig(submitted_seconds=min(2.0, seconds / 4),
-                                                         processing_seconds=seconds)
-                                  if seconds is not None else None)
-            url, creds = sim.base_url, demo_credentials()
-            print(f"using a local Kling simulator at {url}", file=sys.stderr)
-        else:
-            url = resolve_base_url(args.region, base_url or args.base_url)
-            creds = secrets.load_credentials()
-            if creds is None and _is_loopback(url):
-                from ..simulator import demo_credentials
-
-                creds = demo_credentials()
-            if creds is None:
-                raise MissingCredentialsError(
-                    "no Kling keys configured: run `navtalk-loop keys set`, or set KLING_ACCESS_KEY and "
-                    "KLING_SECRET_KEY (or KLING_API_KEY); to try it offline use --simulator"
-                )
-        poll = LOCAL_POLL if _is_loopback(url) else PollPolicy()
-        poll = PollPolicy(poll.initial, poll.factor, poll.max_interval, timeout=args.timeout * 60)
-        client = KlingClient(creds, base_url=url)
-        store = JobStore()
-        try:
-            yield KlingGenerator(client, store, poll=poll)
-        finally:
-            client.close()
-            store.close()
+        if session.offline:
+            print(f"using a local Kling simulator at {session.base_url}", file=sys.stderr)
+        yield session.generator
     finally:
-        if sim is not None:
-            sim.stop()
+        session.close()
 
 
 def _report(result: GenerationResult) -> None:

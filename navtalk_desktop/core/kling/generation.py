@@ -154,7 +154,8 @@ class KlingGenerator:
                cancel: CancelToken | None = None) -> GenerationResult:
         job = self.store.get(job_id)
         if job.stage == FAILED:
-            raise KlingTaskFailed(f"job {job.id} failed and cannot be resumed: {job.error_message or job.task_status_msg}")
+            reason = job.error_message or job.task_status_msg
+            raise KlingTaskFailed(f"job {job.id} failed and cannot be resumed: {reason}")
         if job.base_url != self.client.base_url:
             raise InputError(f"job {job.id} was submitted to {job.base_url}, not {self.client.base_url}")
         result = self._run(job, on_progress or (lambda p: None), cancel)
