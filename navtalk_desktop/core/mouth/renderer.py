@@ -26,6 +26,7 @@ FEATHER_PX_PER_WIDTH = 0.08  # feather width of the region's edge, in mouth widt
 TEETH_COLOR = np.array([222.0, 216.0, 204.0])
 DEEP_MOUTH = np.array([22.0, 6.0, 8.0])
 _CACHE_FRAMES = 256
+COARSE_MAP_ABOVE_PX = 40_000  # regions larger than this (about a 1080p face) use a half-resolution warp map
 
 
 @dataclass
@@ -39,6 +40,7 @@ class _FrameGeometry:
     h: int
     feather: np.ndarray  # (h, w) float32 in 0..1, exactly 0 outside the ring
     inside: np.ndarray  # (h, w) bool: the ring polygon
+    inside_u8: np.ndarray  # the same as a 0/1 mask for cv2.copyTo
     lip_color: np.ndarray | None = None
 
 
@@ -104,7 +106,7 @@ class MouthRenderer:
         feather = np.clip(dist / feather_px, 0.0, 1.0).astype(np.float32)
         feather[inside == 0] = 0.0
         return _FrameGeometry(controls, triangles, src_global, int(x0), int(y0), int(w), int(h), feather,
-                              inside.astype(bool))
+                              inside.astype(bool), inside)
 
     # ----- drawing -----
     def render(self, frame_rgb: np.ndarray, frame_index: int, mouth_params: MouthParams,
@@ -118,7 +120,7 @@ class MouthRenderer:
         out = frame_rgb if inplace else frame_rgb.copy()
         roi = self._render_roi(frame_rgb, geo, mouth_params)
         region = out[geo.y0:geo.y0 + geo.h, geo.x0:geo.x0 + geo.w]
-        np.copyto(region, roi, where=geo.inside[..., None])
+        cv2.copyTo(roi, geo.inside_u8, region)  # writes into the view: only pixels inside the ring
         return out
 
     def _render_roi(self, frame: np.ndarray, geo: _FrameGeometry, params: MouthParams) -> np.ndarray:
@@ -130,30 +132,58 @@ class MouthRenderer:
         orig = frame[geo.y0:geo.y0 + geo.h, geo.x0:geo.x0 + geo.w].astype(np.float32)
         result = warped.astype(np.float32)
         self._fill_inner_mouth(result, frame, geo, dst, dst_local, params)
-        f = geo.feather[..., None]
-        blended = orig * (1.0 - f) + result * f
-        return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+        result -= orig
+        result *= geo.feather[..., None]
+        result += orig + 0.5
+        np.clip(result, 0, 255, out=result)
+        return result.astype(np.uint8)
 
     def _warp(self, frame: np.ndarray, geo: _FrameGeometry, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        """Piecewise-affine warp of the region: each destination pixel looks up its source position."""
+        """Piecewise-affine warp of the region: each destination pixel looks up its source position.
+
+        Large regions (1080p) compute the lookup on a half-resolution grid and interpolate it: the
+        warp is continuous and smooth, so the result is the same to a fraction of a pixel.
+        """
         tris = geo.triangles
-        labels = np.zeros((geo.h, geo.w), np.uint16)
-        dst_fixed = np.round(dst * 16).astype(np.int32)
+        step = 2 if geo.w * geo.h > COARSE_MAP_ABOVE_PX else 1
+        centre = (step - 1) / 2.0  # coarse sample c sits at fine coordinate step * c + centre
+        hs, ws = -(-geo.h // step), -(-geo.w // step)
+        labels = np.zeros((hs, ws), np.uint16)
+        dst_fixed = np.round((dst - centre) / step * 16).astype(np.int32)
         for t, tri in enumerate(tris):
             cv2.fillConvexPoly(labels, dst_fixed[tri], t + 1, lineType=cv2.LINE_8, shift=4)
-        # Affine maps destination -> source for every triangle at once (least squares if degenerate).
-        d = np.concatenate([dst[tris], np.ones((len(tris), 3, 1))], axis=2)  # (T, 3, 3)
-        s = src[tris] - (geo.x0, geo.y0)  # (T, 3, 2)
-        affine = np.einsum("tij,tjk->tik", np.linalg.pinv(d), s)  # (T, 3, 2)
-        affine = np.concatenate([np.zeros((1, 3, 2)), affine]).astype(np.float32)
-        ys, xs = np.mgrid[0:geo.h, 0:geo.w].astype(np.float32)
-        a = affine[labels]  # (h, w, 3, 2)
-        map_x = a[..., 0, 0] * xs + a[..., 1, 0] * ys + a[..., 2, 0]
-        map_y = a[..., 0, 1] * xs + a[..., 1, 1] * ys + a[..., 2, 1]
-        outside = labels == 0
-        map_x[outside] = xs[outside]
-        map_y[outside] = ys[outside]
-        return cv2.remap(frame, map_x + geo.x0, map_y + geo.y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        # Affine maps destination -> source for every triangle at once, in closed form (no LAPACK call
+        # per frame: batched solves are slow when BLAS threads compete). Collapsed triangles (closed
+        # lips) cover no pixels and keep a zero map.
+        p = dst[tris]  # (T, 3, 2)
+        q = src[tris] - (geo.x0, geo.y0)
+        x1, y1, x2, y2, x3, y3 = (p[:, 0, 0], p[:, 0, 1], p[:, 1, 0], p[:, 1, 1], p[:, 2, 0], p[:, 2, 1])
+        det = x1 * (y2 - y3) + x2 * (y3 - y1) + x3 * (y1 - y2)
+        ok = np.abs(det) > 1e-6
+        inv_det = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+        # Rows of the inverse of [[x1, y1, 1], [x2, y2, 1], [x3, y3, 1]] (adjugate / det).
+        inv = np.stack([
+            np.stack([y2 - y3, y3 - y1, y1 - y2], axis=1),
+            np.stack([x3 - x2, x1 - x3, x2 - x1], axis=1),
+            np.stack([x2 * y3 - x3 * y2, x3 * y1 - x1 * y3, x1 * y2 - x2 * y1], axis=1),
+        ], axis=1) * inv_det[:, None, None]  # (T, 3, 3)
+        affine = np.zeros((len(tris) + 1, 3, 2), np.float64)
+        affine[1:] = np.einsum("tij,tjk->tik", inv, q)
+        affine = affine.astype(np.float32)
+        xs = (np.arange(ws, dtype=np.float32) * step + centre)[None, :]  # broadcast, no full grids
+        ys = (np.arange(hs, dtype=np.float32) * step + centre)[:, None]
+        coeff = affine.reshape(len(affine), 6)[labels]  # (h, w, 6): per-pixel affine of its triangle
+        # Displacement from the identity; zero outside the triangles (label 0 has a zero affine).
+        inside = (labels > 0).astype(np.float32)
+        dx = coeff[..., 0] * xs + coeff[..., 2] * ys + coeff[..., 4] - xs * inside
+        dy = coeff[..., 1] * xs + coeff[..., 3] * ys + coeff[..., 5] - ys * inside
+        if step > 1:  # interpolate the displacement (smooth, zero away from the lips)
+            size = (ws * step, hs * step)
+            dx = cv2.resize(dx, size, interpolation=cv2.INTER_LINEAR)[:geo.h, :geo.w]
+            dy = cv2.resize(dy, size, interpolation=cv2.INTER_LINEAR)[:geo.h, :geo.w]
+        map_x = dx + (np.arange(geo.w, dtype=np.float32) + geo.x0)[None, :]
+        map_y = dy + (np.arange(geo.h, dtype=np.float32) + geo.y0)[:, None]
+        return cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
     def _lip_color(self, frame: np.ndarray, geo: _FrameGeometry) -> np.ndarray:
         """Mean colour of the lips themselves (outer contour minus the opening), for the mouth fill."""
@@ -167,60 +197,71 @@ class MouthRenderer:
             geo.lip_color = pixels.reshape(-1, 3).mean(axis=0) if len(pixels) else np.array([150.0, 80.0, 80.0])
         return geo.lip_color
 
-    def _lower_band(self, dst: np.ndarray, height_px: float) -> np.ndarray:
-        """The lower third of the opening: inner lower lip, shifted up by a third of the opening."""
-        lower = dst[self._inner_lower]
-        up = lower - np.array([0.0, 0.35 * height_px])
-        return np.concatenate([lower, up[::-1]])
-
     def _fill_inner_mouth(self, result: np.ndarray, frame: np.ndarray, geo: _FrameGeometry, dst: np.ndarray,
                           dst_local: np.ndarray, params: MouthParams) -> None:
-        """Dark gradient inside the opened inner lips, upper teeth showing a little when open."""
+        """Dark gradient inside the opened inner lips, upper teeth showing a little when open.
+
+        All work happens in the opening's own bounding box, a fraction of the region.
+        """
         width = geo.controls.frame.width
         upper = dst_local[self._inner_upper]
         lower = dst_local[self._inner_lower]
         opening = float(np.max(lower[:, 1] - np.interp(lower[:, 0], upper[:, 0], upper[:, 1])))
         if opening * width < 1.0:
             return
-        poly = np.round(dst[self._inner] * 16).astype(np.int32)
-        mask = np.zeros((geo.h, geo.w), np.uint8)
-        cv2.fillPoly(mask, [poly], 255, lineType=cv2.LINE_AA, shift=4)
+        poly_roi = dst[self._inner]
+        bx0, by0 = np.maximum(np.floor(poly_roi.min(axis=0)).astype(int) - 2, 0)
+        bx1, by1 = np.minimum(np.ceil(poly_roi.max(axis=0)).astype(int) + 3, (geo.w, geo.h))
+        if bx1 - bx0 < 2 or by1 - by0 < 2:
+            return
+        h, w = by1 - by0, bx1 - bx0
+        offset = np.array([bx0, by0], np.float64)
+        mask = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(mask, [np.round((poly_roi - offset) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
         if not mask.any():
             return
-        alpha = mask.astype(np.float32) / 255.0
+        open_px = opening * width
+        alpha = mask.astype(np.float32) * (1.0 / 255.0)
         depth = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 3)
-        g = np.clip(depth / max(1.0, 0.3 * opening * width), 0.0, 1.0)[..., None]
-        lip = self._lip_color(frame, geo)
-        edge = lip * np.array([0.5, 0.3, 0.3])  # dark, redder than the lips
-        fill = edge * (1.0 - g) + DEEP_MOUTH * g
+        g = np.clip(depth * (1.0 / max(1.0, 0.3 * open_px)), 0.0, 1.0)[..., None]
+        lip = self._lip_color(frame, geo).astype(np.float32)
+        edge = lip * np.array([0.5, 0.3, 0.3], np.float32)  # dark, redder than the lips
+        fill = edge * (1.0 - g) + DEEP_MOUTH.astype(np.float32) * g
         # A darker red tongue rises from the lower lip when the mouth is well open.
-        tongue = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.12 * opening * width)).astype(np.float32) / 255.0
         tongue_amount = float(np.clip((opening - 0.12) / 0.2, 0.0, 0.6))
-        lower_mask = np.zeros_like(mask)
-        cv2.fillPoly(lower_mask, [np.round(self._lower_band(dst, opening * width) * 16).astype(np.int32)], 255,
-                     lineType=cv2.LINE_AA, shift=4)
-        t = (cv2.GaussianBlur(lower_mask, (0, 0), max(1.0, 0.1 * opening * width)).astype(np.float32) / 255.0
-             * tongue * tongue_amount)[..., None]
-        fill = fill * (1.0 - t) + (lip * 0.55) * t
+        if tongue_amount > 0:
+            band = np.zeros_like(mask)
+            cv2.fillPoly(band, [np.round((self._lower_band(dst, open_px) - offset) * 16).astype(np.int32)], 255,
+                         lineType=cv2.LINE_AA, shift=4)
+            sigma = max(1.0, 0.1 * open_px)
+            t = cv2.GaussianBlur(band, (0, 0), sigma).astype(np.float32) * (tongue_amount / 255.0) * alpha
+            t = t[..., None]
+            fill = fill * (1.0 - t) + (lip * 0.55) * t
         # Teeth: a soft band under the upper inner lip, limited to the middle of the mouth.
         visible = float(np.clip((opening - 0.03) / 0.08, 0.0, 1.0)) * (0.75 + 0.25 * params.upper_lip_raise)
         if visible > 0.01:
-            ys, xs = np.mgrid[0:geo.h, 0:geo.w].astype(np.float64)
             f = geo.controls.frame
-            gx = xs + geo.x0 - f.origin[0]
-            gy = ys + geo.y0 - f.origin[1]
-            u = (gx * f.ex[0] + gy * f.ex[1]) / width
-            v = (gx * f.ey[0] + gy * f.ey[1]) / width
-            below = v - np.interp(u, upper[:, 0], upper[:, 1])
-            band = min(0.12, 0.4 * opening)
-            half = 0.65 * float(np.max(np.abs(upper[:, 0])))
-            teeth = np.clip((band - below) / (0.35 * band), 0.0, 1.0) * (below >= -0.02) \
-                * np.clip((half - np.abs(u)) / 0.1, 0, 1)
-            teeth = (teeth * visible * 0.95)[..., None].astype(np.float32)
+            gx = (np.arange(w, dtype=np.float32) + np.float32(bx0 + geo.x0 - f.origin[0]))[None, :]
+            gy = (np.arange(h, dtype=np.float32) + np.float32(by0 + geo.y0 - f.origin[1]))[:, None]
+            u = (gx * np.float32(f.ex[0]) + gy * np.float32(f.ex[1])) * np.float32(1.0 / width)
+            v = (gx * np.float32(f.ey[0]) + gy * np.float32(f.ey[1])) * np.float32(1.0 / width)
+            below = v - np.interp(u, upper[:, 0], upper[:, 1]).astype(np.float32)
+            band_h = np.float32(min(0.12, 0.4 * opening))
+            half = np.float32(0.65 * float(np.max(np.abs(upper[:, 0]))))
+            top = np.clip(1.0 - below / band_h, 0.0, 1.0)
+            teeth = (np.clip((band_h - below) / (0.35 * band_h), 0.0, 1.0) * (below >= -0.02)
+                     * np.clip((half - np.abs(u)) * 10.0, 0.0, 1.0) * np.float32(visible * 0.95))[..., None]
             # Teeth darken towards the corners and their lower edge (they sit in shadow).
-            shade = TEETH_COLOR * (0.7 + 0.3 * np.clip(1.0 - np.abs(u) / max(half, 1e-3), 0, 1)
-                                   * np.clip(1.0 - below / band, 0, 1) ** 0.3)[..., None]
+            shade = TEETH_COLOR.astype(np.float32) * (
+                0.7 + 0.3 * np.clip(1.0 - np.abs(u) / max(half, 1e-3), 0.0, 1.0) * top ** 0.3)[..., None]
             fill = fill * (1.0 - teeth) + shade * teeth
         a = alpha[..., None]
-        result *= 1.0 - a
-        result += fill.astype(np.float32) * a
+        sub = result[by0:by1, bx0:bx1]
+        sub *= 1.0 - a
+        sub += fill * a
+
+    def _lower_band(self, dst: np.ndarray, height_px: float) -> np.ndarray:
+        """The lower third of the opening: inner lower lip, shifted up by a third of the opening."""
+        lower = dst[self._inner_lower]
+        up = lower - np.array([0.0, 0.35 * height_px])
+        return np.concatenate([lower, up[::-1]])
