@@ -140,3 +140,15 @@ def test_missing_file_and_folder(tmp_path):
         prepare_image(tmp_path / "nope.png")
     with pytest.raises(ImagePreflightError, match="is a folder"):
         prepare_image(tmp_path)
+
+
+def test_oversized_picture_is_a_note_and_downscaled_only_with_fix(tmp_path):
+    path = tmp_path / "poster.png"
+    Image.new("RGB", (5000, 4000), (120, 90, 80)).save(path)
+    prepared = prepare_image(path)
+    assert prepared.changes == [] and prepared.data == path.read_bytes()  # Kling takes it: uploaded as is
+    assert prepared.notes == ["5000×4000 px is more than Kling uses (≤1080p output); --fix would downscale it "
+                              "to at most 4096 px"]
+    fixed = prepare_image(path, fix=True)
+    assert (fixed.width, fixed.height) == (4096, 3277)
+    assert fixed.changes[0] == "downscaled 5000×4000 → 4096×3277 px"

@@ -222,3 +222,37 @@ def test_faults_are_switchable_per_run(simulator, portrait_320):
 def test_simulator_refuses_non_loopback_hosts(render_cache):
     with pytest.raises(ValueError, match="loopback"):
         start_simulator(config=fast_config(render_cache, host="0.0.0.0"))
+
+
+def test_callbacks_post_each_status_change_to_a_loopback_url(simulator, portrait_320):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{hook.server_address[1]}/kling"
+        task_id = _post(simulator, _body(portrait_320, model_name="kling-v3", mode="std", duration="3",
+                                         callback_url=url)).json()["data"]["task_id"]
+        _wait(simulator, task_id)
+        deadline = time.monotonic() + 5
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        statuses = [r["task_status"] for r in received]
+        assert "succeed" in statuses and "code" not in received[-1]  # the task object, not wrapped
+        assert all(r["task_id"] == task_id for r in received)
+    finally:
+        hook.shutdown()

@@ -62,6 +62,9 @@ class SimulatorConfig:
     max_concurrent: int = 5
     video_max_side: int = 720  # rendered size cap (Kling: 720p/1080p); small in tests
     render_cache_dir: Path | None = None
+    #: Kling documents GET …/image2video/{external_task_id}; whether it works is unconfirmed. False emulates
+    #: a server that only answers the query form (?external_task_id=), to test a liberal client.
+    external_id_in_path: bool = True
     faults: Faults = field(default_factory=Faults)
 
 
