@@ -147,6 +147,8 @@ def test_engine_choice_and_bad_input():
         EspeakEngine().synthesize("   ")
     with pytest.raises(InputError, match="no voice"):
         EspeakEngine().synthesize("hello", voice="xx-nope")
+    with pytest.raises(InputError, match="nothing to pronounce"):
+        prepare_utterance("...", "espeak")
 
 
 def test_offline_switch_picks_espeak(monkeypatch):

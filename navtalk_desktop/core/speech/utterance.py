@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..cancel import CancelToken
+from ..errors import InputError
 from ..mouth.params import MouthParams
 from .audio import EnergySeries, Silence, find_silences, rms_series
 from .engines import EDGE, ESPEAK, SpeechResult, TtsEngine, default_engine, engine_by_name
@@ -87,5 +88,7 @@ def prepare_utterance(
         chosen = engine_by_name(ESPEAK)
         speech = chosen.synthesize(text, None, cancel)
     utterance = utterance_from_speech(speech, strict=strict)
+    if all(c.viseme == "sil" for c in utterance.cues):
+        raise InputError("the text has nothing to pronounce (only punctuation or spaces?)")
     utterance.notice = notice
     return utterance
