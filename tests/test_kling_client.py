@@ -286,3 +286,22 @@ def test_client_never_disables_tls_verification():
         assert client.base_url == "https://api-singapore.klingai.com"
     finally:
         client.close()
+
+
+def test_polling_outlasts_a_long_outage(simulator, portrait_320, isolated_dirs, tmp_path):
+    simulator.config.processing_seconds = 1.0
+    gen = make_generator(simulator)
+    gen.client.retry = RetryPolicy(attempts=2, initial=0.01, max_delay=0.01)  # each call gives up fast...
+    request = GenerationRequest(image=portrait_320, output=tmp_path / "o.mp4", model="kling-v3", mode="std",
+                                duration="3")
+    seen = []
+
+    def on_progress(p):
+        if p.stage in ("submitted", "processing") and not seen:
+            seen.append(p)
+            simulator.faults.set(server_errors=12)  # ...and the API fails a dozen times in a row
+
+    result = gen.generate(request, on_progress=on_progress)
+    assert seen and result.job.stage == "done" and simulator.faults.server_errors == 0
+    assert sum(code >= 5000 for code in simulator.stats.error_codes) == 12
+    assert simulator.registry.created_count == 1

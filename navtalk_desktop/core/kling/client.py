@@ -333,13 +333,24 @@ class KlingClient:
     def wait_for_task(self, task_id: str, *, poll: PollPolicy | None = None,
                       on_update: Callable[[TaskInfo, float], None] | None = None,
                       cancel: CancelToken | None = None, started_at: float | None = None) -> TaskInfo:
-        """Poll until succeed/failed. `on_update(info, elapsed_seconds)` is called after every poll."""
+        """Poll until succeed/failed. `on_update(info, elapsed_seconds)` is called after every poll.
+
+        A retryable failure (network down, 5xx) does not end the wait: the task is paid for and keeps
+        running on Kling's side, so polling simply continues until the deadline."""
         poll = poll or PollPolicy()
         start = time.monotonic()
         offset = 0.0 if started_at is None else max(0.0, time.time() - started_at)
         interval = poll.initial
         while True:
-            info = self.get_task(task_id, cancel=cancel)
+            try:
+                info = self.get_task(task_id, cancel=cancel)
+            except KlingError as err:
+                if not err.retryable or time.monotonic() - start > poll.timeout:
+                    raise
+                log.info("polling task %s: %s; still waiting", task_id, err.plain_message)
+                sleep_or_cancel(interval, cancel)
+                interval = min(poll.max_interval, interval * poll.factor)
+                continue
             elapsed = offset + time.monotonic() - start
             if on_update is not None:
                 on_update(info, elapsed)
