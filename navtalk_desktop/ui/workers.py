@@ -8,11 +8,13 @@ function receives a `TaskContext` to report progress and poll for cancellation, 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from ..core.cancel import CancelToken
@@ -74,52 +76,57 @@ class TaskContext:
 
 
 class _Runnable(QRunnable):
-    def __init__(self, fn: Callable[[TaskContext], Any], signals: TaskSignals, cancel: CancelToken,
-                 name: str) -> None:
+    def __init__(self, fn: Callable[[TaskContext], Any], handle: "TaskHandle") -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._fn = fn
-        self._signals = signals  # owned by the TaskRunner on the GUI thread
-        self._cancel = cancel
-        self._name = name
+        self._handle = handle  # its signals are owned by the TaskRunner on the GUI thread
 
     def run(self) -> None:  # pool thread
+        handle, self._handle = self._handle, None
         try:
-            self._run()
+            self._run(handle)
         except RuntimeError as exc:  # the signals object is gone: its window was destroyed without shutdown()
-            log.warning("task %s finished after its window was destroyed: %s", self._name, exc)
+            log.warning("task %s finished after its window was destroyed: %s", handle.name, exc)
+        finally:
+            # From here on this thread holds no reference to the signals: the GUI thread may delete them.
+            self._fn = None
+            handle.exited.set()
 
-    def _run(self) -> None:
-        signals = self._signals
+    def _run(self, handle: "TaskHandle") -> None:
+        signals, cancel = handle.signals, handle.cancel_token
+        ctx = TaskContext(signals, cancel)
         try:
             signals.started.emit()
-            if self._cancel.cancelled:
+            if cancel.cancelled:
                 raise CancelledError("cancelled")
-            result = self._fn(TaskContext(signals, self._cancel))
-            if self._cancel.cancelled:
+            result = self._fn(ctx)
+            if cancel.cancelled:
                 raise CancelledError("cancelled")
         except CancelledError:
             signals.cancelled.emit()
         except NavTalkError as exc:
             signals.failed.emit(TaskError(str(exc), traceback.format_exc(), True, exc))
         except BaseException as exc:  # noqa: BLE001 - a bug must reach the user, not kill the thread
-            log.exception("task %s crashed", self._name)
+            log.exception("task %s crashed", handle.name)
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             signals.failed.emit(TaskError(message, traceback.format_exc(), False, exc))
         else:
             signals.succeeded.emit(result)
         finally:
+            ctx._signals = None
             signals.finished.emit()
 
 
 class TaskHandle:
-    """A running task: its signals (to connect to) and its cancel switch."""
+    """A task: its signals (to connect to), its cancel switch, and whether its thread has let go."""
 
     def __init__(self, name: str, signals: TaskSignals, cancel: CancelToken) -> None:
         self.name = name
         self.signals = signals
         self.cancel_token = cancel
-        self.done = False
+        self.done = False  # `finished` has been delivered on the GUI thread
+        self.exited = threading.Event()  # the pool thread no longer touches the signals
 
     def cancel(self) -> None:
         self.cancel_token.cancel()
@@ -130,7 +137,12 @@ class TaskHandle:
 
 
 class TaskRunner(QObject):
-    """Starts tasks on a thread pool and owns their signals until each one has finished."""
+    """Starts tasks on a thread pool and owns their signals until each one has finished.
+
+    A finished task's signals object is deleted on the GUI thread, and only once its pool thread has
+    set `exited`; before that it is parked in `_retired` (deleting it while the worker is still inside
+    `emit` is the crash this design exists to avoid).
+    """
 
     busy_changed = Signal(bool)  # True while any task runs
 
@@ -138,6 +150,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._pool = pool or QThreadPool.globalInstance()
         self._tasks: set[TaskHandle] = set()
+        self._retired: list[TaskHandle] = []
         self._accepting = True
 
     def start(self, name: str, fn: Callable[[TaskContext], Any], *,
@@ -147,14 +160,16 @@ class TaskRunner(QObject):
               on_cancelled: Callable[[], None] | None = None,
               on_finished: Callable[[], None] | None = None) -> TaskHandle:
         """Run `fn(ctx)` in the pool; the callbacks run on the GUI thread."""
+        self._purge()
         signals = TaskSignals(self)
         cancel = CancelToken()
         handle = TaskHandle(name, signals, cancel)
         if not self._accepting:  # shutting down: late timers or queued results must not start new work
             log.debug("not starting task %s: the runner has shut down", name)
             handle.done = True
+            handle.exited.set()
             cancel.cancel()
-            signals.deleteLater()
+            self._retired.append(handle)
             return handle
         if on_progress:
             signals.progress_changed.connect(on_progress)
@@ -171,15 +186,27 @@ class TaskRunner(QObject):
         self._tasks.add(handle)
         if not was_busy:
             self.busy_changed.emit(True)
-        self._pool.start(_Runnable(fn, signals, cancel, name))
+        self._pool.start(_Runnable(fn, handle))
         return handle
 
     def _finished(self, handle: TaskHandle) -> None:
         handle.done = True
         self._tasks.discard(handle)
-        handle.signals.deleteLater()
+        self._retired.append(handle)
+        self._purge()
         if not self._tasks:
             self.busy_changed.emit(False)
+
+    def _purge(self) -> None:
+        """Delete the signals of tasks whose threads have exited (GUI thread only)."""
+        keep = []
+        for handle in self._retired:
+            if handle.exited.is_set():
+                handle.signals.setParent(None)
+                shiboken6.delete(handle.signals)
+            else:
+                keep.append(handle)
+        self._retired = keep
 
     @property
     def busy(self) -> bool:
@@ -197,6 +224,7 @@ class TaskRunner(QObject):
         self._accepting = False
         self.cancel_all()
         done = self._pool.waitForDone(timeout_ms)
+        self._purge()
         if not done:
             log.warning("background tasks still running after %d ms: %s", timeout_ms,
                         ", ".join(t.name for t in self._tasks))

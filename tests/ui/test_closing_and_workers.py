@@ -1,0 +1,152 @@
+"""Background work: progress, errors and cancellation reach the GUI thread; closing the window stops it all."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QThreadPool
+
+from navtalk_desktop.core.errors import InputError
+from navtalk_desktop.core.loop_plan import make_plan
+from navtalk_desktop.ui.workers import TaskRunner
+
+from studio_helpers import CLIP
+
+
+def test_runner_delivers_progress_and_result_on_gui_thread(qtbot):
+    runner = TaskRunner()
+    gui_thread = threading.get_ident()
+    seen = []
+
+    def work(ctx):
+        for i in range(5):
+            ctx.progress((i + 1) / 5, f"step {i}")
+            time.sleep(0.06)
+        return threading.get_ident()
+
+    with qtbot.waitSignal(runner.busy_changed, timeout=5000, check_params_cb=lambda busy: not busy):
+        handle = runner.start("work", work, on_progress=lambda f, t: seen.append((f, t, threading.get_ident())),
+                              on_success=lambda r: seen.append(("result", r, threading.get_ident())))
+    assert handle.done
+    assert [s[0] for s in seen[:-1]][-1] == 1.0
+    assert all(s[2] == gui_thread for s in seen)  # every callback ran on the GUI thread
+    assert seen[-1][0] == "result" and seen[-1][1] != gui_thread  # the work itself did not
+
+
+def test_runner_reports_expected_and_unexpected_errors(qtbot):
+    runner = TaskRunner()
+    errors = []
+
+    def bad_input(_ctx):
+        raise InputError("the file is empty (0 bytes): x.mp4")
+
+    def bug(_ctx):
+        return 1 / 0
+
+    for fn in (bad_input, bug):
+        with qtbot.waitSignal(runner.busy_changed, timeout=5000, check_params_cb=lambda busy: not busy):
+            runner.start(fn.__name__, fn, on_failure=errors.append)
+    assert errors[0].expected and errors[0].message == "the file is empty (0 bytes): x.mp4"
+    assert not errors[1].expected and "ZeroDivisionError" in errors[1].message
+    assert "Traceback" in errors[1].details
+
+
+def test_runner_cancel_and_shutdown(qtbot):
+    runner = TaskRunner()
+    outcome = []
+
+    def slow(ctx):
+        while True:
+            ctx.raise_if_cancelled()
+            time.sleep(0.01)
+
+    handle = runner.start("slow", slow, on_cancelled=lambda: outcome.append("cancelled"),
+                          on_success=lambda _r: outcome.append("succeeded"))
+    qtbot.wait(50)
+    assert runner.busy
+    handle.cancel()
+    qtbot.waitUntil(lambda: outcome == ["cancelled"], timeout=5000)
+    assert runner.shutdown(5000)
+    late = runner.start("late", lambda ctx: 1, on_success=lambda _r: outcome.append("late"))
+    assert late.done  # refused after shutdown
+    qtbot.wait(50)
+    assert outcome == ["cancelled"]
+
+
+def test_many_tasks_with_many_progress_signals(qtbot):
+    """Stress the GUI-owned signals pattern: hundreds of short tasks, thousands of emits, no crash or loss."""
+    runner = TaskRunner()
+    results = []
+
+    def work(ctx, i=0):
+        for k in range(10):
+            ctx.progress(k / 10, f"{k}")
+        return i
+
+    for i in range(300):
+        runner.start("burst", lambda ctx, i=i: work(ctx, i), on_success=results.append)
+    qtbot.waitUntil(lambda: len(results) == 300, timeout=30000)
+    assert sorted(results) == list(range(300))
+    assert QThreadPool.globalInstance().waitForDone(5000)
+
+
+def test_closing_during_analysis_and_export_cancels_cleanly(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window()
+    # analysis with an empty cache: long enough to still run when the window closes
+    monkeypatch.setenv("NAVTALK_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    window.open_path(CLIP)
+    qtbot.waitUntil(lambda: bool(window.runner.running("analysis")), timeout=10000)
+    qtbot.waitUntil(lambda: window.source_panel.analysis_bar.value() > 0, timeout=20000)
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 10
+    assert not window.runner.busy or all(t.cancel_token.cancelled for t in window.runner.running())
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    # nothing half-written in the landmarks cache
+    assert not list((tmp_path / "fresh-cache").rglob("*.part*"))
+
+
+def test_closing_during_export_leaves_no_file(qtbot, analysed_window, tmp_path):
+    window = analysed_window
+    info = window.document.video_info
+    window.document.edit_plan(make_plan("pingpong", info.fps, info.frame_count, 95, duration=6.0), "long")
+    window.export_panel.format_box.setCurrentIndex(window.export_panel.format_box.findData("mov"))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "closing.mov"
+    window.export_panel.output_edit.setText(str(out))
+    window.export_panel.export_button.click()
+    qtbot.waitUntil(lambda: bool(list(out_dir.glob(".closing.*"))), timeout=20000)
+    window.close()
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    assert not out.exists()
+    assert list(out_dir.iterdir()) == []
+
+
+def test_unsaved_changes_ask_before_closing(qtbot, make_window, monkeypatch):
+    window = make_window()
+    window.open_path(CLIP)
+    assert window.document.is_modified
+    asked = []
+    window.ask_to_save = lambda: asked.append(True) or False  # the user picks Cancel
+    window.close()
+    assert asked and window.isVisible()
+    window.ask_to_save = lambda: True  # now Discard
+    window.close()
+    assert not window.isVisible()
+
+
+@pytest.mark.parametrize("answer, expect_closed", [("discard", True), ("cancel", False)])
+def test_unsaved_dialog_buttons(qtbot, make_window, monkeypatch, answer, expect_closed):
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window()
+    window.ask_to_save = window._ask_to_save  # the real dialog
+    window.document.set_source(CLIP, "video")
+    button = {"discard": QMessageBox.StandardButton.Discard, "cancel": QMessageBox.StandardButton.Cancel}[answer]
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: button)
+    window.close()
+    assert window.isVisible() is (not expect_closed)
+    window.ask_to_save = lambda: True
