@@ -26,7 +26,7 @@ from navtalk_desktop.core.speech.edge_engine import (
 from navtalk_desktop.core.speech.engines import EspeakEngine, WordTiming
 from navtalk_desktop.core.speech.utterance import prepare_utterance, utterance_from_speech
 
-aiohttp = pytest.importorskip("aiohttp")  # a dependency of edge-tts, always installed with it
+import aiohttp  # noqa: E402,F401  (a dependency of edge-tts)
 from aiohttp import web  # noqa: E402
 
 

@@ -1,1 +1,25 @@
-"""Speech to timed mouth shapes: TTS engines, phonemes, visemes, timing, audio, playback clock. No Qt."""
+"""Speech to timed mouth shapes: TTS engines, phonemes, visemes, timing, audio, playback clock. No Qt.
+
+Main entry points (imported lazily, so `import navtalk_desktop.core.speech` stays cheap):
+prepare_utterance / Utterance (utterance.py), LipSyncSession (session.py), open_player (player.py),
+EspeakEngine / default_engine / engine_by_name (engines.py), EdgeTtsEngine (edge_engine.py),
+write_cues (cues.py), VISEMES (visemes.py).
+"""
+
+_EXPORTS = {
+    "prepare_utterance": "utterance", "utterance_from_speech": "utterance", "Utterance": "utterance",
+    "LipSyncSession": "session", "open_player": "player", "AudioPlayer": "player", "SilentPlayer": "player",
+    "EspeakEngine": "engines", "default_engine": "engines", "engine_by_name": "engines",
+    "SpeechResult": "engines", "TtsEngine": "engines", "EdgeTtsEngine": "edge_engine",
+    "write_cues": "cues", "VISEMES": "visemes", "MouthTimeline": "timeline", "VisemeCue": "timeline",
+    "MonotonicClock": "clock", "AudioDeviceClock": "clock", "PlaybackClock": "clock",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(name)
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
