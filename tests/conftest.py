@@ -14,6 +14,7 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="navtalk-tests-"))
 for _name in ("NAVTALK_DATA_DIR", "NAVTALK_CACHE_DIR", "NAVTALK_CONFIG_DIR", "NAVTALK_LOG_DIR"):
     os.environ.setdefault(_name, str(_SESSION_DIR / _name.split("_")[1].lower()))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("NAVTALK_OFFLINE", "1")  # "auto" speech must never reach for the online service in tests
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -25,7 +25,7 @@ def test_real_clips_match_annotations(name, fixtures_dir, annotations):
 
 @pytest.mark.parametrize(
     "width,height,fps",
-    [(None, None, 24), (None, None, 25), (None, None, 30), (720, 1280, 30), (361, 481, 25)],
+    [(None, None, 24), (None, None, 25), (None, None, 30), (720, 1280, 30), (1280, 720, 25), (361, 481, 25)],
 )
 def test_animated_blinks_found_within_one_frame(face_video_factory, width, height, fps):
     path, truth = face_video_factory(width=width, height=height, fps=fps, duration=4.0, blink_times=(1.0, 2.8))

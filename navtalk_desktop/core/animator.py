@@ -80,8 +80,12 @@ def load_rgb(portrait: Path | str | np.ndarray) -> np.ndarray:
         raise InputError(f"cannot read the portrait image {path.name}: {exc}") from None
 
 
-def fit_to_size(rgb: np.ndarray, width: int | None, height: int | None) -> np.ndarray:
-    """Scale to cover the target size and crop the centre; with no size, keep it (made even)."""
+def fit_to_size(rgb: np.ndarray, width: int | None, height: int | None,
+                focus: tuple[float, float] | None = None) -> np.ndarray:
+    """Scale to cover the target size and crop around `focus` (x, y in the source; default the centre).
+
+    With no size, keep the image (made even).
+    """
     h, w = rgb.shape[:2]
     if width is None and height is None:
         return rgb[: h - h % 2, : w - w % 2]
@@ -90,9 +94,17 @@ def fit_to_size(rgb: np.ndarray, width: int | None, height: int | None) -> np.nd
     scale = max(width / w, height / h)
     resized = cv2.resize(rgb, (max(width, int(math.ceil(w * scale))), max(height, int(math.ceil(h * scale)))),
                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    y0 = (resized.shape[0] - height) // 2
-    x0 = (resized.shape[1] - width) // 2
+    fx, fy = focus if focus is not None else (w / 2, h / 2)
+    x0 = int(np.clip(round(fx * scale - width / 2), 0, resized.shape[1] - width))
+    y0 = int(np.clip(round(fy * scale - height / 2), 0, resized.shape[0] - height))
     return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+
+
+def _face_centre(rgb: np.ndarray) -> tuple[float, float] | None:
+    points = landmarks_of_image(rgb)
+    if points is None:
+        return None
+    return float(points[:, 0].mean()), float(points[:, 1].mean())
 
 
 def closure_curve(n_frames: int, fps: float, spec: AnimationSpec) -> np.ndarray:
@@ -187,13 +199,19 @@ def render_face_video(
     cancel: CancelToken | None = None,
 ) -> AnimationTruth:
     """Render the animated face to an H.264 MP4 (written atomically) and return the blink ground truth."""
-    still = fit_to_size(load_rgb(portrait), spec.width, spec.height)
+    source = load_rgb(portrait)
+    # Crop around the face, so a landscape frame from a portrait photo keeps the eyes in view.
+    focus = _face_centre(source) if spec.width or spec.height else None
+    still = fit_to_size(source, spec.width, spec.height, focus)
     height, width = still.shape[:2]
     if width < 16 or height < 16:
         raise InputError("the portrait is too small to animate")
     points = landmarks_of_image(still)
     if points is None:
         raise InputError("no face found in the portrait")
+    eyes = points[[i for up, lo in EYE_CONTOURS for i in up + lo]]
+    if (eyes < 0).any() or (eyes[:, 0] >= width).any() or (eyes[:, 1] >= height).any():
+        raise InputError(f"the eyes fall outside a {width}x{height} frame of this portrait; choose another size")
     lids = [_EyeLid(still, points[list(up)], points[list(lo)]) for up, lo in EYE_CONTOURS]
     fps = Fraction(spec.fps).limit_denominator(1001)
     n_frames = int(round(spec.duration * float(fps)))
