@@ -6,6 +6,7 @@ Import the fixtures you need into a test module (`from kling_helpers import simu
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets as pysecrets
 import subprocess
@@ -69,7 +70,14 @@ def isolated_dirs(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("NAVTALK_LOG_DIR", str(logs))
     for name in ("KLING_ACCESS_KEY", "KLING_SECRET_KEY", "KLING_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    return tmp_path
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield tmp_path
+    for handler in root.handlers:  # in-process CLI runs add a log file handler: leave the root as found
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture
