@@ -21,11 +21,11 @@ from .cancel import CancelToken
 log = logging.getLogger(__name__)
 
 # Bump when landmarking changes in a way that changes its output; old cache entries are then ignored.
-LANDMARKER_VERSION = "fm0.10.21-refine-track-v1"
+LANDMARKER_VERSION = "fm0.10.21-refine-track-v2"
 N_LANDMARKS = 478
 # Frames larger than this (long side) are decoded downscaled for landmarking: the mesh model works on a
 # 192-256 px face crop anyway, and piping full 1080p RGB costs more than the mesh itself.
-ANALYSIS_MAX_SIDE = 1280
+ANALYSIS_MAX_SIDE = 960
 
 
 @dataclass
