@@ -23,7 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="navtalk-studio", description="NavTalk Loop Studio window.")
     parser.add_argument("file", nargs="?", help="a portrait image, a video or a project file to open")
     parser.add_argument("--sample", action="store_true", help="open the bundled sample portrait")
-    parser.add_argument("--export", metavar="OUT", help="export the automatic loop of FILE to OUT once analysed")
+    parser.add_argument("--generate", action="store_true", help="start generating a clip of the portrait FILE")
+    parser.add_argument("--export", metavar="OUT",
+                        help="export the automatic loop of the first video that opens (FILE, or a resumed job's "
+                             "video) to OUT")
     parser.add_argument("--quit", action="store_true", help="quit after --export (exit code 0 on success)")
     parser.add_argument("--no-restore", action="store_true", help="do not reopen the last project")
     parser.add_argument("--quit-when-shown", action="store_true", help=argparse.SUPPRESS)  # start-up benchmark
@@ -81,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"navtalk-studio {__version__}")
         return 0
     if args.quit and not args.export:
-        print("navtalk-studio: error: --quit needs --export OUT and a FILE", file=sys.stderr)
+        print("navtalk-studio: error: --quit needs --export OUT", file=sys.stderr)
+        return 2
+    if args.generate and not args.file:
+        print("navtalk-studio: error: --generate needs a portrait FILE", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -114,15 +120,18 @@ def main(argv: list[str] | None = None) -> int:
         window.shown.connect(report_shown)
 
     if args.export:
-        if not args.file:
-            print("navtalk-studio: error: --export needs a FILE to open", file=sys.stderr)
-            return 2
         _script_export(window, Path(args.export), args.quit, exit_code)
 
     window.show()
     target = args.file or (str(_sample()) if args.sample else "")
+    if not args.quit_when_shown:
+        QTimer.singleShot(0, window.start_background)  # job list, resume unfinished generations
     if target:
-        QTimer.singleShot(0, lambda: window.open_path(target))
+        def open_target() -> None:
+            if window.open_path(target) and args.generate:
+                window.generate.generate()
+
+        QTimer.singleShot(0, open_target)
     elif not args.no_restore and not args.quit_when_shown:
         QTimer.singleShot(0, lambda: _reopen_last_project(window))
     code = app.exec()

@@ -48,12 +48,18 @@ class StudioDocument(QObject):
         self.modified_changed.emit(self.is_modified)
 
     # --- source and analysis -------------------------------------------------------------------------
-    def set_source(self, path: Path | str | None, kind: str | None) -> None:
-        """A new source: everything derived from the old one goes, including the undo history."""
+    def set_source(self, path: Path | str | None, kind: str | None, keep_portrait: bool = False) -> None:
+        """A new source: everything derived from the old one goes, including the undo history.
+
+        A video generated from the open portrait keeps it (`keep_portrait`); any other video drops it.
+        """
         self.source_path = Path(path) if path else None
         self.source_kind = kind if path else None
         if kind == "image":
             self.portrait_path = self.source_path
+        elif not keep_portrait:
+            self.portrait_path = None
+            self.job_id = ""
         self.video_info = None
         self.analysis = None
         self.plan = None

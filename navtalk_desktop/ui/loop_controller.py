@@ -71,7 +71,7 @@ class LoopController(QObject):
         export_panel.cancel_requested.connect(self.cancel_export)
 
     # --- opening -----------------------------------------------------------------------------------------------
-    def open_path(self, path: Path | str, plan=None) -> bool:
+    def open_path(self, path: Path | str, plan=None, keep_portrait: bool = False) -> bool:
         path = Path(path).expanduser()
         if not path.exists():
             self.message.emit(f"File not found: {path}. It may have been moved or deleted; open it again from "
@@ -87,7 +87,7 @@ class LoopController(QObject):
         if path.suffix.lower() in IMAGE_SUFFIXES:
             self._open_image(path)
         else:
-            self._open_video(path)
+            self._open_video(path, keep_portrait)
         self.settings.add_recent(path)
         return True
 
@@ -139,8 +139,8 @@ class LoopController(QObject):
             self.image_fix = True
             self.status.emit("The portrait will be converted before upload")
 
-    def _open_video(self, path: Path) -> None:
-        self.doc.set_source(path, "video")
+    def _open_video(self, path: Path, keep_portrait: bool = False) -> None:
+        self.doc.set_source(path, "video", keep_portrait=keep_portrait)
         self.source_panel.show_video(path)
         self.frame_view.clear("Loading frames…")
         self.timeline.set_analysis(None)

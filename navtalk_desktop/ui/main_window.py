@@ -18,6 +18,9 @@ from ..core.settings import Settings, load_settings, save_settings
 from .document import StudioDocument
 from .export_panel import ExportPanel
 from .frame_view import FrameView
+from .generate_controller import GenerateController
+from .generate_panel import GeneratePanel
+from .jobs_panel import JobsPanel
 from .loop_controller import IMAGE_SUFFIXES, LoopController
 from .message_bar import MessageBar
 from .source_panel import SourcePanel
@@ -51,6 +54,14 @@ class MainWindow(QMainWindow):
         self.loop = LoopController(self.document, self.runner, self.settings, self.source_panel,
                                    self.export_panel, self.timeline, self.frame_view, self)
         self.loop.confirm_overwrite = self._confirm_overwrite
+        self.generate = GenerateController(self.document, self.runner, self.settings, self.generate_panel,
+                                           self.jobs_panel,
+                                           open_video=lambda p, keep: self.loop.open_path(p, keep_portrait=keep),
+                                           image_fix=lambda: self.loop.image_fix, parent=self)
+        self.generate.message.connect(self.show_message)
+        self.generate.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.generate_panel.settings_requested.connect(self.open_settings)
+        self.generate_panel.settings_changed.connect(self._generation_settings_changed)
         self.loop.message.connect(self.show_message)
         self.loop.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.source_panel.open_requested.connect(self.open_dialog)
@@ -63,6 +74,11 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self.export_panel.set_settings(self._default_export_settings())
+        from ..core.project import GenerationSettings
+
+        st = self.settings
+        self.generate_panel.set_settings(GenerationSettings(model=st.default_model, mode=st.default_mode,
+                                                            duration=st.default_duration, loop_tail=st.loop_tail))
         self.document.export = self.export_panel.settings()
         self.timeline.snap_to_apex = self.settings.snap_to_apex
         self.frame_view.set_show_landmarks(self.settings.show_landmarks)
@@ -120,9 +136,13 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         self.source_panel = SourcePanel()
         self.export_panel = ExportPanel()
+        self.generate_panel = GeneratePanel()
+        self.jobs_panel = JobsPanel()
         self.source_dock = self._dock("Source", self.source_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.generate_dock = self._dock("Generate", self.generate_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.export_dock = self._dock("Export", self.export_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([self.source_dock, self.export_dock], [300, 300], Qt.Orientation.Horizontal)
+        self.jobs_dock = self._dock("Jobs", self.jobs_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.source_dock, self.export_dock], [320, 320], Qt.Orientation.Horizontal)
 
     def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
                   tabify_with: QDockWidget | None = None) -> QDockWidget:
@@ -154,6 +174,9 @@ class MainWindow(QMainWindow):
         self.save_action = self._action("&Save Project", self.save_project, QKeySequence.StandardKey.Save)
         self.save_as_action = self._action("Save Project &As…", self.save_project_as, "Ctrl+Shift+S")
         self.export_action = self._action("&Export Loop", self.loop.export, "Ctrl+E", "Export the loop")
+        self.settings_action = self._action("Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        self.generate_action = self._action("&Generate Clip", self.generate.generate, "Ctrl+G",
+                                            "Generate a video of the open portrait with Kling")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = d.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
@@ -196,8 +219,10 @@ class MainWindow(QMainWindow):
         for action in (self.open_project_action, self.save_action, self.save_as_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
+        file_menu.addAction(self.generate_action)
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
         self.file_menu = file_menu
         self.quit_separator = file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -212,7 +237,7 @@ class MainWindow(QMainWindow):
         timeline.addAction(self.snap_action)
         timeline.addAction(self.landmarks_action)
         self.view_menu = bar.addMenu("&View")
-        for dock in (self.source_dock, self.export_dock):
+        for dock in (self.source_dock, self.generate_dock, self.export_dock, self.jobs_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("&About NavTalk Loop Studio", self._about))
@@ -305,6 +330,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"{exc}.", "error")
             return False
         self.export_panel.set_settings(project.export)
+        self.generate_panel.set_settings(project.generation)
         opened = True
         if project.source:
             opened = self.loop.open_path(project.source, plan=project.plan)
@@ -347,6 +373,25 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path.name}", 5000)
         return True
 
+    def start_background(self) -> None:
+        """After the window shows: list the jobs and resume unfinished generations."""
+        self.generate.resume_unfinished()
+
+    def open_settings(self) -> None:
+        from .settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.generate.refresh_keys()
+            self.generate_panel.demo_check.setChecked(self.settings.demo_mode)
+            try:
+                save_settings(self.settings)
+            except (NavTalkError, OSError) as exc:
+                self.show_message(f"Settings could not be saved: {exc}", "error")
+
+    def _generation_settings_changed(self) -> None:
+        self.document.generation = self.generate_panel.settings()
+
     def _export_settings_changed(self) -> None:
         self.document.export = self.export_panel.settings()
         self.document.mark_modified()
@@ -384,6 +429,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.loop.shutdown()
         self.runner.shutdown()
+        self.generate.shutdown()
         self._save_settings()
         event.accept()
         super().closeEvent(event)

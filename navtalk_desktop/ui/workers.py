@@ -41,6 +41,7 @@ class TaskSignals(QObject):
 
     started = Signal()
     progress_changed = Signal(float, str)  # fraction 0..1 (or -1 when unknown), status text
+    reported = Signal(object)  # a structured progress object (e.g. core GenerationProgress)
     succeeded = Signal(object)  # the task function's return value
     failed = Signal(object)  # TaskError
     cancelled = Signal()
@@ -55,6 +56,8 @@ class TaskContext:
         self.cancel = cancel
         self._last_emit = 0.0
         self._last_text = ""
+        self._last_key: Any = object()
+        self._last_report = 0.0
 
     @property
     def cancelled(self) -> bool:
@@ -73,6 +76,14 @@ class TaskContext:
             return
         self._last_emit, self._last_text = now, text
         self._signals.progress_changed.emit(float(fraction), text)
+
+    def report(self, item: Any, key: Any = None) -> None:
+        """Send a structured progress object; throttled unless `key` (e.g. a stage name) changed."""
+        now = time.monotonic()
+        if key == self._last_key and now - self._last_report < PROGRESS_INTERVAL_S:
+            return
+        self._last_key, self._last_report = key, now
+        self._signals.reported.emit(item)
 
 
 class _Runnable(QRunnable):
@@ -158,7 +169,8 @@ class TaskRunner(QObject):
               on_failure: Callable[[TaskError], None] | None = None,
               on_progress: Callable[[float, str], None] | None = None,
               on_cancelled: Callable[[], None] | None = None,
-              on_finished: Callable[[], None] | None = None) -> TaskHandle:
+              on_finished: Callable[[], None] | None = None,
+              on_report: Callable[[Any], None] | None = None) -> TaskHandle:
         """Run `fn(ctx)` in the pool; the callbacks run on the GUI thread."""
         self._purge()
         signals = TaskSignals(self)
@@ -173,6 +185,8 @@ class TaskRunner(QObject):
             return handle
         if on_progress:
             signals.progress_changed.connect(on_progress)
+        if on_report:
+            signals.reported.connect(on_report)
         if on_success:
             signals.succeeded.connect(on_success)
         if on_failure:
