@@ -193,6 +193,11 @@ class GenerateController(QObject):
 
     def _start(self, job_id: int | None, request, creds, text: str) -> None:
         poll, base_url = self.poll_policy, self._base_url
+        try:
+            self.store()  # create the database here first: two first-time opens at once race on its schema
+        except NavTalkError as exc:
+            self.message.emit(f"The job database cannot be used: {exc}", "error")
+            return
 
         def run(ctx: TaskContext):
             from ..core.jobs import JobStore

@@ -96,6 +96,7 @@ class GeneratePanel(QWidget):
 
         self._has_keys = False
         self._has_portrait = False
+        self._portrait_name: str | None = None
         self._running = False
         self.model_box.currentIndexChanged.connect(self._model_changed)
         self.mode_box.currentIndexChanged.connect(self._update_tail)
@@ -179,8 +180,10 @@ class GeneratePanel(QWidget):
         self._update_enabled()
 
     def set_portrait(self, name: str | None) -> None:
+        changed = name != self._portrait_name
+        self._portrait_name = name
         self._has_portrait = bool(name)
-        if not self._running:
+        if not self._running and changed:  # keep the last job's outcome while the portrait stays
             self.status_label.setText(f"Ready to generate from {name}." if name else
                                       "Open a portrait to generate a clip from it.")
         self._update_enabled()

@@ -206,9 +206,11 @@ class LoopController(QObject):
         self._start("auto-plan", tasks.auto_plan_task(result, path, settings.strategy, settings.duration),
                     lambda outcome: self._use_starting_plan(*outcome))
 
-    def _use_starting_plan(self, plan, explanation: str) -> None:
+    def _use_starting_plan(self, plan, explanation: str, warning: bool = False) -> None:
         self.doc.reset_plan(plan)
         self.doc.set_playhead(plan.loop_point)
+        if warning:
+            self.message.emit(explanation[:1].upper() + explanation[1:], "warning")
         self.status.emit(explanation.splitlines()[0] if explanation else "Loop ready")
         self.plan_ready.emit(plan)
 

@@ -104,15 +104,18 @@ def auto_plan_task(analysis, path: Path, strategy: str, duration: float,
         try:
             plan, candidates = choose_plan(analysis, path, loop_point=loop_point, duration=duration,
                                            strategies=strategies)
-            return plan, explain(candidates)
-        except PlanError:
-            if loop_point is None and not analysis.events:
-                # No blink at all: still give the user a window to work with, centred in the clip.
-                point = analysis.frame_count // 2
-                plan = make_plan("pingpong" if strategy == "auto" else strategy, analysis.info.fps,
-                                 analysis.frame_count, point, duration=duration)
-                return plan, "no blink found: a loop around the middle of the clip; move it where you like"
-            raise
+            return plan, explain(candidates), False
+        except PlanError as exc:
+            if loop_point is not None:
+                raise
+            # No clean blink: still give the user a loop to work with, around the deepest blink there is
+            # (or the middle of the clip), and say so.
+            events = sorted(analysis.events, key=lambda e: e.depth, reverse=True)
+            point = events[0].apex if events else analysis.frame_count // 2
+            plan = make_plan("pingpong" if strategy == "auto" else strategy, analysis.info.fps,
+                             analysis.frame_count, point, duration=duration)
+            where = f"the blink at frame {point}" if events else "the middle of the clip"
+            return plan, f"{str(exc).split('; give a loop point')[0]}; the loop starts around {where} instead. Move it where you like.", True
 
     return run
 

@@ -1,0 +1,157 @@
+"""Generation from the window through the local Kling simulator (real HTTP on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from navtalk_desktop.core import media
+from navtalk_desktop.core.jobs import DONE, JobStore
+from navtalk_desktop.core.kling.client import PollPolicy
+from navtalk_desktop.core.resources import sample_portrait
+from navtalk_desktop.core.settings import Settings
+from navtalk_desktop.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, SimulatorConfig, start_simulator
+
+FAST_POLL = PollPolicy(initial=0.2, factor=1.0, max_interval=0.3, timeout=120)
+
+
+def _fast_demo_window(make_window):
+    window = make_window(Settings(demo_mode=True))
+    window.generate.simulator_config = SimulatorConfig(submitted_seconds=0.3, processing_seconds=2.5,
+                                                       video_max_side=384)
+    window.generate.poll_policy = FAST_POLL
+    return window
+
+
+def test_without_keys_the_panel_says_so_and_offers_demo_mode(qtbot, make_window):
+    window = make_window(Settings(demo_mode=False))
+    panel = window.generate_panel
+    window.open_path(sample_portrait())
+    assert "No Kling keys" in panel.keys_label.text()
+    assert not panel.generate_button.isEnabled()
+    panel.demo_check.setChecked(True)
+    assert "Demo mode" in panel.keys_label.text()
+    assert panel.generate_button.isEnabled()
+    assert window.settings.demo_mode
+
+
+def test_generate_in_demo_mode_end_to_end(qtbot, make_window):
+    window = _fast_demo_window(make_window)
+    panel, jobs = window.generate_panel, window.jobs_panel
+    window.open_path(sample_portrait())
+    assert panel.generate_button.isEnabled()
+    # the default NavTalk prompt is there, editable
+    assert "blink once" in panel.prompt_edit.toPlainText()
+    values = []
+    panel.progress_bar.valueChanged.connect(values.append)
+    statuses = []
+    panel.status_label.linkActivated  # noqa: B018 - (label exists)
+    with qtbot.waitSignal(window.generate.video_ready, timeout=120000) as ready:
+        panel.generate_button.click()
+        assert panel.cancel_button.isVisible() and panel.progress_bar.isVisible()
+        qtbot.waitUntil(lambda: "elapsed" in panel.status_label.text(), timeout=30000)
+        statuses.append(panel.status_label.text())
+    result = ready.args[0]
+    assert len(set(values)) >= 3 and max(values) > 500  # the bar advanced through the stages
+    assert "about" in statuses[0] or "longer" in statuses[0]  # elapsed time and an estimate
+    # the job is in the list, done, with an Open button
+    row = jobs.row_of(result.job.id)
+    assert row >= 0 and jobs.state_of(result.job.id) == "done"
+    assert jobs.table.cellWidget(row, 5).text() == "Open"
+    # the video opens in the timeline, remembering the portrait and the job
+    qtbot.waitUntil(lambda: window.document.plan is not None, timeout=60000)
+    doc = window.document
+    assert doc.source_kind == "video" and doc.source_path == result.video
+    assert doc.portrait_path == sample_portrait() and doc.job_id == str(result.job.id)
+    assert media.probe(result.video).frame_count == doc.frame_count
+    assert window.timeline._curves  # the EAR curve is drawn
+    assert "done" in panel.status_label.text()
+
+
+def test_cancel_generation_keeps_a_resumable_job(qtbot, make_window):
+    window = _fast_demo_window(make_window)
+    window.generate.simulator_config = SimulatorConfig(submitted_seconds=0.3, processing_seconds=30.0)
+    panel = window.generate_panel
+    window.open_path(sample_portrait())
+    with qtbot.waitSignal(window.generate.jobs_changed, timeout=30000):
+        panel.generate_button.click()
+    qtbot.waitUntil(lambda: "elapsed" in panel.status_label.text(), timeout=30000)
+    panel.cancel_button.click()
+    qtbot.waitUntil(lambda: panel.generate_button.isVisible(), timeout=30000)
+    assert "cancelled" in panel.status_label.text().lower()
+    job = window.generate.store().list()[0]
+    assert job.resumable
+    qtbot.waitUntil(lambda: "paused" in window.jobs_panel.state_of(job.id), timeout=5000)
+    assert window.jobs_panel.table.cellWidget(window.jobs_panel.row_of(job.id), 5).text() == "Resume"
+
+
+def test_opening_a_finished_job_from_the_list(qtbot, make_window):
+    window = _fast_demo_window(make_window)
+    window.open_path(sample_portrait())
+    with qtbot.waitSignal(window.loop.plan_ready, timeout=120000):
+        window.generate_panel.generate_button.click()
+    job_id = int(window.document.job_id)
+    window.open_path(sample_portrait())  # something else is open now
+    assert window.document.source_kind == "image"
+    window.jobs_panel.table.cellWidget(window.jobs_panel.row_of(job_id), 5).click()
+    assert window.document.source_kind == "video" and window.document.job_id == str(job_id)
+
+
+def _studio() -> list[str]:
+    script = Path(sys.executable).parent / "navtalk-studio"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "navtalk_desktop"]
+
+
+@pytest.mark.slow
+def test_kill_and_restart_resumes_the_job(tmp_path, shared_cache_dir):
+    """A Kling-like server (the simulator) outlives the app: kill -9 mid-generation, restart, it resumes."""
+    sim = start_simulator(config=SimulatorConfig(submitted_seconds=1.0, processing_seconds=6.0,
+                                                 video_max_side=384))
+    try:
+        config = tmp_path / "config"
+        config.mkdir()
+        (config / "settings.json").write_text(json.dumps({"base_url": sim.base_url, "demo_mode": False}))
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NAVTALK_CONFIG_DIR=str(config),
+                   NAVTALK_DATA_DIR=str(tmp_path / "data"), NAVTALK_LOG_DIR=str(tmp_path / "logs"),
+                   NAVTALK_CACHE_DIR=str(shared_cache_dir), KLING_ACCESS_KEY=DEMO_ACCESS_KEY,
+                   KLING_SECRET_KEY=DEMO_SECRET_KEY, PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+        first = subprocess.Popen([*_studio(), str(sample_portrait()), "--generate"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        db = tmp_path / "data" / "jobs.sqlite3"
+        deadline = time.monotonic() + 60
+        job = None
+        while time.monotonic() < deadline and first.poll() is None:
+            if db.exists():
+                store = JobStore(db)
+                jobs = store.list()
+                store.close()
+                if jobs and jobs[0].task_id:
+                    job = jobs[0]
+                    break
+            time.sleep(0.2)
+        first.kill()
+        first.wait(10)
+        assert job is not None, "the first run never submitted its task"
+        store = JobStore(db)
+        assert store.get(job.id).resumable  # killed mid-generation
+        store.close()
+
+        out = tmp_path / "out" / "resumed_loop.mp4"
+        out.parent.mkdir()
+        second = subprocess.run([*_studio(), "--export", str(out), "--quit", "--no-restore"], env=env,
+                                capture_output=True, text=True, timeout=240)
+        assert second.returncode == 0, second.stderr[-3000:]
+        store = JobStore(db)
+        resumed = store.get(job.id)
+        assert resumed.stage == DONE and len(store.list()) == 1
+        store.close()
+        assert sim.stats.create_requests == 1  # resumed, not submitted (and paid for) twice
+        assert media.probe(out).frame_count > 0
+    finally:
+        sim.stop()
