@@ -163,3 +163,15 @@ def test_make_loop_refuses_an_unknown_loop_format_before_generating(isolated_dir
     assert main(["make-loop", str(portrait_320), "--out", str(tmp_path / "loop.avi"), "--simulator"]) == 1
     assert "navtalk-loop: error:" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.mp4"))
+
+
+def test_interrupted_generation_says_how_to_resume(simulator, portrait_320, keys, tmp_path, capsys):
+    simulator.faults.set(never_finish=True)
+    args = ["generate", str(portrait_320), "--out", str(tmp_path / "o.mp4"), "--base-url", simulator.base_url,
+            "--timeout", "0.02", *FAST]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "is still 'processing'" in err and "continue it with `navtalk-loop jobs resume 1`" in err
+    simulator.faults.set(never_finish=False)
+    assert main(["jobs", "resume", "1"]) == 0
+    assert "resumed job 1" in capsys.readouterr().out

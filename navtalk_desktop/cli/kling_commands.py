@@ -81,10 +81,16 @@ def _run_generation(args, request: GenerationRequest) -> GenerationResult:
         for note in prepared.notes:
             print(f"note: {note}", file=sys.stderr)
         try:
-            return gen.generate(request, on_progress=printer, reuse_unfinished=not args.new)
+            return gen.generate(request, on_progress=printer, reuse_unfinished=not args.new, prepared=prepared)
         except KeyboardInterrupt:
             printer.close()
             print("the job is kept; continue it with `navtalk-loop jobs resume`", file=sys.stderr)
+            raise
+        except NavTalkError as exc:
+            printer.close()
+            job_id = getattr(exc, "job_id", None)
+            if job_id is not None and gen.store.get(job_id).resumable:
+                print(f"job {job_id} is kept; continue it with `navtalk-loop jobs resume {job_id}`", file=sys.stderr)
             raise
         finally:
             printer.close()

@@ -120,10 +120,12 @@ class KlingGenerator:
         return prepared
 
     def generate(self, request: GenerationRequest, *, on_progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None, reuse_unfinished: bool = True) -> GenerationResult:
+                 cancel: CancelToken | None = None, reuse_unfinished: bool = True,
+                 prepared: PreparedImage | None = None) -> GenerationResult:
+        """`prepared` (from `prepare(request)`) skips repeating the local checks."""
         emit = on_progress or (lambda p: None)
         emit(GenerationProgress("preflight", message="checking the image"))
-        prepared = self.prepare(request)
+        prepared = prepared or self.prepare(request)
         duration = normalize_duration(request.duration)
         output = str(Path(request.output).resolve()) if request.output else None
         identity = dict(image_sha256=_sha256(prepared.data), model=request.model, mode=request.mode,
@@ -181,11 +183,13 @@ class KlingGenerator:
             if job.stage == DONE:
                 return self._finish(job, emit)
             raise KlingError(f"job {job.id} is in an unknown stage {job.stage!r}")
-        except CancelledError:
+        except CancelledError as exc:
+            exc.job_id = job.id
             self.store.update(job.id, error_kind="CancelledError",
                               error_message="cancelled; the job can be resumed")
             raise
         except KlingError as exc:
+            exc.job_id = job.id  # lets the caller say "resume job N"
             current = self.store.get(job.id)
             final = isinstance(exc, (KlingTaskFailed, KlingResultGoneError)) or (
                 current.stage == CREATING and not exc.retryable and current.task_id is None)
