@@ -94,3 +94,20 @@ def test_no_face_at_all_is_a_clear_outcome(tmp_path):
     assert result.face_fraction == 0.0
     assert result.events == []
     assert "no face" in result.summary()
+
+
+def test_face_lost_for_a_long_stretch_is_reported_not_fatal(face_video_factory, tmp_path):
+    from navtalk_desktop.core import ffmpeg
+
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    hidden = tmp_path / "hidden.mp4"
+    # Frames 60-99 (2.4-4.0 s) show no face at all: a grey card covers the frame.
+    ffmpeg.run(["-y", "-i", str(source), "-vf", "drawbox=x=0:y=0:w=iw:h=ih:color=gray:t=fill:enable='between(n,60,99)'",
+                "-c:v", "libx264", "-crf", "18", str(hidden)])
+    result = analyze_video(hidden)
+    assert 0.7 < result.face_fraction < 0.8
+    assert any("missing" in m for m in result.messages)
+    apexes = [e.apex for e in result.events if not e.touches_gap]
+    assert any(abs(a - truth.apex_frames[0]) <= 1 for a in apexes)
+    assert any(abs(a - truth.apex_frames[1]) <= 1 for a in apexes)
+    assert not any(60 <= e.apex <= 99 for e in result.events)

@@ -122,3 +122,19 @@ def test_auto_picks_a_crossfade_around_a_blink(face_video_factory, tmp_path):
     assert plan.strategy == "crossfade"  # a ping-pong would play the blink backwards
     assert "auto: chose crossfade" in explain(candidates)
     assert candidates == sorted(candidates, key=lambda c: c.cost)
+
+
+def test_rotated_source_exports_upright(face_video_factory, tmp_path):
+    from navtalk_desktop.core import ffmpeg
+
+    source, truth = face_video_factory(width=480, height=320, fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    rotated = tmp_path / "rotated.mp4"
+    ffmpeg.run(["-y", "-display_rotation", "90", "-i", str(source), "-c", "copy", str(rotated)])
+    info = media.probe(rotated)
+    assert (info.width, info.height) == (320, 480)
+    plan = make_plan("crossfade", info.fps, info.frame_count, truth.apex_frames[0])
+    out = tmp_path / "loop.mp4"
+    export_loop(rotated, plan, out)
+    probed = media.probe(out)
+    assert (probed.width, probed.height, probed.rotation) == (320, 480, 0)
+    assert probed.frame_count == 100
