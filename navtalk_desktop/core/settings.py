@@ -42,6 +42,8 @@ class Settings:
     # Timeline
     snap_to_apex: bool = True
     show_landmarks: bool = False
+    # Live preview: "auto", "gl" or "raster"; "raster" is remembered after OpenGL failed (ui/preview/view_factory.py)
+    preview_backend: str = "auto"
     # Session
     recent_files: list = field(default_factory=list)
     last_project: str = ""
