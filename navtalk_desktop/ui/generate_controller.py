@@ -140,7 +140,7 @@ class GenerateController(QObject):
             return
         self.jobs_panel.set_jobs(jobs, set(self.running))
         self.jobs_changed.emit()
-        if not self.running:
+        if not self.runner.running("generate"):
             self._timer.stop()
 
     def resume_unfinished(self) -> None:

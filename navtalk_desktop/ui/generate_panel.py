@@ -70,7 +70,8 @@ class GeneratePanel(QWidget):
         prompt_row.addWidget(reset)
         layout.addLayout(prompt_row)
         self.prompt_edit = QPlainTextEdit(DEFAULT_IDLE_PROMPT)
-        self.prompt_edit.setMinimumHeight(90)
+        self.prompt_edit.setMinimumHeight(80)
+        self.prompt_edit.setMaximumHeight(150)
         layout.addWidget(self.prompt_edit)
         self.prompt_count = QLabel()
         self.prompt_count.setStyleSheet("color:#8a8f99")
@@ -184,7 +185,7 @@ class GeneratePanel(QWidget):
         self._portrait_name = name
         self._has_portrait = bool(name)
         if not self._running and changed:  # keep the last job's outcome while the portrait stays
-            self.status_label.setText(f"Ready to generate from {name}." if name else
+            self.status_label.setText(f"Portrait: {name}." if name else
                                       "Open a portrait to generate a clip from it.")
         self._update_enabled()
 

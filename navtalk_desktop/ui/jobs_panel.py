@@ -62,7 +62,8 @@ class JobsPanel(QWidget):
         for r, job in enumerate(jobs):
             started = time.strftime("%d %b %H:%M", time.localtime(job.created_at))
             state = job_state_text(job, job.id in running_ids)
-            values = (str(job.id), started, state, f"{job.model} {job.mode} {job.duration} s",
+            model = job.model.removeprefix("kling-")
+            values = (str(job.id), started, state, f"{model} {job.mode} {job.duration}s",
                       Path(job.source_image).name)
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)

@@ -115,6 +115,7 @@ class LoopController(QObject):
         self.source_panel.show_image(path)
         self.timeline.set_length(0, 0.0)
         self.timeline.set_analysis(None)
+        self.timeline.set_message("A portrait: generate a clip from it (Generate panel), or open a video to loop")
         self.frame_view.set_still(str(path))
         self._start("preflight", tasks.preflight_task(path), self._preflight_done)
         self.status.emit(f"Opened portrait {path.name}")

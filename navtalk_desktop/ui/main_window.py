@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from .. import __version__
 from ..core.errors import NavTalkError
@@ -126,7 +126,12 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title.lower().replace(" ", "_") + "_dock")
-        dock.setWidget(widget)
+        scroll = QScrollArea()  # a short dock scrolls instead of clipping its panel
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(widget)
+        dock.setWidget(scroll)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -140,9 +145,17 @@ class MainWindow(QMainWindow):
         self.jobs_panel = JobsPanel()
         self.source_dock = self._dock("Source", self.source_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.generate_dock = self._dock("Generate", self.generate_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.jobs_dock = self._dock("Jobs", self.jobs_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.generate_dock, self.jobs_dock)
+        self.generate_dock.raise_()
         self.export_dock = self._dock("Export", self.export_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.jobs_dock = self._dock("Jobs", self.jobs_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([self.source_dock, self.export_dock], [320, 320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.source_dock, self.export_dock], [330, 330], Qt.Orientation.Horizontal)
+        self.source_panel.content_changed.connect(self._fit_source_dock)
+
+    def _fit_source_dock(self) -> None:
+        """Give the Source dock the height its content needs (within reason); Generate/Jobs get the rest."""
+        wanted = min(self.source_panel.sizeHint().height() + 30, int(self.height() * 0.55))
+        self.resizeDocks([self.source_dock], [wanted], Qt.Orientation.Vertical)
 
     def add_panel(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
                   tabify_with: QDockWidget | None = None) -> QDockWidget:
@@ -173,9 +186,9 @@ class MainWindow(QMainWindow):
         self.open_project_action = self._action("Open &Project…", self.open_project_dialog, "Ctrl+Shift+O")
         self.save_action = self._action("&Save Project", self.save_project, QKeySequence.StandardKey.Save)
         self.save_as_action = self._action("Save Project &As…", self.save_project_as, "Ctrl+Shift+S")
-        self.export_action = self._action("&Export Loop", self.loop.export, "Ctrl+E", "Export the loop")
+        self.export_action = self._action("&Export Loop", lambda: self.loop.export(), "Ctrl+E", "Export the loop")
         self.settings_action = self._action("Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences)
-        self.generate_action = self._action("&Generate Clip", self.generate.generate, "Ctrl+G",
+        self.generate_action = self._action("&Generate", self.generate.generate, "Ctrl+G",
                                             "Generate a video of the open portrait with Kling")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = d.undo_stack.createUndoAction(self, "&Undo")
@@ -244,7 +257,7 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main_toolbar")
         for action in (self.open_action, self.save_action, None, self.undo_action, self.redo_action, None,
-                       self.export_action):
+                       self.generate_action, self.export_action, None, self.settings_action):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
 
     def _set_snap(self, on: bool) -> None:

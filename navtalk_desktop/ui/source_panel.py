@@ -19,6 +19,7 @@ class SourcePanel(QWidget):
     open_requested = Signal()
     fix_requested = Signal()  # convert the portrait so Kling accepts it
     cancel_analysis_requested = Signal()
+    content_changed = Signal()  # the panel's height needs may have changed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +76,7 @@ class SourcePanel(QWidget):
         self.facts_label.setText("Open a portrait to generate a clip from it, or a video to loop it.")
         self.preflight_box.hide()
         self.analysis_box.hide()
+        self.content_changed.emit()
 
     def show_image(self, path: Path) -> None:
         self.name_label.setText(path.name)
@@ -83,6 +85,7 @@ class SourcePanel(QWidget):
         self.preflight_label.setText("Checking…")
         self.fix_button.hide()
         self.analysis_box.hide()
+        self.content_changed.emit()
 
     def show_preflight(self, prepared, problem: str, fixable: bool) -> None:
         """The check's verdict, with the fix offered when the problem can be repaired."""
@@ -104,6 +107,7 @@ class SourcePanel(QWidget):
             self.facts_label.setText("Portrait image")
             self.preflight_label.setText(f"⚠ {problem}")
             self.fix_button.setVisible(fixable)
+        self.content_changed.emit()
 
     def show_video(self, path: Path) -> None:
         self.name_label.setText(path.name)
@@ -113,6 +117,9 @@ class SourcePanel(QWidget):
         self.analysis_bar.setValue(0)
         self.analysis_label.setText("Waiting…")
         self.analysis_cancel.setEnabled(True)
+        self.analysis_bar.show()
+        self.analysis_cancel.show()
+        self.content_changed.emit()
 
     def show_video_info(self, info) -> None:
         rows = [("size", f"{info.width}×{info.height} px"), ("frame rate", f"{float(info.fps):g} fps"),
@@ -121,6 +128,7 @@ class SourcePanel(QWidget):
         if info.rotation:
             rows.append(("rotation", f"{info.rotation}°"))
         self.facts_label.setText(_facts_html(rows))
+        self.content_changed.emit()
 
     def set_analysis_progress(self, fraction: float, text: str) -> None:
         self.analysis_box.show()
@@ -144,9 +152,13 @@ class SourcePanel(QWidget):
             lines.append(f"Best loop point: frame {best.apex} ({best.apex / result.fps:.2f} s).")
         lines += [f"Note: {m}" for m in result.messages]
         self.analysis_label.setText("\n".join(lines))
+        self.analysis_bar.hide()
+        self.analysis_cancel.hide()
+        self.content_changed.emit()
 
     def show_analysis_stopped(self, text: str) -> None:
         self.analysis_bar.setRange(0, 1000)
         self.analysis_bar.setValue(0)
         self.analysis_cancel.setEnabled(False)
         self.analysis_label.setText(text)
+        self.content_changed.emit()

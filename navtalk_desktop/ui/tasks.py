@@ -95,27 +95,13 @@ def auto_plan_task(analysis, path: Path, strategy: str, duration: float,
                    loop_point: int | None = None) -> Callable[[TaskContext], Any]:
     """The starting plan: the best measured seam around the clean blinks (or a plain plan around a frame)."""
     def run(ctx: TaskContext):
-        from ..core.auto_loop import choose_plan, explain
-        from ..core.errors import PlanError
-        from ..core.loop_plan import make_plan
+        from ..core.auto_loop import plan_loop
 
         ctx.progress(-1, "Choosing the loop…")
-        strategies = ("pingpong", "crossfade") if strategy == "auto" else (strategy,)
-        try:
-            plan, candidates = choose_plan(analysis, path, loop_point=loop_point, duration=duration,
-                                           strategies=strategies)
-            return plan, explain(candidates), False
-        except PlanError as exc:
-            if loop_point is not None:
-                raise
-            # No clean blink: still give the user a loop to work with, around the deepest blink there is
-            # (or the middle of the clip), and say so.
-            events = sorted(analysis.events, key=lambda e: e.depth, reverse=True)
-            point = events[0].apex if events else analysis.frame_count // 2
-            plan = make_plan("pingpong" if strategy == "auto" else strategy, analysis.info.fps,
-                             analysis.frame_count, point, duration=duration)
-            where = f"the blink at frame {point}" if events else "the middle of the clip"
-            return plan, f"{str(exc).split('; give a loop point')[0]}; the loop starts around {where} instead. Move it where you like.", True
+        choice = plan_loop(analysis, path, strategy=strategy, loop_point=loop_point, duration=duration,
+                           fallback=True)
+        ctx.raise_if_cancelled()
+        return choice.plan, choice.explanation, choice.fallback
 
     return run
 

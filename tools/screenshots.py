@@ -1,0 +1,117 @@
+"""Render the studio's main states to PNG for the README (`make screenshots`, under Xvfb).
+
+States: empty window, image pre-flight (a portrait that needs a fix), generating (demo simulator),
+timeline with blinks (the real fixture clip, eye landmarks on), export done. Every state is produced by
+driving the real window, with user folders in a temporary directory.
+
+    xvfb-run -a python tools/screenshots.py [OUT_DIR]      (default docs/screenshots)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "tests" / "fixtures" / "liveportrait_d18.mp4"
+SIZE = (1440, 900)
+
+
+def main(argv: list[str]) -> int:
+    out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "docs" / "screenshots"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="navtalk-shots-"))
+    for name in ("config", "data", "logs", "cache"):
+        os.environ[f"NAVTALK_{name.upper()}_DIR"] = str(tmp / name)
+    os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+
+    from PIL import Image
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from navtalk_desktop.core.kling.client import PollPolicy
+    from navtalk_desktop.core.resources import sample_portrait
+    from navtalk_desktop.core.settings import Settings
+    from navtalk_desktop.simulator import SimulatorConfig
+    from navtalk_desktop.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(argv[:1])
+    app.setApplicationName("NavTalk Loop Studio")
+
+    def wait(condition, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError("a screenshot state was not reached in time")
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.02)
+
+    def settle(seconds: float = 0.4) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.02)
+
+    def shot(window, name: str) -> None:
+        settle()
+        path = out_dir / f"{name}.png"
+        window.grab().save(str(path))
+        print(f"wrote {path}")
+
+    def new_window(settings: Settings) -> MainWindow:
+        window = MainWindow(settings)
+        window.ask_to_save = lambda: True
+        window.resize(*SIZE)
+        window.show()
+        settle()
+        return window
+
+    # 1. empty
+    window = new_window(Settings())
+    window.start_background()
+    shot(window, "01-empty")
+
+    # 2. image pre-flight: a WebP portrait, which Kling refuses; the fix is offered
+    webp = tmp / "portrait.webp"
+    Image.open(sample_portrait()).convert("RGB").save(webp, "WEBP")
+    window.open_path(webp)
+    wait(lambda: window.source_panel.fix_button.isVisible())
+    shot(window, "02-image-preflight")
+    window.close()
+
+    # 3. generating in demo mode
+    window = new_window(Settings(demo_mode=True))
+    window.generate.simulator_config = SimulatorConfig(submitted_seconds=1.0, processing_seconds=20.0)
+    window.generate.poll_policy = PollPolicy(initial=0.5, factor=1.0, max_interval=0.5)
+    window.open_path(sample_portrait())
+    window.generate_dock.raise_()
+    QTimer.singleShot(0, window.generate.generate)
+    wait(lambda: "elapsed" in window.generate_panel.status_label.text() and
+         window.generate_panel.progress_bar.value() > 30)
+    shot(window, "03-generating")
+    window.generate.cancel()
+    wait(lambda: not window.runner.busy)
+    window.close()
+
+    # 4. the timeline with blinks, eye landmarks on
+    window = new_window(Settings(show_landmarks=True))
+    window.open_path(CLIP)
+    wait(lambda: window.document.plan is not None and window.loop.preview is not None)
+    wait(lambda: "Seam (predicted)" in window.export_panel.seam_label.text())
+    shot(window, "04-timeline-blinks")
+
+    # 5. export done
+    window.export_panel.output_edit.setText(str(tmp / "liveportrait_d18_loop.mp4"))
+    window.loop.export()
+    wait(lambda: window.loop.last_export is not None)
+    shot(window, "05-export-done")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
