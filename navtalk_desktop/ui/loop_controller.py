@@ -325,7 +325,7 @@ class LoopController(QObject):
         self._seam_timer.stop()
         self.generation += 1  # results still queued for the old source are dropped
 
-    # --- errors ---------------------------------------------------------------------------------------------------------
+    # --- errors ---------------------------------------------------------------------------------------------------
     def _task_failed(self, error: TaskError) -> None:
         log.warning("task failed: %s", error.details if not error.expected else error.message)
         text = error.message if error.expected else (

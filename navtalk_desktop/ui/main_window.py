@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
@@ -24,6 +24,7 @@ from .jobs_panel import JobsPanel
 from .loop_controller import IMAGE_SUFFIXES, LoopController
 from .message_bar import MessageBar
 from .source_panel import SourcePanel
+from . import window_actions
 from .timeline import TimelineWidget
 from .workers import TaskRunner
 
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.webm *.mkv *.avi *.m4v)"
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ")"
 PROJECT_FILTER = f"NavTalk projects (*{PROJECT_SUFFIX} *.json)"
+#: Pool threads: a generation waits minutes on Kling (idle), analysis and ffmpeg release the GIL; with the
+#: default (one per core) a running generation would queue every export behind it on a 2-core machine.
+MIN_POOL_THREADS = 8
 
 
 class MainWindow(QMainWindow):
@@ -44,7 +48,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 820)
         self.document = StudioDocument(self)
-        self.runner = TaskRunner(self)
+        pool = QThreadPool.globalInstance()
+        pool.setMaxThreadCount(max(pool.maxThreadCount(), MIN_POOL_THREADS))
+        self.runner = TaskRunner(self, pool)
         self._shown_once = False
         self._closing = False
         self.ask_to_save = self._ask_to_save  # replaceable in tests and scripted runs
@@ -166,99 +172,12 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
-    # --- actions and menus ----------------------------------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", editor: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setStatusTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        if editor:  # keys like ← → only act while the frame view / timeline area has focus
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.editor.addAction(action)
-        return action
-
+    # --- actions and menus (built in window_actions.py) ---------------------------------------------------------------
     def _build_actions(self) -> None:
-        d = self.document
-        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
-                                        "Open a portrait image or a video")
-        self.open_project_action = self._action("Open &Project…", self.open_project_dialog, "Ctrl+Shift+O")
-        self.save_action = self._action("&Save Project", self.save_project, QKeySequence.StandardKey.Save)
-        self.save_as_action = self._action("Save Project &As…", self.save_project_as, "Ctrl+Shift+S")
-        self.export_action = self._action("&Export Loop", lambda: self.loop.export(), "Ctrl+E", "Export the loop")
-        self.settings_action = self._action("Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences)
-        self.generate_action = self._action("&Generate", self.generate.generate, "Ctrl+G",
-                                            "Generate a video of the open portrait with Kling")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = d.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = d.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.timeline_actions = [
-            self._action("Next frame", lambda: d.step_playhead(1), "Right", editor=True),
-            self._action("Previous frame", lambda: d.step_playhead(-1), "Left", editor=True),
-            self._action("10 frames forward", lambda: d.step_playhead(10), "Shift+Right", editor=True),
-            self._action("10 frames back", lambda: d.step_playhead(-10), "Shift+Left", editor=True),
-            self._action("Next blink", lambda: d.jump_to_blink(1), "Ctrl+Right", editor=True),
-            self._action("Previous blink", lambda: d.jump_to_blink(-1), "Ctrl+Left", editor=True),
-            self._action("First frame", lambda: d.set_playhead(0), "Home", editor=True),
-            self._action("Last frame", lambda: d.set_playhead(d.frame_count - 1), "End", editor=True),
-            None,
-            self._action("Set loop start at playhead", d.set_window_start_here, "I", editor=True),
-            self._action("Set loop end at playhead", d.set_window_end_here, "O", editor=True),
-            self._action("Move loop point to playhead", d.set_loop_point_here, "L", editor=True),
-            None,
-            self._action("Zoom to fit", self.timeline.zoom_to_fit, "F", editor=True),
-        ]
-        self.snap_action = QAction("Snap to blink apexes", self, checkable=True)
-        self.snap_action.setChecked(self.settings.snap_to_apex)
-        self.snap_action.toggled.connect(self._set_snap)
-        self.snap_check.setChecked(self.settings.snap_to_apex)
-        self.snap_check.toggled.connect(self.snap_action.setChecked)
-        self.landmarks_action = QAction("Show eye landmarks", self, checkable=True)
-        self.landmarks_action.setChecked(self.settings.show_landmarks)
-        self.landmarks_action.toggled.connect(self._set_landmarks)
-        self.landmarks_check.setChecked(self.settings.show_landmarks)
-        self.landmarks_check.toggled.connect(self.landmarks_action.setChecked)
+        window_actions.build_actions(self)
 
     def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addSeparator()
-        for action in (self.open_project_action, self.save_action, self.save_as_action):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.generate_action)
-        file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.settings_action)
-        self.file_menu = file_menu
-        self.quit_separator = file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit = bar.addMenu("&Edit")
-        edit.addAction(self.undo_action)
-        edit.addAction(self.redo_action)
-        self.edit_menu = edit
-        timeline = bar.addMenu("&Timeline")
-        for action in self.timeline_actions:
-            timeline.addSeparator() if action is None else timeline.addAction(action)
-        timeline.addSeparator()
-        timeline.addAction(self.snap_action)
-        timeline.addAction(self.landmarks_action)
-        self.view_menu = bar.addMenu("&View")
-        for dock in (self.source_dock, self.generate_dock, self.export_dock, self.jobs_dock):
-            self.view_menu.addAction(dock.toggleViewAction())
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("&About NavTalk Loop Studio", self._about))
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main_toolbar")
-        for action in (self.open_action, self.save_action, None, self.undo_action, self.redo_action, None,
-                       self.generate_action, self.export_action, None, self.settings_action):
-            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+        window_actions.build_menus(self)
 
     def _set_snap(self, on: bool) -> None:
         self.timeline.snap_to_apex = on
@@ -270,7 +189,7 @@ class MainWindow(QMainWindow):
         self.settings.show_landmarks = on
         self.landmarks_check.setChecked(on)
 
-    # --- messages ---------------------------------------------------------------------------------------------------------
+    # --- messages -------------------------------------------------------------------------------------------------
     def show_message(self, text: str, level: str = "error") -> None:
         self.message_bar.show_message(text, level)
         self.statusBar().showMessage(text.splitlines()[0], 10000)
@@ -280,7 +199,7 @@ class MainWindow(QMainWindow):
                           f"NavTalk Loop Studio {__version__}\nSeamless idle loops of a digital human: blink analysis, "
                           f"Kling generation, loop export.")
 
-    # --- opening files ------------------------------------------------------------------------------------------------------
+    # --- opening files --------------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         start = str(Path(self.settings.recent_files[0]).parent) if self.settings.recent_files else str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open a portrait or a video", start,
@@ -328,7 +247,7 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, "Replace file?", f"{path.name} already exists. Replace it?")
         return answer == QMessageBox.StandardButton.Yes
 
-    # --- projects -------------------------------------------------------------------------------------------------------------
+    # --- projects -------------------------------------------------------------------------------------------------
     def open_project_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()), PROJECT_FILTER)
         if path:
@@ -422,7 +341,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] — NavTalk Loop Studio" if name else "NavTalk Loop Studio")
         self.setWindowModified(self.document.is_modified and self.document.source_path is not None)
 
-    # --- closing ---------------------------------------------------------------------------------------------------------------
+    # --- closing --------------------------------------------------------------------------------------------------
     def _ask_to_save(self) -> bool:
         """Save / Discard / Cancel; True when it is fine to go on."""
         box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",

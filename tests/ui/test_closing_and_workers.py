@@ -150,3 +150,36 @@ def test_unsaved_dialog_buttons(qtbot, make_window, monkeypatch, answer, expect_
     window.close()
     assert window.isVisible() is (not expect_closed)
     window.ask_to_save = lambda: True
+
+
+def test_exception_hook_tells_the_user_and_logs(qtbot, window, monkeypatch):
+    import logging
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from navtalk_desktop.ui.app import install_exception_hook
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.text(), box.detailedText())) or 0)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("navtalk_desktop.ui").addHandler(handler)
+    try:
+        install_exception_hook(lambda: window)
+        try:
+            raise ValueError("a bug in a slot")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        logging.getLogger("navtalk_desktop.ui").removeHandler(handler)
+    assert shown and "ValueError: a bug in a slot" in shown[0][0]
+    assert "Your work is still open" in shown[0][0]
+    assert "Traceback" in shown[0][1]
+    assert any("a bug in a slot" in r.getMessage() for r in records)
+
+
+def test_window_raises_the_pool_size_so_generation_does_not_starve_exports(window):
+    assert QThreadPool.globalInstance().maxThreadCount() >= 8

@@ -51,7 +51,6 @@ def test_generate_in_demo_mode_end_to_end(qtbot, make_window):
     values = []
     panel.progress_bar.valueChanged.connect(values.append)
     statuses = []
-    panel.status_label.linkActivated  # noqa: B018 - (label exists)
     with qtbot.waitSignal(window.generate.video_ready, timeout=120000) as ready:
         panel.generate_button.click()
         assert panel.cancel_button.isVisible() and panel.progress_bar.isVisible()
