@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..core.errors import PlanError
 from ..core.loop_plan import DEFAULT_AFTER_S, DEFAULT_BEFORE_S, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, STRATEGIES
 from .progress import ProgressLine
 
@@ -27,43 +26,27 @@ def register(sub) -> None:
     p.set_defaults(func=run_export)
 
 
-def resolve_plan(args, source: Path, analysis, log=print):
-    """The loop plan the options ask for; `auto` measures candidates and says why it chose one."""
-    from ..core.auto_loop import choose_plan, explain
-    from ..core.loop_plan import make_plan
-
-    info = analysis.info
-    point = None
+def loop_point_from(args, info) -> int | None:
     if args.frame is not None:
-        point = args.frame
-    elif args.at is not None:
-        point = int(round(args.at * float(info.fps)))
-    if point is not None and not 0 <= point < info.frame_count:
-        raise PlanError(f"the loop point (frame {point}) is outside the video (frames 0-{info.frame_count - 1})")
-    if args.strategy == "auto":
-        plan, candidates = choose_plan(analysis, source, loop_point=point, duration=args.duration,
-                                       crossfade=args.crossfade, before=args.before)
-        log(explain(candidates))
-        return plan
-    if point is None:
-        best = analysis.best_blink()
-        if best is None:
-            raise PlanError("no clean blink found; give the loop point with --at SECONDS or --frame N")
-        point = best.apex
-    before = DEFAULT_BEFORE_S if args.before is None else args.before
-    return make_plan(args.strategy, info.fps, info.frame_count, point, duration=args.duration, before=before,
-                     after=args.after, crossfade=args.crossfade)
+        return args.frame
+    if args.at is not None:
+        return int(round(args.at * float(info.fps)))
+    return None
 
 
 def run_export(args) -> int:
     from ..core.analysis import analyze_video
     from ..core.atomic import check_output_path
+    from ..core.auto_loop import plan_loop
     from ..core.export import export_loop, format_for
 
     check_output_path(args.out)
     format_for(args.out, args.format)
     analysis = analyze_video(args.video, on_progress=ProgressLine("analysing"))
-    plan = resolve_plan(args, args.video, analysis, log=lambda text: print(text, file=sys.stderr))
+    choice = plan_loop(analysis, args.video, strategy=args.strategy, loop_point=loop_point_from(args, analysis.info),
+                       duration=args.duration, before=args.before, after=args.after, crossfade=args.crossfade)
+    print(choice.explanation, file=sys.stderr)
+    plan = choice.plan
     print(f"plan: {plan.strategy}, source frames {plan.first}-{plan.last} at {float(plan.fps):g} fps, "
           f"{plan.output_frames} frames out ({plan.duration:.3f} s)", file=sys.stderr)
     result = export_loop(args.video, plan, args.out, fmt=args.format, quality=args.quality,

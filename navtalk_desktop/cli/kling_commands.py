@@ -104,9 +104,8 @@ def cmd_generate(args) -> int:
 def cmd_make_loop(args) -> int:
     """generate → analyse → export, using the same analysis and plan choice as `navtalk-loop export`."""
     from ..core.analysis import analyze_video
-    from ..core.errors import PlanError
+    from ..core.auto_loop import plan_loop
     from ..core.export import export_loop, format_for
-    from .export_commands import resolve_plan
     from .progress import ProgressLine
 
     loop_out = Path(args.out)
@@ -116,19 +115,9 @@ def cmd_make_loop(args) -> int:
     result = _run_generation(args, _request_from(args))
     _report(result)
     analysis = analyze_video(result.video, on_progress=ProgressLine("analysing"))
-    plan_args = argparse.Namespace(frame=None, at=None, strategy=args.strategy, duration=args.loop_duration,
-                                   crossfade=0.4, before=None, after=None)
-    log = lambda text: print(text, file=sys.stderr)  # noqa: E731
-    try:
-        plan = resolve_plan(plan_args, result.video, analysis, log=log)
-    except PlanError:
-        import numpy as np
-
-        if not np.isfinite(analysis.ear_mean).any():
-            raise
-        plan_args.frame = int(np.nanargmin(analysis.ear_mean))
-        log(f"no clean blink detected; building the loop around the most closed eyes (frame {plan_args.frame})")
-        plan = resolve_plan(plan_args, result.video, analysis, log=log)
+    choice = plan_loop(analysis, result.video, strategy=args.strategy, duration=args.loop_duration, fallback=True)
+    print(choice.explanation, file=sys.stderr)
+    plan = choice.plan
     job = result.job
     loop = export_loop(result.video, plan, loop_out, fmt=check, quality=args.quality,
                        on_progress=ProgressLine("exporting"), info=analysis.info,

@@ -46,22 +46,25 @@ def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None) -> 
     if blink and faded and blink[1] >= faded[0] and blink[0] <= faded[1]:
         cost += BLINK_IN_FADE_COST
         notes.append("blink falls in the crossfade")
-    if blink and not (plan.source_range[0] <= blink[0] and blink[1] <= plan.last):
+    if blink and not (plan.first <= blink[0] and blink[1] <= plan.last):
         cost += BLINK_IN_FADE_COST
         notes.append("blink not fully inside the loop")
     return cost, ", ".join(notes)
 
 
 def candidates_for(analysis: AnalysisResult, loop_point: int, duration: float, crossfade: float,
-                   before: float | None) -> list[LoopPlan]:
+                   before: float | None, after: float | None = None,
+                   strategies: tuple[str, ...] = ("pingpong", "crossfade")) -> list[LoopPlan]:
     info = analysis.info
     plans = []
     offsets = (before,) if before is not None else CROSSFADE_OFFSETS_S
     for strategy, befores in (("pingpong", (before if before is not None else 1.0,)), ("crossfade", offsets)):
+        if strategy not in strategies:
+            continue
         for b in befores:
             try:
                 plans.append(make_plan(strategy, info.fps, info.frame_count, loop_point, duration=duration,
-                                       before=b, crossfade=crossfade))
+                                       before=b, after=after, crossfade=crossfade))
             except PlanError:
                 continue
     unique = {(p.strategy, p.first, p.last): p for p in plans}
@@ -76,8 +79,12 @@ def choose_plan(
     crossfade: float = DEFAULT_CROSSFADE_S,
     before: float | None = None,
     strategies: tuple[str, ...] = ("pingpong", "crossfade"),
+    after: float | None = None,
 ) -> tuple[LoopPlan, list[Candidate]]:
     """Best plan by measured seam, around `loop_point` or else every clean blink. Candidates come sorted."""
+    if loop_point is not None and not 0 <= loop_point < analysis.frame_count:
+        raise PlanError(f"the loop point (frame {loop_point}) is outside the video "
+                        f"(frames 0-{analysis.frame_count - 1})")
     frames = source_frames_small(source, analysis.info)
     blinks: list[tuple[int, tuple[int, int] | None]] = []
     if loop_point is not None:
@@ -89,9 +96,7 @@ def choose_plan(
         raise PlanError("no clean blink to build a loop around; give a loop point with --at SECONDS or --frame N")
     scored = []
     for point, span in blinks:
-        for plan in candidates_for(analysis, point, duration, crossfade, before):
-            if plan.strategy not in strategies:
-                continue
+        for plan in candidates_for(analysis, point, duration, crossfade, before, after, strategies):
             loop = assemble(plan, frames)
             report = measure_frames(loop, float(plan.fps), plan_turns(plan), plan.output_frames, full_flow=False)
             cost, why = score(plan, report, span)
@@ -110,3 +115,43 @@ def explain(candidates: list[Candidate], limit: int = 4) -> str:
         lines.append(f"  rather than {c.plan.strategy} frames {c.plan.first}-{c.plan.last} around "
                      f"{c.plan.loop_point} (cost {c.cost:.2f}: {c.why})")
     return "\n".join(lines)
+
+
+@dataclass
+class PlanChoice:
+    plan: LoopPlan
+    explanation: str
+    fallback: bool  # no clean blink: the plan sits around the most closed eyes (or the middle) instead
+
+
+def plan_loop(
+    analysis: AnalysisResult,
+    source: Path | str,
+    strategy: str = "auto",
+    loop_point: int | None = None,
+    duration: float = DEFAULT_DURATION_S,
+    before: float | None = None,
+    after: float | None = None,
+    crossfade: float = DEFAULT_CROSSFADE_S,
+    fallback: bool = False,
+) -> PlanChoice:
+    """The plan every front end uses: measured candidates for `strategy` (or both, for auto).
+
+    With no loop point and no clean blink, raise PlanError, or with `fallback` build the plan around the
+    most closed eyes in the clip (the middle when no face was seen) and say so.
+    """
+    strategies = ("pingpong", "crossfade") if strategy == "auto" else (strategy,)
+    try:
+        plan, candidates = choose_plan(analysis, source, loop_point=loop_point, duration=duration,
+                                       crossfade=crossfade, before=before, strategies=strategies, after=after)
+        return PlanChoice(plan, explain(candidates), False)
+    except PlanError:
+        if loop_point is not None or not fallback:
+            raise
+    openness = np.where(np.isfinite(analysis.openness), analysis.openness, np.inf)
+    seen = bool(np.isfinite(openness).any())
+    point = int(np.argmin(openness)) if seen else analysis.frame_count // 2
+    plan, candidates = choose_plan(analysis, source, loop_point=point, duration=duration, crossfade=crossfade,
+                                   before=before, strategies=strategies, after=after)
+    where = f"the most closed eyes (frame {point})" if seen else "the middle of the clip (no face seen)"
+    return PlanChoice(plan, f"no clean blink found; the loop is built around {where}\n" + explain(candidates), True)
