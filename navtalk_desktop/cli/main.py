@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "navtalk_desktop.cli.demo_command",
     "navtalk_desktop.cli.kling_commands",
     "navtalk_desktop.cli.speech_commands",
+    "navtalk_desktop.cli.selftest_command",
 )
 
 
