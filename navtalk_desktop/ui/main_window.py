@@ -79,6 +79,13 @@ class MainWindow(QMainWindow):
         self.document.source_changed.connect(self._update_title)
         self._build_actions()
         self._build_menus()
+        from .preview.preview_panel import PreviewPanel  # the live preview: loop, lip-synced speech
+
+        self.preview_panel = PreviewPanel(self.runner, self.settings)
+        self.preview_dock = self.add_panel("Live Preview", self.preview_panel, tabify_with=self.export_dock)
+        self.export_dock.raise_()
+        self.preview_panel.attach_studio(self.document, self.loop)
+        self.preview_panel.message.connect(self.show_message)
         self.export_panel.set_settings(self._default_export_settings())
         from ..core.project import GenerationSettings
 
