@@ -86,10 +86,38 @@ class RecordingPlayer(SilentPlayer):
 
 
 def wait_until(qtbot, condition, timeout_s: float = 10.0) -> None:
-    qtbot.waitUntil(condition, timeout=int(timeout_s * 1000))
+    qtbot.waitUntil(lambda: bool(condition()), timeout=int(timeout_s * 1000))
 
 
 def pump(qtbot, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         qtbot.wait(10)
+
+
+def mouth_change_while_speaking(qtbot, panel, text: str, frame_index: int = 10, watch_s: float = 1.5):
+    """Pause on a frame, speak, and measure the shown image against the silent one.
+
+    Returns (largest mean change inside the mouth box, largest change outside the dilated box,
+    largest change anywhere after Stop).
+    """
+    player = panel.player
+    player.pause()
+    player.seek(frame_index)
+    qtbot.wait(50)
+    before = image_array(panel.view.grab_image()).astype(np.int16)
+    box = mouth_box(panel.view, panel.loop.renderer, frame_index, panel.loop.frames.shape[1:])
+    keep = outside(before.shape[:2], box, margin=3)
+    assert panel.speak(text)
+    wait_until(qtbot, lambda: player.speaking, 15)
+    inside_change, outside_change = 0.0, 0
+    end = time.monotonic() + watch_s
+    while time.monotonic() < end and player.speaking:
+        diff = np.abs(image_array(panel.view.grab_image()).astype(np.int16) - before)
+        inside_change = max(inside_change, float(diff[box].mean()))
+        outside_change = max(outside_change, int(diff[keep].max()))
+        qtbot.wait(40)
+    panel.stop()
+    qtbot.wait(60)
+    after = np.abs(image_array(panel.view.grab_image()).astype(np.int16) - before)
+    return inside_change, outside_change, int(after.max())

@@ -65,6 +65,8 @@ class PreviewPanel(QWidget):
         self._loop_generation = 0
         self._pending_source: tuple[Path, object] | None = None  # (path, studio-frames provider) until shown
         self._resume_on_show = False
+        self._dock = None  # the QDockWidget holding the panel in the studio (its tab may be in the background)
+        self._dock_shown = True
         self._build()
         self.player = LoopPlayer(self.view, session=session, parent=self)
         self.player.frame_changed.connect(self._frame_changed)
@@ -149,6 +151,9 @@ class PreviewPanel(QWidget):
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_label.setStyleSheet("color:#8a8f99")
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # A fixed height: a longer message must not shrink the video mid-playback.
+        self.status_label.setFixedHeight(self.status_label.fontMetrics().lineSpacing() * 3 + 4)
         layout.addWidget(self.status_label)
 
     @staticmethod
@@ -251,7 +256,7 @@ class PreviewPanel(QWidget):
         if generation != self._loop_generation:
             return
         self.loop = loop
-        visible = self.isVisible()
+        visible = self.on_screen()
         self.player.set_loop(loop.frames, loop.fps, loop.renderer, play=visible)
         self._resume_on_show = not visible  # a hidden panel starts playing when it is shown
         name = loop.path.name if loop.path else "loop"
@@ -339,7 +344,7 @@ class PreviewPanel(QWidget):
 
     def _speech_finished(self) -> None:
         self._update_buttons()
-        if self.isVisible():
+        if self.on_screen():
             self._status("Done speaking.")
 
     # --- state display ------------------------------------------------------------------------------------
@@ -360,10 +365,20 @@ class PreviewPanel(QWidget):
         colour = {"error": "#d9534f", "warning": "#c98a1b"}.get(level, "#8a8f99")
         self.status_label.setStyleSheet(f"color:{colour}")
         self.status_label.setText(text)
+        self.status_label.setToolTip(text)
 
     # --- the studio ------------------------------------------------------------------------------------------
     def attach_studio(self, document, loop_controller) -> None:
         """Follow the studio: its analysed source video plays here, then each loop it exports."""
+        from PySide6.QtWidgets import QDockWidget
+
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QDockWidget):
+            parent = parent.parentWidget()
+        if parent is not None:
+            self._dock = parent
+            self._dock_shown = False  # told by visibilityChanged when its tab is on screen
+            parent.visibilityChanged.connect(self._dock_visibility_changed)
         document.source_changed.connect(lambda: self._studio_source_changed(document))
         loop_controller.analysis_finished.connect(
             lambda result: self._show_source(document.source_path, lambda: self._studio_frames(document, loop_controller,
@@ -396,7 +411,7 @@ class PreviewPanel(QWidget):
         if path is None:
             return
         self._pending_source = (Path(path), studio_frames)
-        if self.isVisible():
+        if self.on_screen():
             QTimer.singleShot(0, self._load_pending)
 
     def _load_pending(self) -> None:
@@ -411,8 +426,23 @@ class PreviewPanel(QWidget):
             self.load_loop(path)
 
     # --- visibility ---------------------------------------------------------------------------------------------
-    def showEvent(self, event) -> None:  # noqa: N802
-        super().showEvent(event)
+    def on_screen(self) -> bool:
+        """Shown, and (in a tabbed dock) the current tab: Qt keeps other tabs 'visible' but parked off-screen."""
+        return self.isVisible() and (self._dock is None or self._dock_shown)
+
+    def _dock_visibility_changed(self, shown: bool) -> None:
+        self._dock_shown = shown
+        self._screen_changed()
+
+    def _screen_changed(self) -> None:
+        """Off screen (closed dock, other tab, window closing): stop talking and painting; back on: go on."""
+        if not self.on_screen():
+            if self.player.speaking:
+                self.stop()
+            if self.player.is_playing:
+                self._resume_on_show = True
+                self.player.pause()
+            return
         if self.engine not in self._voices_loaded:
             QTimer.singleShot(0, lambda: self._fill_voices(full=True))
         if self._resume_on_show:
@@ -421,14 +451,13 @@ class PreviewPanel(QWidget):
         if self._pending_source is not None:
             QTimer.singleShot(0, self._load_pending)
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._screen_changed()
+
     def hideEvent(self, event) -> None:  # noqa: N802
-        """A hidden preview (closed dock, other tab, window closing) stops talking and stops painting."""
         super().hideEvent(event)
-        if self.player.speaking:
-            self.stop()
-        if self.player.is_playing:
-            self._resume_on_show = True
-            self.player.pause()
+        self._screen_changed()
 
     def shutdown(self) -> None:
         """Stop audio, timers and tasks of the panel (the window is closing)."""
