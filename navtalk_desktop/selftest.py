@@ -75,13 +75,36 @@ def loaded_library(fragment: str) -> str | None:
     return None
 
 
+def bundle_library_paths(env) -> list[str]:
+    """Entries of the library search path variables in `env` that point into the frozen bundle."""
+    root = bundle_dir()
+    found = []
+    for key in ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"):
+        for entry in env.get(key, "").split(os.pathsep):
+            if root is not None and entry and in_bundle(os.path.normpath(entry)):
+                found.append(f"{key}={entry}")
+    return found
+
+
+def require_clean_child_env() -> None:
+    """Frozen on Linux, the bootloader puts the bundle on LD_LIBRARY_PATH: children must not inherit it.
+
+    Both the process environment (what third-party code such as pydub passes on, cleaned by the runtime
+    hook packaging/rthooks/pyi_rth_navtalk_env.py) and `clean_env()` (the app's own ffmpeg calls) are checked.
+    """
+    from .core.ffmpeg import clean_env
+
+    for name, env in (("process", os.environ), ("ffmpeg", clean_env())):
+        leaked = bundle_library_paths(env)
+        _require(not leaked, f"the {name} environment still points child processes at the bundle: {leaked}")
+
+
 # --- checks that need no Qt -----------------------------------------------------------------------------
 def check_bundle() -> dict:
     """Version from package metadata, bundled resources, clean child environment, excluded packages."""
     from importlib.metadata import PackageNotFoundError, version
 
     from . import __version__
-    from .core.ffmpeg import clean_env
     from .core.resources import resources_dir, sample_portrait
 
     try:
@@ -92,14 +115,9 @@ def check_bundle() -> dict:
     _require(sample_portrait().is_file(), f"the sample portrait is missing from {resources_dir()}")
     details = {"version": meta_version, "resources": str(resources_dir()),
                "resources_in_bundle": in_bundle(resources_dir())}
-    root = bundle_dir()
-    if root is not None:
+    if bundle_dir() is not None:
         _require(bool(details["resources_in_bundle"]), "resources are read from outside the bundle")
-        child = clean_env()
-        for key in ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"):
-            for env_name, env in (("process", os.environ), ("ffmpeg", child)):
-                _require(str(root) not in env.get(key, ""), f"{key} of the {env_name} environment still "
-                                                            f"points into the bundle; child processes would inherit it")
+        require_clean_child_env()
         details["child_env_clean"] = True
         excluded = {name: importlib.util.find_spec(name) is None for name in ("jax", "jaxlib")}
         _require(all(excluded.values()), f"packages meant to be left out are bundled: {excluded}")
@@ -160,6 +178,8 @@ def check_ffmpeg() -> dict:
         looped = media.probe(loop)
     _require(looped.frame_count == plan.output_frames,
              f"the loop has {looped.frame_count} frames instead of {plan.output_frames}")
+    if bundle_dir() is not None:
+        require_clean_child_env()  # again, now that OpenCV (which edits LD_LIBRARY_PATH) is imported
     return {"version": out.splitlines()[0] if out else "", "exe": ffmpeg.ffmpeg_exe(),
             "exe_in_bundle": in_bundle(ffmpeg.ffmpeg_exe()), "source_frames": info.frame_count,
             "loop_frames": looped.frame_count, "loop_codec": looped.codec, "seam": result.report.verdict()}

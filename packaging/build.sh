@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Build the offline bundle dist/navtalk-studio/ (onedir) with PyInstaller from the project's .venv.
+#   bash packaging/build.sh                      -> dist/navtalk-studio/
+#   bash packaging/build.sh --distpath D --workpath W   (any other PyInstaller option is passed on)
+#   NAVTALK_ARCHIVE=1 bash packaging/build.sh    also writes dist/navtalk-studio-<version>-<os>-<arch>.tar.gz
+# Needs the package installed in .venv with its `package` (or `test`) extra, and on Linux the system
+# PortAudio (apt-get install libportaudio2): sounddevice's hook bundles it from the system there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-.venv/bin/python}"
+if [ ! -x "$PYTHON" ] && [ -x .venv/Scripts/python.exe ]; then PYTHON=.venv/Scripts/python.exe; fi
+if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
+  echo "PyInstaller is not installed in $PYTHON; run: $PYTHON -m pip install -e '.[package]'" >&2
+  exit 1
+fi
+
+DISTPATH="dist"
+WORKPATH="build/pyinstaller"
+EXTRA=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --distpath) DISTPATH="$2"; shift 2 ;;
+    --workpath) WORKPATH="$2"; shift 2 ;;
+    *) EXTRA+=("$1"); shift ;;
+  esac
+done
+
+if [ "$(uname -s)" = "Linux" ] && ! (/sbin/ldconfig -p 2>/dev/null || true) | grep "libportaudio.so.2" >/dev/null; then
+  echo "warning: libportaudio2 is not installed; the bundle will have no audio (apt-get install libportaudio2)" >&2
+fi
+
+start=$(date +%s)
+"$PYTHON" -m PyInstaller packaging/navtalk-studio.spec --noconfirm --log-level WARN \
+  --distpath "$DISTPATH" --workpath "$WORKPATH" ${EXTRA[@]+"${EXTRA[@]}"}
+bundle="$DISTPATH/navtalk-studio"
+echo "built $bundle in $(( $(date +%s) - start )) s; size $(du -sh "$bundle" | cut -f1)"
+
+if [ "${NAVTALK_ARCHIVE:-0}" = "1" ]; then
+  version=$("$PYTHON" -c "from importlib.metadata import version; print(version('navtalk-desktop'))")
+  archive="$DISTPATH/navtalk-studio-$version-$(uname -s | tr 'A-Z' 'a-z')-$(uname -m).tar.gz"
+  # tar keeps the symlinks onedir bundles rely on outside Windows (a plain zip would not).
+  tar -C "$DISTPATH" -czf "$archive" navtalk-studio
+  echo "archive $archive ($(du -sh "$archive" | cut -f1))"
+fi
