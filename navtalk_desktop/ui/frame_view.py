@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.ear import LEFT_EYE, RIGHT_EYE
@@ -41,7 +41,9 @@ class FrameView(QWidget):
 
     def set_still(self, path: str) -> bool:
         """Show a still image file (a portrait); False if Qt cannot read it."""
-        image = QImage(path)
+        reader = QImageReader(path)
+        reader.setAutoTransform(True)  # honour EXIF orientation, as the pre-flight fix will
+        image = reader.read()
         self.clear()
         if image.isNull():
             self._placeholder = "This image cannot be displayed"
