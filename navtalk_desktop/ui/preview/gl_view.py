@@ -13,7 +13,7 @@ import logging
 import time
 
 import numpy as np
-from PySide6.QtCore import QRect, QTimer, Signal
+from PySide6.QtCore import QEvent, QRect, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtOpenGL import QOpenGLPixelTransferOptions, QOpenGLTexture, QOpenGLTextureBlitter
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
@@ -27,6 +27,7 @@ GL_COLOR_BUFFER_BIT = 0x4000
 GL_RENDERER = 0x1F01
 #: How long after being shown the widget may stay without a context before it reports a failure.
 CONTEXT_GRACE_MS = 1500
+_STARTING_EVENTS = (QEvent.Type.Resize, QEvent.Type.Paint, QEvent.Type.Show)
 
 
 class GLPreviewView(QOpenGLWidget):
@@ -94,12 +95,14 @@ class GLPreviewView(QOpenGLWidget):
         return self._ready
 
     # --- failure detection ------------------------------------------------------------------------------
-    def showEvent(self, event) -> None:  # noqa: N802
-        if not self._started:
+    def event(self, event) -> bool:
+        # The context is created and initializeGL runs inside the first Resize (or Paint) of a widget being
+        # shown, before its showEvent: announce the attempt before Qt handles that event.
+        if not self._started and event.type() in _STARTING_EVENTS:
             self._started = True
             self.starting.emit()
             QTimer.singleShot(CONTEXT_GRACE_MS, self._check_context)
-        super().showEvent(event)
+        return super().event(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802
         super().paintEvent(event)
