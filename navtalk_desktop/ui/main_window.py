@@ -36,6 +36,7 @@ PROJECT_FILTER = f"NavTalk projects (*{PROJECT_SUFFIX} *.json)"
 #: Pool threads: a generation waits minutes on Kling (idle), analysis and ffmpeg release the GIL; with the
 #: default (one per core) a running generation would queue every export behind it on a 2-core machine.
 MIN_POOL_THREADS = 8
+DOCK_MIN_WIDTH = 280
 
 
 class MainWindow(QMainWindow):
@@ -144,6 +145,8 @@ class MainWindow(QMainWindow):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(widget)
+        needed = widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(min(needed, DOCK_MIN_WIDTH))  # readable, yet the window fits a laptop screen
         dock.setWidget(scroll)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -397,4 +400,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
+            if not self.settings.window_state:  # first run: panels wide enough to read
+                self.resizeDocks([self.source_dock, self.export_dock], [340, 340], Qt.Orientation.Horizontal)
+                self._fit_source_dock()
             QTimer.singleShot(0, self.shown.emit)
