@@ -90,6 +90,24 @@ def test_cancel_generation_keeps_a_resumable_job(qtbot, make_window):
     assert window.jobs_panel.table.cellWidget(window.jobs_panel.row_of(job.id), 5).text() == "Resume"
 
 
+def test_closing_during_generation_stops_cleanly(qtbot, make_window):
+    from PySide6.QtCore import QThreadPool
+
+    window = _fast_demo_window(make_window)
+    window.generate.simulator_config = SimulatorConfig(submitted_seconds=0.3, processing_seconds=60.0)
+    window.open_path(sample_portrait())
+    window.generate_panel.generate_button.click()
+    qtbot.waitUntil(lambda: "elapsed" in window.generate_panel.status_label.text(), timeout=30000)
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 10
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    assert window.generate._simulator is None  # the demo simulator was stopped with the window
+    store = JobStore()
+    assert store.list()[0].resumable  # nothing lost: the job can continue later
+    store.close()
+
+
 def test_opening_a_finished_job_from_the_list(qtbot, make_window):
     window = _fast_demo_window(make_window)
     window.open_path(sample_portrait())
