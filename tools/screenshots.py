@@ -1,8 +1,8 @@
 """Render the studio's main states to PNG for the README (`make screenshots`, under Xvfb).
 
 States: empty window, image pre-flight (a portrait that needs a fix), generating (demo simulator),
-timeline with blinks (the real fixture clip, eye landmarks on), export done. Every state is produced by
-driving the real window, with user folders in a temporary directory.
+timeline with blinks (the real fixture clip, eye landmarks on), export done, the live preview speaking.
+Every state is produced by driving the real window, with user folders in a temporary directory.
 
     xvfb-run -a python tools/screenshots.py [OUT_DIR]      (default docs/screenshots)
 """
@@ -109,6 +109,26 @@ def main(argv: list[str]) -> int:
     window.loop.export()
     wait(lambda: window.loop.last_export is not None)
     shot(window, "05-export-done")
+
+    # 6. the live preview: the exported loop speaking (espeak-ng), mouth open, viseme label on
+    panel = window.preview_panel
+    panel.select_voice("espeak")
+    window.preview_dock.raise_()
+    exported = Path(window.loop.last_export.path)
+    wait(lambda: panel.loop is not None and panel.loop.path == exported)
+    panel.viseme_check.setChecked(True)
+    panel.text_edit.setPlainText("Hello! I am your NavTalk avatar. Papa made a big map of the moon.")
+    panel.speak()
+    wait(lambda: panel.player.speaking and 0.4 < panel.player.current_params.jaw_open < 0.8)
+    panel.player.pause()
+    for _ in range(3):  # let the frame just drawn reach the screen
+        app.processEvents()
+    # From the screen, not window.grab(): QWidget.grab re-renders a QOpenGLWidget and loses what QPainter
+    # drew over the GL image (the viseme label); the screen shows what the user sees.
+    path = out_dir / "06-live-preview.png"
+    window.screen().grabWindow(window.winId()).save(str(path))
+    print(f"wrote {path}")
+    panel.stop()
     window.close()
     return 0
 

@@ -144,3 +144,19 @@ def test_speaking_moves_the_mouth_in_the_gl_framebuffer(require_gl, qtbot, monke
     assert inside > 8.0 and outside <= 2 and after_stop <= 1
     panel.shutdown()
     panel.runner.shutdown()
+
+
+def test_hidden_view_frees_gpu_objects_and_shows_again(gl_view, qtbot, qtlog):
+    frames = colour_frames(6)
+    gl_view.set_frame(frames[4], 4)
+    assert index_of_colour(shown_centre_colour(gl_view)) == 4
+    uploads = gl_view.upload_count
+    gl_view.hide()  # window closed or dock closed: texture and blitter go while the context exists
+    gl_view.show()
+    qtbot.waitExposed(gl_view)
+    assert index_of_colour(shown_centre_colour(gl_view)) == 4  # made again from the frame still held
+    assert gl_view.upload_count == uploads + 1
+    gl_view.close()
+    qtbot.wait(50)
+    messages = [r.message for r in qtlog.records]
+    assert not [m for m in messages if "without a current context" in m or "has not been destroyed" in m]

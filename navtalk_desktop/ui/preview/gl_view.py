@@ -126,13 +126,17 @@ class GLPreviewView(QOpenGLWidget):
         context.aboutToBeDestroyed.connect(self._release)  # the context changes when the widget is reparented
         raw = context.functions().glGetString(GL_RENDERER)
         self.renderer_name = raw if isinstance(raw, str) else ""
-        self._blitter = QOpenGLTextureBlitter()
-        if not self._blitter.create():
-            self._blitter = None
-            self._fail("the OpenGL driver could not set up texture drawing")
-            return
-        self._texture, self._texture_size = None, None
+        self._texture, self._texture_size, self._blitter = None, None, None
+        self._create_blitter()
         self._dirty = self._frame is not None  # a new context starts empty: upload again
+
+    def _create_blitter(self) -> bool:
+        blitter = QOpenGLTextureBlitter()
+        if not blitter.create():
+            self._fail("the OpenGL driver could not set up texture drawing")
+            return False
+        self._blitter = blitter
+        return True
 
     def paintGL(self) -> None:  # noqa: N802
         started = time.perf_counter()
@@ -140,6 +144,8 @@ class GLPreviewView(QOpenGLWidget):
         functions.glClearColor(BACKGROUND.redF(), BACKGROUND.greenF(), BACKGROUND.blueF(), 1.0)
         functions.glClear(GL_COLOR_BUFFER_BIT)
         target = self.image_rect()
+        if self._blitter is None and self._frame is not None and not self._failed:
+            self._create_blitter()  # released while hidden: made again on the next paint
         has_frame = self._frame is not None and self._blitter is not None
         if has_frame:
             if self._dirty:
@@ -190,9 +196,16 @@ class GLPreviewView(QOpenGLWidget):
         if self._blitter is not None:
             self._blitter.destroy()
         self._texture, self._texture_size, self._blitter = None, None, None
+        self._dirty = self._frame is not None
         self.doneCurrent()
 
     def release_gl(self) -> None:
-        """Call before the widget goes away (window closing)."""
+        """Free the GPU objects now (they are made again if the widget paints once more)."""
         if self._initialized and self.isValid():
             self._release()
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        # Hidden = the window closes or the dock is closed: free the GPU objects while the context is still
+        # there (at interpreter exit it may not be, and Qt warns about textures destroyed without a context).
+        self.release_gl()
+        super().hideEvent(event)

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.settings import Settings
@@ -97,9 +97,9 @@ class PreviewPanel(QWidget):
         self.loop_check.setChecked(True)
         self.loop_check.toggled.connect(lambda on: self.player.set_looping(on))
         self.counter_label = QLabel("–")
-        self.counter_label.setMinimumWidth(110)
+        self.counter_label.setMinimumWidth(90)
         self.open_button = QToolButton()
-        self.open_button.setText("Open loop…")
+        self.open_button.setText("Open…")
         self.open_button.setToolTip("Preview another loop file")
         self.open_button.clicked.connect(self._open_dialog)
         transport.addWidget(self.play_button)
@@ -115,18 +115,19 @@ class PreviewPanel(QWidget):
         self.text_edit.textChanged.connect(self._update_buttons)
         layout.addWidget(self.text_edit)
 
-        voice_row = QHBoxLayout()
+        voices = QFormLayout()  # one row each: the panel must fit a narrow dock
+        voices.setContentsMargins(0, 0, 0, 0)
         self.engine_combo = QComboBox()
         for name, label in ENGINES:
             self.engine_combo.addItem(label, name)
         self.voice_combo = QComboBox()
-        self.voice_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.voice_combo.setMinimumContentsLength(12)
-        voice_row.addWidget(QLabel("Engine"))
-        voice_row.addWidget(self.engine_combo)
-        voice_row.addWidget(QLabel("Voice"))
-        voice_row.addWidget(self.voice_combo, 1)
-        layout.addLayout(voice_row)
+        for combo in (self.engine_combo, self.voice_combo):
+            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
+        voices.addRow("Engine", self.engine_combo)
+        voices.addRow("Voice", self.voice_combo)
+        layout.addLayout(voices)
         self.engine_combo.setCurrentIndex(self.engine_combo.findData(self._default_engine()))
         self.engine_combo.currentIndexChanged.connect(lambda _i: self._engine_changed())
         self.voice_combo.currentIndexChanged.connect(self._voice_changed)
@@ -380,9 +381,10 @@ class PreviewPanel(QWidget):
             self._dock_shown = False  # told by visibilityChanged when its tab is on screen
             parent.visibilityChanged.connect(self._dock_visibility_changed)
         document.source_changed.connect(lambda: self._studio_source_changed(document))
-        loop_controller.analysis_finished.connect(
-            lambda result: self._show_source(document.source_path, lambda: self._studio_frames(document, loop_controller,
-                                                                                               result)))
+        def analysed(result) -> None:
+            self._show_source(document.source_path, lambda: self._studio_frames(document, loop_controller, result))
+
+        loop_controller.analysis_finished.connect(analysed)
         loop_controller.export_finished.connect(
             lambda result: result is not None and self._show_source(Path(result.path), None))
 
