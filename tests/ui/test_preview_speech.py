@@ -214,3 +214,21 @@ def test_studio_window_previews_the_analysed_video(analysed_window, qtbot):
     wait_until(qtbot, lambda: panel.player.speaking, 15)
     window.close()  # closing the window silences the preview
     assert not panel.player.speaking and panel.player.session.utterance is None
+
+
+def test_studio_window_previews_each_exported_loop(analysed_window, qtbot, tmp_path):
+    window = analysed_window
+    panel = window.preview_panel
+    with qtbot.waitSignal(panel.loop_loaded, timeout=30000):
+        window.preview_dock.raise_()
+    out = tmp_path / "exported_loop.mp4"
+    with qtbot.waitSignal(panel.loop_loaded, timeout=90000) as loaded:
+        assert window.loop.export(out)
+    loop = loaded.args[0]
+    assert loop.path == out and loop.frame_count == window.document.plan.output_frames
+    assert loop.renderer is not None  # landmarked in the background, so the exported loop can talk too
+    assert out.name in panel.status_label.text()
+    window.export_dock.raise_()  # a background tab stops painting
+    assert not panel.player.is_playing
+    window.preview_dock.raise_()
+    wait_until(qtbot, lambda: panel.player.is_playing, 5)
