@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian/Ubuntu machine: installs what NavTalk Loop Studio needs, then runs a job.
+#   bash scripts/dev.sh start   set up, then open the studio on the bundled sample portrait
+#                               (with no display: the headless demo, `navtalk-loop demo`, instead)
 #   bash scripts/dev.sh demo    set up, then run the headless demo on the bundled sample portrait
 #   bash scripts/dev.sh test    set up, then run the whole test suite (Qt offscreen, OpenGL under Xvfb)
 #   bash scripts/dev.sh setup   only set up
@@ -65,8 +67,24 @@ run_tests() {
 cmd="${1:-test}"; shift || true
 case "$cmd" in
   setup) setup ;;
+  start)
+    setup
+    if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ "$(uname)" = Darwin ]; then
+      .venv/bin/navtalk-studio --sample "$@"
+    else
+      echo "No display here: running the headless demo (navtalk-loop demo) instead of the studio window."
+      .venv/bin/navtalk-loop demo "$@"
+    fi ;;
   demo) setup; .venv/bin/navtalk-loop demo "$@" ;;
   test) setup; run_tests "$@" ;;
-  bench) setup; for b in bench/bench_*.py; do .venv/bin/python "$b"; done ;;
-  *) echo "usage: bash scripts/dev.sh [setup|demo|test|bench]" >&2; exit 2 ;;
+  bench)
+    setup
+    for b in bench/bench_*.py; do
+      echo "== $b"
+      # Under Xvfb, so the preview benchmark can measure the OpenGL path too.
+      QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python "$b"
+    done ;;
+  screenshots) setup; xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python tools/screenshots.py "$@" ;;
+  package) setup; bash packaging/build.sh "$@" ;;
+  *) echo "usage: bash scripts/dev.sh [start|setup|demo|test|bench|screenshots|package]" >&2; exit 2 ;;
 esac

@@ -52,7 +52,7 @@ def test_analyze_json_and_csv(fixtures_dir, annotations):
     assert len(rows) == 216
     assert any(r["event"].endswith("_apex") for r in rows)
     proc = run_cli("analyze", fixtures_dir / "liveportrait_d18.mp4")
-    assert "best loop point: frame" in proc.stdout
+    assert "most confident clean blink: frame" in proc.stdout
 
 
 def test_export_at_a_given_point_then_inspect(fixtures_dir, tmp_path):
@@ -87,3 +87,13 @@ def test_demo_runs_offline(tmp_path):
     assert sidecar["plan"]["output_frames"] == 100
     assert sidecar["seam"]["seam_duplicates"] == 0
     assert "verdict:" in proc.stdout
+
+
+def test_outputs_get_the_users_usual_file_mode(fixtures_dir, tmp_path):
+    out = tmp_path / "loop.mp4"
+    proc = run_cli("export", fixtures_dir / "liveportrait_d18.mp4", "--out", out, "--strategy", "pingpong")
+    assert proc.returncode == 0, proc.stderr
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (out.stat().st_mode & 0o777) == (0o666 & ~mask)
+    assert ((tmp_path / "loop.mp4.json").stat().st_mode & 0o777) == (0o666 & ~mask)

@@ -94,3 +94,22 @@ def test_survives_concurrent_writers(isolated_dirs):
     for t in threads:
         t.join()
     assert store.get(job.id).bytes_done % 1000 == 49
+
+
+def test_two_processes_opening_a_fresh_database_at_once(tmp_path):
+    """Both create the schema race-free: BEGIN IMMEDIATE, then re-check the version."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "race" / "jobs.sqlite3"
+    db.parent.mkdir()
+    code = ("import sys; from navtalk_desktop.core.jobs import JobStore; "
+            "s = JobStore(sys.argv[1]); print(len(s.list()))")
+    for _ in range(5):
+        if db.exists():
+            db.unlink()
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        results = [p.communicate(timeout=60) for p in procs]
+        assert all(p.returncode == 0 for p in procs), [r[1][-500:] for r in results]
+        assert all(r[0].strip() == "0" for r in results)

@@ -107,7 +107,8 @@ class AnalysisResult:
                 + (f" [{', '.join(flags)}]" if flags else "")
             )
         best = self.best_blink()
-        lines.append(f"best loop point: frame {best.apex}" if best else
+        lines.append(f"most confident clean blink: frame {best.apex} (export measures the seam around every "
+                     f"clean blink)" if best else
                      "no clean blink: export needs a loop point (--at SECONDS or --frame N)")
         lines.extend(f"note: {m}" for m in self.messages)
         return "\n".join(lines)

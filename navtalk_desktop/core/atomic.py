@@ -29,6 +29,12 @@ def check_output_path(path: Path) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it into place only if the block succeeds."""
@@ -44,6 +50,7 @@ def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
         yield tmp_path
         if not tmp_path.exists() or tmp_path.stat().st_size == 0:
             raise OutputError(f"nothing was produced for {path}")
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the user's usual mode
         os.replace(tmp_path, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

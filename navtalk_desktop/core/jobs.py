@@ -29,7 +29,7 @@ CREATING, POLLING, DOWNLOADING, DONE, FAILED = "creating", "polling", "downloadi
 RESUMABLE_STAGES = (CREATING, POLLING, DOWNLOADING)
 
 _SCHEMA = """
-CREATE TABLE jobs (
+CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
@@ -60,7 +60,7 @@ CREATE TABLE jobs (
     error_kind TEXT,
     error_message TEXT
 );
-CREATE INDEX jobs_stage ON jobs(stage);
+CREATE INDEX IF NOT EXISTS jobs_stage ON jobs(stage);
 """
 
 
@@ -142,7 +142,19 @@ class JobStore:
                     f"update the app"
                 )
             if version == 0:
-                self._db.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+                # BEGIN IMMEDIATE takes the write lock first, so two processes opening a fresh database at
+                # once cannot both create the schema; the loser re-reads the version and finds it done.
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                        # Statement by statement: executescript() would COMMIT the open transaction.
+                        for statement in filter(str.strip, _SCHEMA.split(";")):
+                            self._db.execute(statement)
+                        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
 
     def close(self) -> None:
         with self._lock:

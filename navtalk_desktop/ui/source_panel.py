@@ -149,7 +149,7 @@ class SourcePanel(QWidget):
                  f"face in {result.face_fraction:.0%} of frames."]
         best = result.best_blink()
         if best is not None:
-            lines.append(f"Best loop point: frame {best.apex} ({best.apex / result.fps:.2f} s).")
+            lines.append(f"Most confident blink: frame {best.apex} ({best.apex / result.fps:.2f} s).")
         lines += [f"Note: {m}" for m in result.messages]
         self.analysis_label.setText("\n".join(lines))
         self.analysis_bar.hide()
