@@ -24,6 +24,8 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+from .frozen import bundle_dir, bundle_library_paths, in_bundle, is_frozen, loaded_library
+
 DEFAULT_TIMEOUT_S = 120.0  # generous: a first MediaPipe load on a slow disk takes seconds, not minutes
 SANDBOX_VARS = ("NAVTALK_DATA_DIR", "NAVTALK_CACHE_DIR", "NAVTALK_CONFIG_DIR", "NAVTALK_LOG_DIR")
 NO_GL_PLATFORMS = ("offscreen", "minimal")
@@ -38,56 +40,15 @@ class CheckTimedOut(CheckFailed):
     pass
 
 
-def is_frozen() -> bool:
-    return bool(getattr(sys, "frozen", False))
-
-
-def bundle_dir() -> Path | None:
-    root = getattr(sys, "_MEIPASS", None)
-    return Path(root).resolve() if root else None
-
-
-def in_bundle(path: str | Path | None) -> bool | None:
-    """Whether `path` lies inside the frozen bundle (None when not frozen)."""
-    root = bundle_dir()
-    if root is None or not path:
-        return None
-    try:
-        return Path(path).resolve().is_relative_to(root)
-    except OSError:
-        return False
-
-
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise CheckFailed(message)
 
 
-def loaded_library(fragment: str) -> str | None:
-    """Path of the shared library whose file name contains `fragment`, as mapped into this process (Linux)."""
-    maps = Path("/proc/self/maps")
-    if not maps.exists():
-        return None
-    for line in maps.read_text(errors="replace").splitlines():
-        path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
-        if fragment in Path(path).name:
-            return path
-    return None
 
-
-def bundle_library_paths(env) -> list[str]:
-    """Entries of the library search path variables in `env` that point into the frozen bundle."""
-    root = bundle_dir()
-    found = []
-    for key in ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"):
-        for entry in env.get(key, "").split(os.pathsep):
-            if root is not None and entry and in_bundle(os.path.normpath(entry)):
-                found.append(f"{key}={entry}")
-    return found
-
-
+# --- checks that need no Qt -----------------------------------------------------------------------------
 def require_clean_child_env() -> None:
-    """Frozen on Linux, the bootloader puts the bundle on LD_LIBRARY_PATH: children must not inherit it.
+    """Child processes must not inherit the bundle on their library path (see frozen.bundle_library_paths).
 
     Both the process environment (what third-party code such as pydub passes on, cleaned by the runtime
     hook packaging/rthooks/pyi_rth_navtalk_env.py) and `clean_env()` (the app's own ffmpeg calls) are checked.
@@ -99,7 +60,6 @@ def require_clean_child_env() -> None:
         _require(not leaked, f"the {name} environment still points child processes at the bundle: {leaked}")
 
 
-# --- checks that need no Qt -----------------------------------------------------------------------------
 def check_bundle() -> dict:
     """Version from package metadata, bundled resources, clean child environment, excluded packages."""
     from importlib.metadata import PackageNotFoundError, version

@@ -276,3 +276,17 @@ def test_a_hanging_check_times_out_instead_of_hanging():
 def test_a_crashing_check_is_reported_not_raised():
     entry = selftest.run_check("broken", lambda: {}["missing"], timeout=10)
     assert entry["ok"] is False and entry["error"].startswith("KeyError")
+
+
+def test_bundle_library_paths_flags_only_entries_inside_the_bundle(tmp_path, monkeypatch):
+    from navtalk_desktop import frozen
+
+    bundle = tmp_path / "navtalk-studio" / "_internal"
+    bundle.mkdir(parents=True)
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    env = {"LD_LIBRARY_PATH": os.pathsep.join([str(bundle), "/opt/userlib", str(bundle / "cv2" / ".." / ".." / "lib64")]),
+           "DYLD_LIBRARY_PATH": str(bundle / "sub")}
+    assert frozen.bundle_library_paths(env) == [f"LD_LIBRARY_PATH={bundle}", f"DYLD_LIBRARY_PATH={bundle / 'sub'}"]
+    assert frozen.in_bundle(bundle / "resources") is True and frozen.in_bundle("/usr/lib") is False
+    monkeypatch.delattr(sys, "_MEIPASS")
+    assert frozen.bundle_library_paths(env) == [] and frozen.in_bundle(bundle) is None
