@@ -94,7 +94,7 @@ def frozen_app(tmp_path_factory) -> Path:
     started = time.monotonic()
     proc = subprocess.run(["bash", str(ROOT / "packaging" / "build.sh"), "--distpath", str(base / "dist"),
                            "--workpath", str(base / "build")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=BUILD_TIMEOUT_S)
+                          env={**os.environ, "PYTHON": sys.executable}, timeout=BUILD_TIMEOUT_S)
     assert proc.returncode == 0, f"build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     print(f"\nPyInstaller build: {time.monotonic() - started:.0f} s")
     yield base / "dist" / "navtalk-studio"
