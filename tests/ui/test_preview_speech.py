@@ -232,3 +232,25 @@ def test_studio_window_previews_each_exported_loop(analysed_window, qtbot, tmp_p
     assert not panel.player.is_playing
     window.preview_dock.raise_()
     wait_until(qtbot, lambda: panel.player.is_playing, 5)
+
+
+def test_online_engine_unreachable_speaks_offline_and_says_so(panel, qtbot, monkeypatch):
+    """edge-tts runs inside the speech worker (its own asyncio loop there); here its service is a loopback
+    port with nobody listening, so the panel speaks with espeak-ng and tells the user why."""
+    import socket
+
+    import edge_tts.communicate
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(edge_tts.communicate, "WSS_URL", f"ws://127.0.0.1:{port}/edge/v1?TrustedClientToken=t")
+    panel.select_voice("espeak", "en-gb")
+    panel.select_voice("edge", "en-US-GuyNeural")
+    with qtbot.waitSignal(panel.utterance_started, timeout=30000) as started:
+        assert panel.speak(SHORT)
+    utterance = started.args[0]
+    assert utterance.speech.engine == "espeak" and utterance.speech.voice == "en-gb"  # the user's offline voice
+    assert "online voices unavailable" in panel.status_label.text() and panel.player.speaking

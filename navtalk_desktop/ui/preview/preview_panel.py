@@ -29,12 +29,21 @@ ENGINES = (("espeak", "espeak-ng (offline)"), ("edge", "edge-tts (online)"))
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.webm *.mkv *.avi *.m4v);;All files (*)"
 
 
-def speech_task(text: str, engine: str, voice: str | None):
+def speech_task(text: str, engine: str, voice: str | None, offline_voice: str | None = None):
+    """Prepare the utterance; when the online engine cannot be reached, speak offline and say so."""
     def run(ctx):
+        from ...core.speech.edge_engine import TtsNetworkError
         from ...core.speech.utterance import prepare_utterance
 
         ctx.progress(-1, "Preparing speech…")
-        return prepare_utterance(text, engine, voice, cancel=ctx.cancel)
+        try:
+            return prepare_utterance(text, engine, voice, cancel=ctx.cancel)
+        except TtsNetworkError as exc:
+            if engine != "edge":
+                raise
+            utterance = prepare_utterance(text, "espeak", offline_voice, cancel=ctx.cancel)
+            utterance.notice = f"online voices unavailable ({exc}); spoken with espeak-ng offline instead"
+            return utterance
 
     return run
 
@@ -181,15 +190,17 @@ class PreviewPanel(QWidget):
         self._fill_voices(full=True)
 
     def _fill_voices(self, full: bool) -> None:
-        """The engine's voices, English first; `full=False` lists only the default (no library load yet)."""
-        from ...core.speech.engines import engine_by_name
-
+        """The engine's voices, English first. `full=False` (while the window starts) lists only "Default
+        voice" and imports no engine: edge-tts pulls in asyncio and espeak loads its library."""
         name = self.engine
-        engine = engine_by_name(name)
-        chosen = self._voice_choice.get(name, engine.default_voice)
+        chosen = self._voice_choice.get(name, "")
         voices = []
         if full:
+            from ...core.speech.engines import engine_by_name
+
             try:
+                engine = engine_by_name(name)
+                chosen = chosen or engine.default_voice
                 voices = engine.voices()
                 self._voices_loaded.add(name)
             except Exception as exc:  # noqa: BLE001 - a voice list must not break the panel
@@ -197,7 +208,9 @@ class PreviewPanel(QWidget):
         voices.sort(key=lambda v: (not v.language.startswith("en"), v.name.lower()))
         self.voice_combo.blockSignals(True)
         self.voice_combo.clear()
-        if not any(v.id == chosen for v in voices):
+        if not chosen:
+            self.voice_combo.addItem("Default voice", "")
+        elif not any(v.id == chosen for v in voices):
             self.voice_combo.addItem(f"{chosen} (default)", chosen)
         for v in voices:
             self.voice_combo.addItem(f"{v.name} — {v.id}", v.id)
@@ -300,7 +313,7 @@ class PreviewPanel(QWidget):
         engine, voice = self.engine, self.voice
         self._status(f"Preparing speech ({engine})…")
         self.stop_button.setEnabled(True)
-        self.runner.start("preview-speech", speech_task(text, engine, voice),
+        self.runner.start("preview-speech", speech_task(text, engine, voice, self._voice_choice.get("espeak")),
                           on_success=lambda utt, g=generation: self._speech_ready(g, utt),
                           on_failure=lambda err, g=generation: self._speech_failed(g, err),
                           on_finished=lambda: QTimer.singleShot(0, self._update_buttons))
