@@ -14,18 +14,18 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from ...core.settings import Settings
 from ..workers import TaskError, TaskRunner
-from .loop_data import PreviewLoop, load_preview_loop, preview_loop_from
+from .loop_data import PreviewLoop, load_preview_loop
 from .player import LoopPlayer
 from .view_factory import create_preview_view, create_raster_fallback
+from .voice_picker import VoicePicker
 
 log = logging.getLogger(__name__)
 
-ENGINES = (("espeak", "espeak-ng (offline)"), ("edge", "edge-tts (online)"))
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.webm *.mkv *.avi *.m4v);;All files (*)"
 
 
@@ -68,11 +68,9 @@ class PreviewPanel(QWidget):
         self.runner = runner if runner is not None else TaskRunner(self)
         self.settings = settings
         self.loop: PreviewLoop | None = None
-        self._voice_choice: dict[str, str] = {}
-        self._voices_loaded: set[str] = set()
         self._speech_generation = 0
         self._loop_generation = 0
-        self._pending_source: tuple[Path, object] | None = None  # (path, studio-frames provider) until shown
+        self._pending_source: tuple[Path, object] | None = None  # (path, frames provider) until on screen
         self._resume_on_show = False
         self._dock = None  # the QDockWidget holding the panel in the studio (its tab may be in the background)
         self._dock_shown = True
@@ -100,7 +98,7 @@ class PreviewPanel(QWidget):
         transport = QHBoxLayout()
         self.play_button = QToolButton()
         self.play_button.setText("Play")
-        self.play_button.setToolTip("Play or pause the loop (Space in the preview)")
+        self.play_button.setToolTip("Play or pause the loop")
         self.play_button.clicked.connect(lambda: self.player.toggle_play())
         self.loop_check = QCheckBox("Loop")
         self.loop_check.setChecked(True)
@@ -124,23 +122,9 @@ class PreviewPanel(QWidget):
         self.text_edit.textChanged.connect(self._update_buttons)
         layout.addWidget(self.text_edit)
 
-        voices = QFormLayout()  # one row each: the panel must fit a narrow dock
-        voices.setContentsMargins(0, 0, 0, 0)
-        self.engine_combo = QComboBox()
-        for name, label in ENGINES:
-            self.engine_combo.addItem(label, name)
-        self.voice_combo = QComboBox()
-        for combo in (self.engine_combo, self.voice_combo):
-            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(14)
-        voices.addRow("Engine", self.engine_combo)
-        voices.addRow("Voice", self.voice_combo)
-        layout.addLayout(voices)
-        self.engine_combo.setCurrentIndex(self.engine_combo.findData(self._default_engine()))
-        self.engine_combo.currentIndexChanged.connect(lambda _i: self._engine_changed())
-        self.voice_combo.currentIndexChanged.connect(self._voice_changed)
-        self._fill_voices(full=False)
+        self.voices = VoicePicker()
+        self.engine_combo, self.voice_combo = self.voices.engine_combo, self.voices.voice_combo
+        layout.addWidget(self.voices)
 
         actions = QHBoxLayout()
         self.speak_button = QPushButton("Speak")
@@ -166,70 +150,18 @@ class PreviewPanel(QWidget):
         self.status_label.setFixedHeight(self.status_label.fontMetrics().lineSpacing() * 3 + 4)
         layout.addWidget(self.status_label)
 
-    @staticmethod
-    def _default_engine() -> str:
-        from ...core.speech.engines import ENGINE_NAMES, network_available
-
-        import os
-
-        forced = os.environ.get("NAVTALK_TTS_ENGINE", "").strip().lower().replace("-ng", "").replace("-tts", "")
-        if forced in ENGINE_NAMES:
-            return forced
-        return "edge" if network_available() else "espeak"
-
     # --- engines and voices -------------------------------------------------------------------------------
     @property
     def engine(self) -> str:
-        return self.engine_combo.currentData()
+        return self.voices.engine
 
     @property
     def voice(self) -> str | None:
-        return self.voice_combo.currentData() or None
-
-    def _engine_changed(self) -> None:
-        self._fill_voices(full=True)
-
-    def _fill_voices(self, full: bool) -> None:
-        """The engine's voices, English first. `full=False` (while the window starts) lists only "Default
-        voice" and imports no engine: edge-tts pulls in asyncio and espeak loads its library."""
-        name = self.engine
-        chosen = self._voice_choice.get(name, "")
-        voices = []
-        if full:
-            from ...core.speech.engines import engine_by_name
-
-            try:
-                engine = engine_by_name(name)
-                chosen = chosen or engine.default_voice
-                voices = engine.voices()
-                self._voices_loaded.add(name)
-            except Exception as exc:  # noqa: BLE001 - a voice list must not break the panel
-                log.warning("could not list %s voices: %s", name, exc)
-        voices.sort(key=lambda v: (not v.language.startswith("en"), v.name.lower()))
-        self.voice_combo.blockSignals(True)
-        self.voice_combo.clear()
-        if not chosen:
-            self.voice_combo.addItem("Default voice", "")
-        elif not any(v.id == chosen for v in voices):
-            self.voice_combo.addItem(f"{chosen} (default)", chosen)
-        for v in voices:
-            self.voice_combo.addItem(f"{v.name} — {v.id}", v.id)
-        self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(chosen)))
-        self.voice_combo.blockSignals(False)
-
-    def _voice_changed(self, _index: int) -> None:
-        if self.voice:
-            self._voice_choice[self.engine] = self.voice
+        return self.voices.voice
 
     def select_voice(self, engine: str, voice: str | None = None) -> None:
         """Pick the engine (and voice) programmatically (tests, scripted previews)."""
-        self.engine_combo.setCurrentIndex(self.engine_combo.findData(engine))
-        if engine not in self._voices_loaded:
-            self._fill_voices(full=True)
-        if voice:
-            if self.voice_combo.findData(voice) < 0:
-                self.voice_combo.addItem(voice, voice)
-            self.voice_combo.setCurrentIndex(self.voice_combo.findData(voice))
+        self.voices.select(engine, voice)
 
     # --- the view -------------------------------------------------------------------------------------------
     def _connect_view(self, view) -> None:
@@ -313,7 +245,7 @@ class PreviewPanel(QWidget):
         engine, voice = self.engine, self.voice
         self._status(f"Preparing speech ({engine})…")
         self.stop_button.setEnabled(True)
-        self.runner.start("preview-speech", speech_task(text, engine, voice, self._voice_choice.get("espeak")),
+        self.runner.start("preview-speech", speech_task(text, engine, voice, self.voices.voice_for("espeak")),
                           on_success=lambda utt, g=generation: self._speech_ready(g, utt),
                           on_failure=lambda err, g=generation: self._speech_failed(g, err),
                           on_finished=lambda: QTimer.singleShot(0, self._update_buttons))
@@ -384,63 +316,46 @@ class PreviewPanel(QWidget):
     # --- the studio ------------------------------------------------------------------------------------------
     def attach_studio(self, document, loop_controller) -> None:
         """Follow the studio: its analysed source video plays here, then each loop it exports."""
-        from PySide6.QtWidgets import QDockWidget
+        from .studio_link import link_to_studio
 
-        parent = self.parentWidget()
-        while parent is not None and not isinstance(parent, QDockWidget):
-            parent = parent.parentWidget()
-        if parent is not None:
-            self._dock = parent
-            self._dock_shown = False  # told by visibilityChanged when its tab is on screen
-            parent.visibilityChanged.connect(self._dock_visibility_changed)
-        document.source_changed.connect(lambda: self._studio_source_changed(document))
-        def analysed(result) -> None:
-            self._show_source(document.source_path, lambda: self._studio_frames(document, loop_controller, result))
+        link_to_studio(self, document, loop_controller)
 
-        loop_controller.analysis_finished.connect(analysed)
-        loop_controller.export_finished.connect(
-            lambda result: result is not None and self._show_source(Path(result.path), None))
-
-    def _studio_source_changed(self, document) -> None:
+    def clear_loop(self, placeholder: str) -> None:
+        """No loop any more (a new source opened): stop, and say what comes next."""
         self._pending_source = None
         self._loop_generation += 1
         self.stop()
         self.loop = None
-        waiting = document.source_kind == "video"
-        self.player.clear("Analysing the video…" if waiting else "Open a video: its loop plays here")
+        self.player.clear(placeholder)
         self._update_buttons()
 
-    @staticmethod
-    def _studio_frames(document, loop_controller, result) -> PreviewLoop | None:
-        """The studio's own decoded frames of the source, when they are there (no second decode)."""
-        preview = getattr(loop_controller, "preview", None)
-        info = document.video_info
-        track = getattr(result, "track", None)
-        if preview is None or info is None or track is None or len(preview.frames) != track.frame_count:
-            return None
-        return preview_loop_from(preview.frames, float(info.fps), track, (info.width, info.height),
-                                 document.source_path)
+    def load_loop_when_shown(self, path: Path, frames_provider=None) -> None:
+        """Load `path` now if the panel is on screen, else when it first is (a background tab costs nothing).
 
-    def _show_source(self, path: Path | None, studio_frames) -> None:
-        """Load now if the panel is on screen; else when it is first shown (a hidden tab costs nothing)."""
-        if path is None:
-            return
-        self._pending_source = (Path(path), studio_frames)
+        `frames_provider()` may return a ready PreviewLoop (frames already in memory) to skip decoding.
+        """
+        self._pending_source = (Path(path), frames_provider)
         if self.on_screen():
             QTimer.singleShot(0, self._load_pending)
 
     def _load_pending(self) -> None:
         if self._pending_source is None:
             return
-        path, studio_frames = self._pending_source
+        path, provider = self._pending_source
         self._pending_source = None
-        loop = studio_frames() if studio_frames is not None else None
+        loop = provider() if provider is not None else None
         if loop is not None:
             self.set_loop(loop)
         else:
             self.load_loop(path)
 
     # --- visibility ---------------------------------------------------------------------------------------------
+    def follow_dock(self, dock) -> None:
+        """Inside a QDockWidget: its visibilityChanged says when its tab is really on screen."""
+        self._dock = dock
+        self._dock_shown = False
+        dock.visibilityChanged.connect(self._dock_visibility_changed)
+
     def on_screen(self) -> bool:
         """Shown, and (in a tabbed dock) the current tab: Qt keeps other tabs 'visible' but parked off-screen."""
         return self.isVisible() and (self._dock is None or self._dock_shown)
@@ -458,8 +373,7 @@ class PreviewPanel(QWidget):
                 self._resume_on_show = True
                 self.player.pause()
             return
-        if self.engine not in self._voices_loaded:
-            QTimer.singleShot(0, lambda: self._fill_voices(full=True))
+        QTimer.singleShot(0, self.voices.load_voices)
         if self._resume_on_show:
             self._resume_on_show = False
             self.player.play()
