@@ -113,7 +113,11 @@ def compute_landmarks(
     mesh = create_face_mesh()
     count = 0
     try:
-        for i, frame in enumerate(media.iter_frames(path, info, scale_width=scale_width, cancel=cancel)):
+        # One decoder thread, so decoding and the mesh each keep a core busy instead of three threads
+        # contending for two; fast_bilinear, since the mesh crops and resamples the face itself.
+        frames = media.iter_frames(path, info, scale_width=scale_width, scale_flags="fast_bilinear",
+                                   decode_threads=1, cancel=cancel)
+        for i, frame in enumerate(frames):
             if i >= info.frame_count:  # more decoded frames than packets: grow rather than drop
                 points = np.concatenate([points, np.full((1, N_LANDMARKS, 2), np.nan, np.float32)])
             pts = _process(mesh, frame, info.width, info.height)
@@ -162,7 +166,7 @@ def load_or_compute_landmarks(
         try:
             with atomic_output(cached, suffix=".npz") as tmp:
                 with open(tmp, "wb") as fh:
-                    np.savez_compressed(
+                    np.savez(  # uncompressed: ~0.6 MB for 150 frames, and no CPU spent compressing
                         fh, points=track.points, fps=track.fps, width=track.width, height=track.height
                     )
         except OSError as exc:

@@ -139,6 +139,16 @@ def content_hash(path: Path | str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _widen_pipe(stream) -> None:
+    """A 1 MB pipe instead of 64 KB: ffmpeg runs further ahead and the reader wakes 16x less often."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError, ValueError):
+        pass  # not Linux, or a lower limit: the default pipe works, a little slower
+
+
 def iter_frames(
     path: Path | str,
     info: VideoInfo | None = None,
@@ -147,6 +157,8 @@ def iter_frames(
     end_frame: int | None = None,
     gray: bool = False,
     scale_width: int | None = None,
+    scale_flags: str = "area",
+    decode_threads: int | None = None,
     prefetch: int = 8,
     cancel: CancelToken | None = None,
 ) -> Iterator[np.ndarray]:
@@ -163,13 +175,16 @@ def iter_frames(
     if scale_width:
         height = int(round(height * scale_width / width / 2)) * 2
         width = scale_width
-        filters.append(f"scale={width}:{height}:flags=area")
+        filters.append(f"scale={width}:{height}:flags={scale_flags}")
     pix_fmt, channels = ("gray", 1) if gray else ("rgb24", 3)
     args = ["-i", str(path), "-map", "0:v:0"]
+    if decode_threads:
+        args[0:0] = ["-threads", str(decode_threads)]
     if filters:
         args += ["-vf", ",".join(filters)]
     args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
     proc = ffmpeg.popen(["-loglevel", "error", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    _widen_pipe(proc.stdout)
     frame_bytes = width * height * channels
     frames: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()

@@ -107,7 +107,15 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
     seam_duplicates = int(sum(frozen[t] for t in seam_steps))
     at = sorted(set(range(n))) if full_flow else sorted({0, *(turns or [])})
     needed = sorted({(t - 1) % n for t in at} | set(at))
-    flows = {t: _flow(frames[t], frames[(t + 1) % n]) for t in needed}
+    # Motion direction needs no detail: flow at half the metric width costs a quarter.
+    halves: dict[int, np.ndarray] = {}
+
+    def half(t: int) -> np.ndarray:
+        if t not in halves:
+            halves[t] = cv2.pyrDown(frames[t])
+        return halves[t]
+
+    flows = {t: _flow(half(t), half((t + 1) % n)) for t in needed}
     # The cosine at frame t compares the motion arriving at t with the motion leaving it.
     cosines = {t: _cosine(flows[(t - 1) % n], flows[t]) for t in at}
     magnitudes = {t: float(np.abs(fl).mean()) for t, fl in flows.items()}
