@@ -21,10 +21,14 @@ emitter = Emitter()
 seen = []
 emitter.flag_changed.connect(lambda value: seen.append(value))
 emitter.progress_changed.connect(lambda value: seen.append(value))
+before = sys.getrefcount(True)
 for i in range(5000):
     emitter.flag_changed.emit(i % 2 == 0)
     emitter.progress_changed.emit({"done": i})
-print(len(seen))
+received = len(seen)
+seen.clear()  # the list itself held references to True
+lost = before - sys.getrefcount(True)
+print(received, lost)
 """
 
 
@@ -35,4 +39,7 @@ def test_thousands_of_python_signal_emits_do_not_abort():
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == "10000"
+    received, lost = map(int, proc.stdout.split())
+    assert received == 10000
+    # The 6.12.0 bug drops one reference to True per emit until the interpreter aborts.
+    assert lost < 10
