@@ -155,3 +155,50 @@ def test_large_faces_use_a_coarse_map_with_the_same_result(portrait, monkeypatch
         exact = fine.render(frame, 0, pose)
         diff = np.abs(exact.astype(int) - out.astype(int))
         assert diff.mean() < 0.2 and np.percentile(diff[allowed], 99) < 20
+
+
+def _centre_column(renderer: MouthRenderer, out: np.ndarray, pose: MouthParams, steps: int = 21) -> np.ndarray:
+    """Colours down the middle of the opening, from the upper inner lip (0) to the lower one (1)."""
+    from navtalk_desktop.core.mouth.geometry import deform
+
+    geo = renderer.geometry(0, out.shape[:2])
+    local = deform(geo.controls, pose.as_array(), pose.closed)
+    upper, lower = local[renderer._inner_upper], local[renderer._inner_lower]
+    top = np.interp(0.0, *zip(*sorted(upper.tolist())))
+    bottom = np.interp(0.0, *zip(*sorted(lower.tolist())))
+    colours = []
+    for s in np.linspace(0.0, 1.0, steps):
+        x, y = geo.controls.frame.to_global(np.array([0.0, top + (bottom - top) * s]))
+        colours.append(out[int(round(y)), int(round(x))].astype(int))
+    return np.array(colours)
+
+
+def test_open_mouth_is_filled_dark_with_a_hint_of_teeth(portrait, monkeypatch):
+    """The fill's colours are swapped for unmistakable ones, so what the test sees can only come from it:
+    teeth (green here) in a band under the upper lip, the deep mouth (blue here) in the middle, a gradient
+    from the lips' edge inwards; nothing of it when the lips are closed or barely apart."""
+    import navtalk_desktop.core.mouth.renderer as renderer_module
+
+    monkeypatch.setattr(renderer_module, "TEETH_COLOR", np.array([0.0, 255.0, 0.0]))
+    monkeypatch.setattr(renderer_module, "DEEP_MOUTH", np.array([0.0, 0.0, 255.0]))
+    rgb, points = portrait
+    renderer = MouthRenderer(points[None])
+    pose = viseme_params("aa")
+    column = _centre_column(renderer, renderer.render(rgb, 0, pose), pose)
+    green = (column[:, 1] > 120) & (column[:, 0] < 80) & (column[:, 2] < 120)
+    blue = (column[:, 2] > 150) & (column[:, 0] < 60) & (column[:, 1] < 60)
+    assert green[1:6].any() and not green[8:].any(), column  # teeth just under the upper lip only
+    assert blue[6:12].any(), column  # the deep mouth in the middle of the opening...
+    assert column[-2, 2] < column[8:12, 2].max() - 60  # ...fading towards the lower lip (a gradient)
+    # Real colours: the inside is dark, the teeth light.
+    monkeypatch.undo()
+    column = _centre_column(renderer, renderer.render(rgb, 0, pose), pose)
+    lum = column.mean(axis=1)
+    assert lum[6:12].min() < 40 and lum[1:4].max() > 140
+    # Closed lips (p/b/m) and a barely open mouth show no teeth and no dark hole.
+    monkeypatch.setattr(renderer_module, "TEETH_COLOR", np.array([0.0, 255.0, 0.0]))
+    monkeypatch.setattr(renderer_module, "DEEP_MOUTH", np.array([0.0, 0.0, 255.0]))
+    for quiet in (viseme_params("pbm"), MouthParams(jaw_open=0.0, lip_width=0.3, closed=1.0)):
+        out = renderer.render(rgb, 0, quiet).astype(int)
+        assert not np.any((out[..., 1] > 200) & (out[..., 0] < 60)), "teeth drawn on closed lips"
+        assert not np.any((out[..., 2] > 200) & (out[..., 0] < 40) & (out[..., 1] < 40)), "a hole in closed lips"

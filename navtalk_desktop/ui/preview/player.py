@@ -140,6 +140,7 @@ class LoopPlayer(QObject):
             return
         if not self._looping and self._index >= self.frame_count - 1:
             self._index = 0  # play again from the start after a one-shot pass ended
+            self.frame_changed.emit(0, self.frame_count)  # the counter must not keep naming the last frame
         self._anchor(self._index)
         self._playing = True
         self.playing_changed.emit(True)
