@@ -1,7 +1,12 @@
-"""Playback clocks and the live session: no audio device here, so the monotonic fallback drives it."""
+"""Playback clocks and the live session: the monotonic fallback (no audio device here), the device clock
+with a fake stream, and the real PortAudio stream on an ALSA file device (what reaches the "speaker")."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from types import SimpleNamespace
@@ -143,3 +148,79 @@ def test_session_on_monotonic_clock_replaces_utterances_cleanly():
     session.speak(long_one)
     session.stop()
     assert session.mouth_params_now() is REST and session.position() is None
+
+
+# A real PortAudio stream on an ALSA device that writes what it plays to a file (alsa-lib's `file` plugin
+# over `null`): no sound card is needed, yet the player's real callback, its real time stamps and the
+# stream's abort/start cycle all run. The null device is not paced in real time (it takes samples as fast
+# as they come), so this checks *what* is played and that the device clock drives the session; the
+# real-time pacing itself is covered by the fake-stream test above.
+_REAL_STREAM_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+from navtalk_desktop.core.speech.player import AudioPlayer, open_player, resample
+from navtalk_desktop.core.speech.session import LipSyncSession
+from navtalk_desktop.core.speech.utterance import prepare_utterance
+
+player = open_player()
+assert isinstance(player, AudioPlayer), getattr(player, "reason", player)
+session = LipSyncSession(player=player, display_latency=0.0)
+first = prepare_utterance("Papa made a big map.", "espeak")
+second = prepare_utterance("Bob.", "espeak")
+
+def wait_position():
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        pos = session.position()
+        if pos is not None:
+            return pos
+        time.sleep(0.002)
+    raise SystemExit("the audio callback never anchored the device clock")
+
+session.speak(first)
+positions = [wait_position()]
+time.sleep(0.05)
+positions.append(session.position())
+session.speak(second)  # new text while speaking
+after_replace = wait_position()
+time.sleep(0.05)
+session.stop()
+stopped = session.position()
+time.sleep(0.05)
+player.close()
+np.save(sys.argv[1] + ".first.npy", resample(first.audio, first.sample_rate, player.sample_rate))
+np.save(sys.argv[1] + ".second.npy", resample(second.audio, second.sample_rate, player.sample_rate))
+print(json.dumps({"description": session.clock_description, "positions": positions,
+                  "after_replace": after_replace, "stopped": stopped, "is_audio_clock": player.clock.is_audio_clock}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ALSA file device exists on Linux only")
+def test_real_portaudio_stream_plays_each_utterance_whole_and_clocks_the_session(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    raw = tmp_path / "played.raw"
+    (home / ".asoundrc").write_text(
+        f'pcm.!default {{ type file slave.pcm "null" file "{raw}" format "raw" }}\n')
+    env = {**os.environ, "HOME": str(home)}
+    env.pop("ALSA_CONFIG_PATH", None)
+    proc = subprocess.run([sys.executable, "-c", _REAL_STREAM_SCRIPT, str(tmp_path / "ref")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["is_audio_clock"] and report["description"].startswith("audio device clock")
+    assert report["positions"][0] >= 0.0 and report["positions"][1] > report["positions"][0]  # runs on
+    assert report["stopped"] is None  # Stop forgets the utterance and its clock
+    first = np.load(tmp_path / "ref.first.npy")
+    second = np.load(tmp_path / "ref.second.npy")
+    played = np.fromfile(raw, "<f4")  # PortAudio opens the device as float32 mono, like the stream
+    loud = lambda x: np.nonzero(np.abs(x) > 1e-6)[0]  # noqa: E731
+    assert len(loud(played)), "nothing reached the device"
+    # What reached the device: the first utterance whole, then the second from its first sample
+    # (replacement restarts cleanly), and nothing else but silence. (Speech starts with a little silence.)
+    a = loud(played)[0] - loud(first)[0]
+    assert a >= 0 and np.allclose(played[a:a + len(first)], first, atol=1e-6)
+    rest = played[a + len(first):]
+    b = a + len(first) + loud(rest)[0] - loud(second)[0]
+    assert np.allclose(played[b:b + len(second)], second, atol=1e-6)
+    assert not len(loud(played[b + len(second):]))
