@@ -37,10 +37,13 @@ def test_pbm_visemes_within_20ms_of_espeak_phoneme_events():
         assert min(abs(c.start - t) for c in pbm) <= 0.020 or any(c.start < t < c.end for c in near)
     for cue in pbm:
         assert min(abs(cue.start - t) for t in events) <= 0.020, f"p/b/m cue at {cue.start:.3f}s matches no event"
-    # Lips fully closed at each p/b/m sound, whatever the vowels around it do.
+    # Lips fully closed at each p/b/m sound, whatever the vowels around it do; the pose's viseme weights
+    # (what a PNG patch set blends, what the overlay names) say so too.
     for t in events:
         pose = utterance.mouth_params_at(t + 0.005)
         assert pose.closed > 0.9 and pose.jaw_open < 0.05, (t, pose)
+        shut = pose.weights.get("pbm", 0.0) + pose.weights.get("sil", 0.0)  # (a silence may be closing in too)
+        assert pose.viseme in ("pbm", "sil") and shut >= 0.9 * sum(pose.weights.values()), (t, pose)
 
 
 def test_engine_times_match_the_audio_length():

@@ -133,3 +133,31 @@ def test_cli_lists_voices(capsys):
     assert lines and all("en-gb" in line for line in lines)
     assert main(["voices", "--engine", "edge"]) == 0
     assert "en-US-AriaNeural" in capsys.readouterr().out
+
+
+def test_cli_speaks_with_a_user_patch_library(workdir, loop_video, capsys):
+    """`speak --patches DIR`: the user's PNG mouths replace the generated mouth in the rendered clip."""
+    import cv2
+
+    from navtalk_desktop.core.media import read_frames
+
+    folder = workdir / "patches"
+    folder.mkdir(exist_ok=True)
+    for name, colour, half_height in (("sil", (200, 60, 60), 3), ("aa", (0, 0, 255), 30), ("pbm", (0, 255, 0), 4)):
+        rgba = np.zeros((160, 256, 4), np.uint8)
+        cv2.ellipse(rgba, (128, 80), (64, half_height), 0, 0, 360, (*colour, 255), -1)
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    out = workdir / "patched.mp4"
+    assert main(["speak", str(loop_video), "Papa made a map.", "--engine", "espeak", "--out", str(out),
+                 "--patches", str(folder)]) == 0
+    frames = read_frames(out)
+    blue = [int(((f[..., 2] > 180) & (f[..., 0] < 80) & (f[..., 1] < 80)).sum()) for f in frames]
+    green = [int(((f[..., 1] > 180) & (f[..., 0] < 80) & (f[..., 2] < 80)).sum()) for f in frames]
+    assert max(blue) > 100 and max(green) > 30  # the open and the closed patch both show up...
+    assert blue[-1] == 0 and green[-1] == 0  # ...and the clip ends on the loop's own mouth
+    capsys.readouterr()
+    bad = workdir / "bad_patches"
+    bad.mkdir(exist_ok=True)
+    assert main(["speak", str(loop_video), "Hi.", "--engine", "espeak", "--out", str(workdir / "never.mp4"),
+                 "--patches", str(bad)]) == 1
+    assert "sil.png" in capsys.readouterr().err and not (workdir / "never.mp4").exists()

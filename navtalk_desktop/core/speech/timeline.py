@@ -227,10 +227,17 @@ class MouthTimeline:
             return REST
         params, closed, act, gate_arr = self._evaluate(np.array([t]), near)
         weights: dict[str, float] = {}
+        pressed = 0.0  # how shut p/b/m press the lips now (as in _evaluate)
         for i, a in zip(near, act[0]):
             if a > 0.02:
                 name = self.cues[i].viseme
                 weights[name] = weights.get(name, 0.0) + float(a)
+            if self._pbm[i]:
+                pressed = max(pressed, min(1.0, float(a)))
+        if pressed > 0.0:
+            # The weights say what is drawn (patch sets blend by them, the overlay names the largest): while
+            # p/b/m shut the lips, the neighbours' open shapes fade by the same factor as the pose's opening.
+            weights = {k: (v if k == PBM else v * (1.0 - pressed)) for k, v in weights.items()}
         gate = float(gate_arr[0])
         if gate > 0.02:
             weights = {k: v * (1.0 - gate) for k, v in weights.items()}
