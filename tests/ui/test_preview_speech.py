@@ -254,3 +254,46 @@ def test_online_engine_unreachable_speaks_offline_and_says_so(panel, qtbot, monk
     utterance = started.args[0]
     assert utterance.speech.engine == "espeak" and utterance.speech.voice == "en-gb"  # the user's offline voice
     assert "online voices unavailable" in panel.status_label.text() and panel.player.speaking
+
+
+def test_user_patch_folder_replaces_the_generated_mouth(panel, qtbot, tmp_path, fixture_loop):
+    """The panel's Mouth menu: a folder of PNG patches (docs/mouth-patches.md) draws the speaking mouth,
+    an invalid folder is explained and changes nothing, and the generated mouth comes back on request."""
+    import cv2
+
+    from navtalk_desktop.core.mouth.patches import PatchMouthRenderer
+    from navtalk_desktop.core.mouth.renderer import MouthRenderer
+
+    folder = tmp_path / "mouths"
+    folder.mkdir()
+    for name in ("sil", "aa", "ah", "pbm"):
+        rgba = np.zeros((160, 256, 4), np.uint8)
+        cv2.ellipse(rgba, (128, 80), (64, 4 if name in ("sil", "pbm") else 30), 0, 0, 360, (0, 0, 255, 255), -1)
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    generated = panel.loop.renderer
+    assert not panel.use_patches(tmp_path / "missing")
+    assert "cannot be used" in panel.status_label.text() and panel.loop.renderer is generated
+    assert panel.use_patches(folder)
+    assert isinstance(panel.loop.renderer, PatchMouthRenderer) and panel.mouth_button.text() == "Mouth: patches"
+    player = panel.player
+    player.pause()
+    player.seek(10)
+    assert panel.speak(LONG)
+    wait_until(qtbot, lambda: player.speaking, 15)
+    blue = 0
+    for _ in range(20):
+        shown = image_array(panel.view.grab_image()).astype(int)
+        blue = max(blue, int(((shown[..., 2] > 180) & (shown[..., 0] < 80) & (shown[..., 1] < 80)).sum()))
+        qtbot.wait(40)
+    assert blue > 20, "the patch mouth was not drawn"
+    panel.stop()
+    generated_action, folder_action = panel.mouth_button.menu().actions()
+    assert "PNG patch folder" in folder_action.text()
+    generated_action.trigger()  # the Mouth menu: back to the generated mouth
+    assert isinstance(panel.loop.renderer, MouthRenderer) and panel.mouth_button.text() == "Mouth: generated"
+    assert panel.patches is None
+    panel.set_loop(fixture_loop)  # a loop arriving later (generated mouth) keeps the user's choice
+    assert isinstance(panel.loop.renderer, MouthRenderer)
+    assert panel.use_patches(folder)
+    panel.set_loop(fixture_loop)
+    assert isinstance(panel.loop.renderer, PatchMouthRenderer)

@@ -102,3 +102,16 @@ def load_preview_loop(path: Path | str, patches: Path | None = None,
     track = load_or_compute_landmarks(path, info, cancel=cancel,
                                       on_progress=(lambda f: on_progress(0.5 + 0.5 * f)) if on_progress else None)
     return preview_loop_from(np.stack(frames), float(info.fps), track, (info.width, info.height), path, patches)
+
+
+def with_mouth(loop: PreviewLoop, patches: Path | None) -> PreviewLoop:
+    """The same loop drawing the user's PNG patch set (`patches`), or the generated mouth (None).
+
+    Raises InputError for a folder that is not a valid patch set (docs/mouth-patches.md). A loop without a
+    face keeps no renderer either way.
+    """
+    if loop.renderer is None:
+        return loop
+    from dataclasses import replace
+
+    return replace(loop, renderer=make_renderer(loop.renderer.points, patches))

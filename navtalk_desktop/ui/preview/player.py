@@ -93,6 +93,11 @@ class LoopPlayer(QObject):
         else:
             self._schedule()
 
+    def set_renderer(self, renderer) -> None:
+        """Draw the mouth with another renderer from the next frame on (e.g. the user's PNG patch set)."""
+        self._renderer, self._shown = renderer, None
+        self._render_now()
+
     def clear(self, placeholder: str = "No loop loaded") -> None:
         self.pause()
         self._frames, self._renderer, self._shown = None, None, None

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPla
 
 from ...core.settings import Settings
 from ..workers import TaskError, TaskRunner
-from .loop_data import PreviewLoop, load_preview_loop
+from .loop_data import PreviewLoop, load_preview_loop, with_mouth
+from .mouth_menu import make_mouth_button, use_patches
 from .player import LoopPlayer
 from .view_factory import create_preview_view, create_raster_fallback
 from .voice_picker import VoicePicker
@@ -68,6 +69,7 @@ class PreviewPanel(QWidget):
         self.runner = runner if runner is not None else TaskRunner(self)
         self.settings = settings
         self.loop: PreviewLoop | None = None
+        self.patches: Path | None = None  # the user's PNG mouth patch folder; None = the generated mouth
         self._speech_generation = 0
         self._loop_generation = 0
         self._pending_source: tuple[Path, object] | None = None  # (path, frames provider) until on screen
@@ -113,6 +115,8 @@ class PreviewPanel(QWidget):
         transport.addWidget(self.loop_check)
         transport.addWidget(self.counter_label)
         transport.addStretch(1)
+        self.mouth_button = make_mouth_button(self)
+        transport.addWidget(self.mouth_button)
         transport.addWidget(self.open_button)
         layout.addLayout(transport)
 
@@ -159,6 +163,10 @@ class PreviewPanel(QWidget):
     def voice(self) -> str | None:
         return self.voices.voice
 
+    def use_patches(self, folder: Path | None) -> bool:
+        """Draw the mouth from a PNG patch folder (None: the generated mouth); False if the folder is invalid."""
+        return use_patches(self, folder)
+
     def select_voice(self, engine: str, voice: str | None = None) -> None:
         """Pick the engine (and voice) programmatically (tests, scripted previews)."""
         self.voices.select(engine, voice)
@@ -190,7 +198,7 @@ class PreviewPanel(QWidget):
             handle.cancel()
         self.view.set_placeholder(f"Loading {path.name}…")
         self._status(f"Loading {path.name}…")
-        self.runner.start("preview-loop", loop_task(path, patches),
+        self.runner.start("preview-loop", loop_task(path, patches if patches is not None else self.patches),
                           on_success=lambda loop, g=generation: self._loop_ready(g, loop),
                           on_failure=lambda err, g=generation: self._loop_failed(g, path, err))
 
@@ -201,6 +209,8 @@ class PreviewPanel(QWidget):
     def _loop_ready(self, generation: int, loop: PreviewLoop) -> None:
         if generation != self._loop_generation:
             return
+        if self.patches is not None and loop.renderer is not None and not hasattr(loop.renderer, "library"):
+            loop = with_mouth(loop, self.patches)  # e.g. the studio's frames arrive with the generated mouth
         self.loop = loop
         visible = self.on_screen()
         self.player.set_loop(loop.frames, loop.fps, loop.renderer, play=visible)
