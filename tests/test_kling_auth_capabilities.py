@@ -73,6 +73,11 @@ def test_regions_and_custom_base_url():
         resolve_base_url("mars")
     with pytest.raises(KlingParameterError, match="https://"):
         resolve_base_url(None, "ftp://example")
+    assert resolve_base_url(None, "https://kling.example.com/") == "https://kling.example.com"
+    assert resolve_base_url(None, "http://localhost:8000") == "http://localhost:8000"
+    for cleartext in ("http://api-singapore.klingai.com", "http://192.168.1.20:8000", "http://proxy.example"):
+        with pytest.raises(KlingParameterError, match="plain http; use https://"):
+            resolve_base_url(None, cleartext)  # the key/token would travel unencrypted
 
 
 def test_capability_map_refuses_impossible_loop_modes():
@@ -117,6 +122,9 @@ def test_create_body_fields_per_model():
     assert body["model_name"] == "kling-v1" and body["mode"] == "std"
     v2 = _request(model="kling-v2-1", mode="pro", cfg_scale=0.4).to_body()
     assert "cfg_scale" not in v2 and "image_tail" not in v2
+    with pytest.raises(KlingParameterError, match="kling-v3 needs a prompt"):
+        _request(model="kling-v3", mode="std", duration="3", prompt="  ").to_body()
+    assert "prompt" not in _request(prompt="").to_body()  # other models take an empty prompt
     master = _request(model="kling-v2-master", mode="pro").to_body()
     assert "mode" not in master  # "kling-v2-master currently does not support mode parameter"
     assert _request(model="kling-v2-6", mode="pro", loop_tail=True).to_body()["sound"] == "off"

@@ -63,6 +63,8 @@ def test_progress_bar_on_a_terminal():
      "loop mode (image_tail) is not supported for kling-v1/std/10 s"),
     (["--duration", "7"], "cannot make a 7 s video"),
     (["--prompt", "x" * 2600], "Kling accepts at most 2500"),
+    ([*FAST, "--prompt", ""], "kling-v3 needs a prompt"),
+    (["--base-url", "http://kling-proxy.example"], "plain http; use https://"),
 ])
 def test_impossible_requests_fail_before_any_request(simulator, portrait_320, keys, tmp_path, capsys, extra,
                                                      message):
@@ -175,3 +177,49 @@ def test_interrupted_generation_says_how_to_resume(simulator, portrait_320, keys
     simulator.faults.set(never_finish=False)
     assert main(["jobs", "resume", "1"]) == 0
     assert "resumed job 1" in capsys.readouterr().out
+
+
+def test_in_process_simulator_jobs_are_closed_not_promised_a_resume(portrait_320, isolated_dirs, tmp_path, capsys,
+                                                                     monkeypatch):
+    import navtalk_desktop.simulator as simulator_module
+    from navtalk_desktop.core.jobs import JobStore
+
+    start = simulator_module.start_simulator
+
+    def start_stuck(*a, **kw):  # the in-process simulator's tasks stay "processing"
+        handle = start(*a, **kw)
+        handle.faults.set(never_finish=True)
+        return handle
+
+    monkeypatch.setattr(simulator_module, "start_simulator", start_stuck)
+    args = ["generate", str(portrait_320), "--out", str(tmp_path / "o.mp4"), "--simulator", "--simulator-seconds",
+            "0.3", "--timeout", "0.02", *FAST]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "is still 'processing'" in err and "jobs resume" not in err  # its server ends with the command
+    job = JobStore().get(1)
+    assert job.stage == "failed" and not job.resumable and "no longer running" in job.error_message
+
+
+def test_resume_of_a_job_whose_local_simulator_is_gone_fails_fast(render_cache, portrait_320, keys, tmp_path,
+                                                                    capsys):
+    import time
+
+    from kling_helpers import fast_config
+    from navtalk_desktop.core.jobs import JobStore
+    from navtalk_desktop.simulator import start_simulator
+
+    sim = start_simulator(config=fast_config(render_cache))
+    sim.faults.set(never_finish=True)
+    base_url = sim.base_url
+    args = ["generate", str(portrait_320), "--out", str(tmp_path / "o.mp4"), "--base-url", base_url,
+            "--timeout", "0.02", *FAST]
+    assert main(args) == 1 and "jobs resume 1" in capsys.readouterr().err
+    sim.stop()  # a `navtalk-loop simulator` that was closed: nothing listens on that port any more
+    started = time.monotonic()
+    assert main(["jobs", "resume"]) == 1
+    assert time.monotonic() - started < 5  # not half an hour of polling a dead port
+    err = capsys.readouterr().err
+    assert f"job 1: the local Kling simulator that ran this job ({base_url}) is no longer running" in err
+    assert JobStore().get(1).stage == "failed"
+    assert main(["jobs", "resume"]) == 0 and "no unfinished jobs" in capsys.readouterr().out

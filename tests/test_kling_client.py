@@ -103,6 +103,15 @@ def test_expired_cached_token_is_regenerated(simulator):
     assert simulator.stats.error_codes == [1004]
 
 
+def test_clock_ahead_gives_a_clock_hint_after_one_fresh_token(simulator):
+    client = make_client(simulator)
+    client.tokens = TokenProvider(creds_for_tests(), clock=lambda: time.time() + 3600)  # clock an hour fast
+    with pytest.raises(KlingAuthError, match=r"not yet valid \(check the computer's clock\).*code 1003") as err:
+        client.list_tasks()
+    assert err.value.refresh_token and not err.value.retryable
+    assert simulator.stats.error_codes == [1003, 1003]
+
+
 def test_unknown_static_key_does_not_loop(simulator):
     with pytest.raises(KlingAuthError):
         make_client(simulator, Credentials(api_key="nope-nope-nope")).list_tasks()
@@ -240,7 +249,8 @@ def test_failed_task_is_reported_with_reason(simulator, portrait_320, isolated_d
     small = tmp_path / "small.png"
     Image.open(portrait_320).resize((320, 120)).save(small)  # 2.67:1 — Kling accepts it, then fails it
     client = make_client(simulator)
-    body = {"model_name": "kling-v3", "mode": "std", "duration": "3", "image": prepare_image(portrait_320).base64()}
+    body = {"model_name": "kling-v3", "mode": "std", "duration": "3", "prompt": "blink once",
+            "image": prepare_image(portrait_320).base64()}
     import base64
 
     body["image"] = base64.b64encode(small.read_bytes()).decode()

@@ -81,7 +81,7 @@ def test_external_id_lookup_falls_back_to_the_query_form(render_cache, portrait_
         client = make_client(sim)
         created = client.create_task(CreateTaskRequest(image_base64=prepare_image(portrait_320).base64(),
                                                        model="kling-v3", mode="std", duration="3",
-                                                       external_task_id="ext-q-1"))
+                                                       prompt="blink once", external_task_id="ext-q-1"))
         found = client.find_by_external_id("ext-q-1")
         assert found is not None and found.task_id == created.task_id
         assert 1203 in sim.stats.error_codes  # the path form was tried first and refused

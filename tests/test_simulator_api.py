@@ -96,11 +96,42 @@ def _body(portrait, **kw):
      "model/mode/duration(kling-v1/std/10) is not supported with image_tail"),
     ({"image_tail": "SELF", "camera_control": {"type": "simple"}}, "cannot be used at the same time"),
     ({"model_name": "kling-v2-6", "image_tail": "SELF", "sound": "on"}, "sound is not supported with image_tail"),
+    ({"model_name": "kling-v3", "mode": "std", "duration": "3"}, "prompt is required for kling-v3"),
+    ({"model_name": "kling-v3", "duration": "3", "prompt": "x", "multi_shot": True, "image_tail": "SELF",
+      "shot_type": "intelligence"}, "first/end frame generation is not supported with multi_shot"),
+    ({"model_name": "kling-v3", "duration": "3", "multi_shot": True}, "shot_type must be customize or intelligence"),
+    ({"model_name": "kling-v3", "duration": "5", "multi_shot": True, "shot_type": "customize",
+      "multi_prompt": [{"index": 1, "prompt": "a", "duration": "2"}, {"index": 2, "prompt": "b", "duration": "2"}]},
+     "multi_prompt durations add up to 4, not the duration 5"),
+    ({"model_name": "kling-v3", "duration": "3", "multi_shot": True, "shot_type": "customize",
+      "multi_prompt": [{"index": 1, "prompt": "p" * 513, "duration": "3"}]}, "at most 512 characters"),
+    ({"multi_shot": True, "shot_type": "intelligence", "prompt": "x"}, "multi_shot is not supported by kling-v2-1"),
+    ({"sound": "on"}, "sound is not supported by kling-v2-1"),
+    ({"sound": "loud"}, "sound is invalid"),
+    ({"model_name": "kling-v2-6", "voice_list": [{"voice_id": "v1"}]}, "voice_list requires sound"),
+    ({"model_name": "kling-v2-6", "sound": "on", "voice_list": [{"voice_id": "a"}, {"voice_id": "b"},
+                                                                 {"voice_id": "c"}]}, "at most 2 entries"),
+    ({"element_list": [{"element_id": 1}]}, "element_list takes at most 3 elements and only on kling-v3"),
+    ({"camera_control": {"type": "simple", "config": {"zoom": 5}}},
+     "camera_control is only supported with kling-v1-5 in pro mode, 5s duration"),
+    ({"model_name": "kling-v1-5", "camera_control": {"type": "simple", "config": {"zoom": 5, "pan": 1}}},
+     "exactly one non-zero value"),
+    ({"model_name": "kling-v1-5", "camera_control": {"type": "simple", "config": {"zoom": 11}}}, "in [-10, 10]"),
+    ({"model_name": "kling-v1-5", "camera_control": {"type": "orbit"}}, "camera_control type must be one of"),
+    ({"static_mask": "SELF", "camera_control": {"type": "simple", "config": {"zoom": 5}}},
+     "cannot be used at the same time"),
+    ({"dynamic_masks": [{"mask": "SELF", "trajectories": [{"x": 1, "y": 1}]}]}, "2 to 77 points"),
+    ({"dynamic_masks": [{"mask": "SELF", "trajectories": [{"x": 1, "y": 1}, {"x": 2, "y": 2}]}] * 7},
+     "at most 6 groups"),
+    ({"watermark_info": True}, "watermark_info must be an object"),
 ])
 def test_parameter_rules(simulator, portrait_320, change, message):
     body = _body(portrait_320, **change)
-    if body.get("image_tail") == "SELF":
-        body["image_tail"] = body["image"]
+    for key in ("image_tail", "static_mask"):
+        if body.get(key) == "SELF":
+            body[key] = body["image"]
+    for group in body.get("dynamic_masks") or []:
+        group["mask"] = body["image"]
     resp = _post(simulator, body)
     assert resp.status_code == 400
     assert resp.json()["code"] == 1201 and message in resp.json()["message"]
@@ -151,7 +182,8 @@ def test_create_query_list_lifecycle_and_video(simulator, portrait_320):
 def test_rendered_video_blinks_at_about_one_second(simulator, portrait_320):
     from navtalk_desktop.core.analysis import analyze_video
 
-    resp = _post(simulator, _body(portrait_320, model_name="kling-v3", mode="std", duration="3"))
+    resp = _post(simulator, _body(portrait_320, model_name="kling-v3", mode="std", duration="3",
+                                     prompt="blink once"))
     task_id = resp.json()["data"]["task_id"]
     assert _wait(simulator, task_id)["task_status"] == "succeed"
     result = analyze_video(simulator.registry.get(task_id).video_path)
@@ -246,7 +278,7 @@ def test_callbacks_post_each_status_change_to_a_loopback_url(simulator, portrait
     try:
         url = f"http://127.0.0.1:{hook.server_address[1]}/kling"
         task_id = _post(simulator, _body(portrait_320, model_name="kling-v3", mode="std", duration="3",
-                                         callback_url=url)).json()["data"]["task_id"]
+                                         prompt="blink once", callback_url=url)).json()["data"]["task_id"]
         _wait(simulator, task_id)
         deadline = time.monotonic() + 5
         while len(received) < 2 and time.monotonic() < deadline:

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import InputError, NavTalkError
-from ..core.jobs import JobStore
+from ..core.jobs import FAILED, JobStore
 from ..core.kling.capabilities import DEFAULT_DURATION, DEFAULT_MODE, DEFAULT_MODEL, MODELS
 from ..core.kling.client import REGIONS
-from ..core.kling.connect import open_session
+from ..core.kling.connect import local_server_gone, open_session
 from ..core.kling.generation import GenerationRequest, GenerationResult
 from ..core.kling.prompts import DEFAULT_IDLE_PROMPT, DEFAULT_NEGATIVE_PROMPT
 from ..core.logs import setup_file_logging
@@ -33,6 +33,10 @@ def _add_connection_options(p: argparse.ArgumentParser) -> None:
                    help="stop waiting after this many minutes; the job stays resumable (default 30)")
 
 
+SIMULATOR_GONE = ("the local Kling simulator that ran this job ({url}) is no longer running, so the job "
+                  "cannot finish; generate again")
+
+
 @contextmanager
 def _generator(args, base_url: str | None = None):
     """A KlingGenerator for the chosen host; starts (and stops) an in-process simulator if asked."""
@@ -43,8 +47,20 @@ def _generator(args, base_url: str | None = None):
         if session.offline:
             print(f"using a local Kling simulator at {session.base_url}", file=sys.stderr)
         yield session.generator
+    except BaseException:
+        if session.offline:
+            _close_simulator_jobs(session.generator.store, session.base_url)
+        raise
     finally:
         session.close()
+
+
+def _close_simulator_jobs(store: JobStore, base_url: str) -> None:
+    """An in-process simulator ends with this command: its unfinished jobs can never be resumed."""
+    for job in store.unfinished():
+        if job.base_url == base_url:
+            store.update(job.id, stage=FAILED, error_kind="SimulatorStopped",
+                         error_message=SIMULATOR_GONE.format(url=base_url))
 
 
 def _report(result: GenerationResult) -> None:
@@ -84,12 +100,13 @@ def _run_generation(args, request: GenerationRequest) -> GenerationResult:
             return gen.generate(request, on_progress=printer, reuse_unfinished=not args.new, prepared=prepared)
         except KeyboardInterrupt:
             printer.close()
-            print("the job is kept; continue it with `navtalk-loop jobs resume`", file=sys.stderr)
+            if not args.simulator:
+                print("the job is kept; continue it with `navtalk-loop jobs resume`", file=sys.stderr)
             raise
         except NavTalkError as exc:
             printer.close()
             job_id = getattr(exc, "job_id", None)
-            if job_id is not None and gen.store.get(job_id).resumable:
+            if job_id is not None and gen.store.get(job_id).resumable and not args.simulator:
                 print(f"job {job_id} is kept; continue it with `navtalk-loop jobs resume {job_id}`", file=sys.stderr)
             raise
         finally:
@@ -172,9 +189,16 @@ def cmd_jobs_resume(args) -> int:
         return 0
     failures = 0
     for job in jobs:
+        base_url = args.base_url or job.base_url
+        if job.resumable and local_server_gone(base_url):
+            message = SIMULATOR_GONE.format(url=base_url)
+            JobStore().update(job.id, stage=FAILED, error_kind="SimulatorStopped", error_message=message)
+            print(f"job {job.id}: {message}", file=sys.stderr)
+            failures += 1
+            continue
         printer = GenerationProgressPrinter()
         try:
-            with _generator(args, base_url=args.base_url or job.base_url) as gen:
+            with _generator(args, base_url=base_url) as gen:
                 _report(gen.resume(job.id, on_progress=printer))
         except NavTalkError as exc:
             printer.close()

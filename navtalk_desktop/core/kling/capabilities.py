@@ -30,6 +30,8 @@ class ModelCapabilities:
     takes_cfg_scale: bool
     takes_mode: bool = True
     has_sound: bool = False
+    #: kling-v3 (without multi-shot) refuses an empty prompt.
+    requires_prompt: bool = False
 
     def supports_tail(self, mode: str, duration: str) -> bool:
         return (mode, duration) in self.tail_combos
@@ -56,7 +58,8 @@ MODELS: dict[str, ModelCapabilities] = {
         ModelCapabilities("kling-v2-5-turbo", MODES, _FIVE_TEN, _pairs(("pro",), _FIVE_TEN), 24.0, False),
         # Start/end frame only when silent; the client never sends sound="on".
         ModelCapabilities("kling-v2-6", MODES, _FIVE_TEN, _pairs(("pro",), _FIVE_TEN), 24.0, False, has_sound=True),
-        ModelCapabilities("kling-v3", MODES, _V3_DURATIONS, _pairs(MODES, _V3_DURATIONS), 24.0, False, has_sound=True),
+        ModelCapabilities("kling-v3", MODES, _V3_DURATIONS, _pairs(MODES, _V3_DURATIONS), 24.0, False, has_sound=True,
+                          requires_prompt=True),
     )
 }
 

@@ -7,12 +7,13 @@ downloaded by `download.py` with a separate, unauthenticated client.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import httpx
 
@@ -39,12 +40,28 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, write=60.0)
 FINISHED = ("succeed", "failed")
 
 
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def resolve_base_url(region: str | None = None, base_url: str | None = None) -> str:
     """A custom base URL wins; otherwise the region's host (Singapore/global by default)."""
     if base_url:
         url = base_url.strip().rstrip("/")
-        if not url.startswith(("https://", "http://")):
-            raise KlingParameterError(f"base URL must start with https:// (got {base_url!r})")
+        parsed = urlparse(url)
+        if parsed.scheme not in ("https", "http") or not parsed.hostname:
+            raise KlingParameterError(f"base URL must look like https://host (got {base_url!r})")
+        if parsed.scheme == "http" and not is_loopback_host(parsed.hostname):
+            # Plain HTTP would carry the key or token unencrypted: only a local simulator may use it.
+            raise KlingParameterError(
+                f"base URL {url!r} is plain http; use https:// (http:// is only for a local simulator "
+                f"on 127.0.0.1)"
+            )
         return url
     key = (region or DEFAULT_REGION).lower()
     if key not in REGIONS:
@@ -143,6 +160,8 @@ class CreateTaskRequest:
         negative = check_prompt(self.negative_prompt, "negative prompt")
         if prompt:
             body["prompt"] = prompt
+        elif caps.requires_prompt:
+            raise KlingParameterError(f"{self.model} needs a prompt; leave the default or write one")
         if negative:
             body["negative_prompt"] = negative
         if self.cfg_scale is not None and model_capabilities(self.model).takes_cfg_scale:

@@ -3,13 +3,13 @@ host, or the local simulator for the offline demo (started in-process and stoppe
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from ..jobs import JobStore
 from .auth import Credentials
-from .client import KlingClient, PollPolicy, resolve_base_url
+from .client import KlingClient, PollPolicy, is_loopback_host, resolve_base_url
 from .errors import MissingCredentialsError
 from .generation import KlingGenerator
 
@@ -18,13 +18,21 @@ LOCAL_POLL = PollPolicy(initial=0.2, factor=1.5, max_interval=1.0)
 
 
 def is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+    return is_loopback_host(urlparse(url).hostname or "")
+
+
+def local_server_gone(url: str, timeout: float = 1.0) -> bool:
+    """True when `url` is on loopback and nothing listens there any more (a stopped simulator), so a job
+    made on it can never finish. A remote host is never "gone": the network may come back."""
+    parsed = urlparse(url)
+    if not is_loopback(url):
         return False
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            return False
+    except OSError:
+        return True
 
 
 @dataclass

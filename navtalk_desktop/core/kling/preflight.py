@@ -52,6 +52,8 @@ class PreparedImage:
 
 
 def _mb(n: int) -> str:
+    if n < 1024 * 1024:
+        return f"{max(1, round(n / 1024))} KB"
     return f"{n / (1024 * 1024):.1f} MB"
 
 
