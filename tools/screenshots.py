@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
 
     from PIL import Image
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from navtalk_desktop.core.kling.client import PollPolicy
@@ -42,18 +42,24 @@ def main(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(argv[:1])
     app.setApplicationName("NavTalk Loop Studio")
 
+    def pump(max_ms: int = 0) -> None:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, max_ms)
+        # processEvents outside app.exec() never runs deleteLater(): without this, a tab bar Qt has retired
+        # stays on screen (a stray, clipped "Live Preview" tab beside the timeline in every screenshot)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
     def wait(condition, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
                 raise TimeoutError("a screenshot state was not reached in time")
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            pump(50)
             time.sleep(0.02)
 
     def settle(seconds: float = 0.4) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            app.processEvents()
+            pump()
             time.sleep(0.02)
 
     def shot(window, name: str) -> None:
@@ -122,7 +128,7 @@ def main(argv: list[str]) -> int:
     wait(lambda: panel.player.speaking and 0.4 < panel.player.current_params.jaw_open < 0.8)
     panel.player.pause()
     for _ in range(3):  # let the frame just drawn reach the screen
-        app.processEvents()
+        pump()
     # From the screen, not window.grab(): QWidget.grab re-renders a QOpenGLWidget and loses what QPainter
     # drew over the GL image (the viseme label); the screen shows what the user sees.
     path = out_dir / "06-live-preview.png"

@@ -73,9 +73,17 @@ class GenerateController(QObject):
             from ..simulator import demo_credentials
 
             return demo_credentials()
+        return self._account_credentials()
+
+    def _account_credentials(self):
+        """The user's Kling keys whatever the demo switch says (a real job resumes on the real server)."""
         from ..core.secrets import load_credentials
 
-        return load_credentials()
+        try:
+            return load_credentials()
+        except NavTalkError as exc:
+            log.warning("keys unavailable: %s", exc)
+            return None
 
     def refresh_keys(self) -> None:
         if self.settings.demo_mode:
@@ -154,9 +162,9 @@ class GenerateController(QObject):
         for job in unfinished:
             if job.id in self.running:
                 continue
-            if job.base_url == configured and not self.settings.demo_mode:
+            if job.base_url == configured:  # a real Kling job resumes even while demo mode is on
                 self.resume(job.id)
-            elif _is_loopback(job.base_url) and job.base_url != configured:
+            elif _is_loopback(job.base_url):
                 # a demo-simulator job: its server ended with the previous session
                 self.store().update(job.id, stage="failed", error_kind="InterruptedError",
                                     error_message="the demo simulator stopped before this job finished; "
@@ -183,16 +191,35 @@ class GenerateController(QObject):
         return True
 
     def resume(self, job_id: int) -> None:
+        """Continue a job on the server it was submitted to: the demo simulator's jobs with the demo keys,
+        any other with the user's keys, whichever way the demo switch is set now."""
         if job_id in self.running:
             return
-        creds = self.credentials()
-        if creds is None:
-            self.message.emit(f"Job {job_id} cannot resume without Kling keys: add them in Settings.", "warning")
+        try:
+            job = self.store().get(job_id)
+        except NavTalkError as exc:
+            self.message.emit(f"Job {job_id} cannot be resumed: {exc}", "error")
             return
-        self._start(job_id, None, creds, f"Resuming job {job_id}…")
+        simulator = self._simulator
+        if simulator is not None and job.base_url == simulator.base_url:
+            from ..simulator import demo_credentials
 
-    def _start(self, job_id: int | None, request, creds, text: str) -> None:
-        poll, base_url = self.poll_policy, self._base_url
+            creds = demo_credentials()
+        elif _is_loopback(job.base_url) and job.base_url != self.configured_base_url():
+            self.message.emit(f"Job {job_id} ran on the demo simulator of an earlier session, which has stopped; "
+                              f"generate the clip again.", "warning")
+            return
+        else:
+            creds = self._account_credentials()
+            if creds is None:
+                self.message.emit(f"Job {job_id} cannot resume without Kling keys: add them in Settings.",
+                                  "warning")
+                return
+        server = job.base_url
+        self._start(job_id, None, creds, f"Resuming job {job_id}…", base_url=lambda: server)
+
+    def _start(self, job_id: int | None, request, creds, text: str, base_url: Callable[[], str] | None = None) -> None:
+        poll, base_url = self.poll_policy, base_url or self._base_url
         try:
             self.store()  # create the database here first: two first-time opens at once race on its schema
         except NavTalkError as exc:

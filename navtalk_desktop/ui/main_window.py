@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from .jobs_panel import JobsPanel
 from .loop_controller import IMAGE_SUFFIXES, LoopController
 from .message_bar import MessageBar
 from .source_panel import SourcePanel
-from . import window_actions
+from . import window_actions, window_settings
 from .timeline import TimelineWidget
 from .workers import TaskRunner
 
@@ -87,7 +88,7 @@ class MainWindow(QMainWindow):
         self.export_dock.raise_()
         self.preview_panel.attach_studio(self.document, self.loop)
         self.preview_panel.message.connect(self.show_message)
-        self.export_panel.set_settings(self._default_export_settings())
+        self.export_panel.set_settings(window_settings.default_export_settings(self.settings))
         from ..core.project import GenerationSettings
 
         st = self.settings
@@ -322,10 +323,12 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from .settings_dialog import SettingsDialog
 
+        before = dataclasses.replace(self.settings)
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
             self.generate.refresh_keys()
             self.generate_panel.demo_check.setChecked(self.settings.demo_mode)
+            window_settings.apply_new_defaults(self, before)
             try:
                 save_settings(self.settings)
             except (NavTalkError, OSError) as exc:
@@ -337,13 +340,6 @@ class MainWindow(QMainWindow):
     def _export_settings_changed(self) -> None:
         self.document.export = self.export_panel.settings()
         self.document.mark_modified()
-
-    def _default_export_settings(self):
-        from ..core.project import ExportSettings
-
-        s = self.settings
-        return ExportSettings(strategy=s.export_strategy, duration=s.export_duration, format=s.export_format,
-                              quality=s.export_quality)
 
     def _update_title(self) -> None:
         name = self.document.project_path.name if self.document.project_path else (
@@ -372,23 +368,9 @@ class MainWindow(QMainWindow):
         self.loop.shutdown()
         self.runner.shutdown()
         self.generate.shutdown()
-        self._save_settings()
+        window_settings.save_on_close(self)
         event.accept()
         super().closeEvent(event)
-
-    def _save_settings(self) -> None:
-        s = self.settings
-        s.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
-        s.window_state = bytes(self.saveState().toBase64()).decode("ascii")
-        if self.document.project_path is not None:
-            s.last_project = str(self.document.project_path)
-        export = self.export_panel.settings()
-        s.export_strategy, s.export_duration = export.strategy, export.duration
-        s.export_format, s.export_quality = export.format, export.quality
-        try:
-            save_settings(s)
-        except (NavTalkError, OSError) as exc:
-            log.warning("settings not saved: %s", exc)
 
     def _restore_geometry(self) -> None:
         if self.settings.window_geometry:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
 
 from navtalk_desktop.core import media
 from navtalk_desktop.core.loop_plan import make_plan
@@ -34,6 +38,31 @@ def test_export_writes_loop_with_planned_frame_count(qtbot, analysed_window, tmp
     assert out.name in panel.result_label.text() and "verdict" in panel.result_label.text()
     assert panel.show_folder_button.isVisible() and panel.open_button.isVisible()
     assert panel.export_button.isVisible() and not panel.cancel_button.isVisible()
+    # the buttons hand the folder / the file to the desktop (a real QDesktopServices handler catches them)
+    opened = _open_urls_with(window, [panel.show_folder_button, panel.open_button])
+    assert opened == [out.parent, out]
+
+
+class _UrlCatcher(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[Path] = []
+
+    @Slot(QUrl)
+    def handle(self, url: QUrl) -> None:
+        self.paths.append(Path(url.toLocalFile()))
+
+
+def _open_urls_with(window, buttons) -> list[Path]:
+    catcher = _UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "handle")
+    try:
+        for button in buttons:
+            button.click()
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert not window.message_bar.isVisible()  # opened, so no "no application could open" warning
+    return catcher.paths
 
 
 def test_export_gif_from_format_choice(qtbot, analysed_window, tmp_path):

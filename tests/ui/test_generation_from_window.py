@@ -50,6 +50,9 @@ def test_generate_in_demo_mode_end_to_end(qtbot, make_window):
     assert "blink once" in panel.prompt_edit.toPlainText()
     values = []
     panel.progress_bar.valueChanged.connect(values.append)
+    shown_texts = []  # every status line the panel showed, download progress included
+    show_progress = panel.show_progress
+    panel.show_progress = lambda p: (show_progress(p), shown_texts.append(panel.status_label.text()))
     statuses = []
     with qtbot.waitSignal(window.generate.video_ready, timeout=120000) as ready:
         panel.generate_button.click()
@@ -59,6 +62,7 @@ def test_generate_in_demo_mode_end_to_end(qtbot, make_window):
     result = ready.args[0]
     assert len(set(values)) >= 3 and max(values) > 500  # the bar advanced through the stages
     assert "about" in statuses[0] or "longer" in statuses[0]  # elapsed time and an estimate
+    assert any(t.startswith(f"Job {result.job.id}: Downloading") and " MB" in t for t in shown_texts), shown_texts
     # the job is in the list, done, with an Open button
     row = jobs.row_of(result.job.id)
     assert row >= 0 and jobs.state_of(result.job.id) == "done"
@@ -170,5 +174,61 @@ def test_kill_and_restart_resumes_the_job(tmp_path, shared_cache_dir):
         store.close()
         assert sim.stats.create_requests == 1  # resumed, not submitted (and paid for) twice
         assert media.probe(out).frame_count > 0
+    finally:
+        sim.stop()
+
+
+def test_loop_tail_offered_only_where_the_model_allows_it(qtbot, window):
+    from navtalk_desktop.core.kling.capabilities import MODELS, model_capabilities
+
+    panel = window.generate_panel
+    offered = refused = 0
+    for model in MODELS:
+        panel.model_box.setCurrentIndex(panel.model_box.findData(model))
+        caps = model_capabilities(model)
+        assert [panel.duration_box.itemData(i) for i in range(panel.duration_box.count())] == list(caps.durations)
+        for mode in caps.modes:
+            panel.mode_box.setCurrentIndex(panel.mode_box.findData(mode))
+            for duration in caps.durations:
+                panel.duration_box.setCurrentIndex(panel.duration_box.findData(duration))
+                allowed = caps.supports_tail(mode, duration)
+                assert panel.tail_check.isEnabled() is allowed, (model, mode, duration)
+                if allowed:
+                    offered += 1
+                    panel.tail_check.setChecked(True)
+                    assert panel.settings().loop_tail
+                else:
+                    refused += 1
+                    assert not panel.tail_check.isChecked() and not panel.settings().loop_tail
+                    assert "end frame" in panel.tail_check.toolTip()
+    assert offered and refused
+
+
+def test_a_real_job_resumes_on_its_own_server_while_demo_mode_is_on(qtbot, make_window, monkeypatch):
+    """A Kling job left unfinished resumes on Kling with the user's keys, not on the demo simulator."""
+    sim = start_simulator(config=SimulatorConfig(submitted_seconds=0.3, processing_seconds=4.0,
+                                                 video_max_side=384))  # stands in for Kling
+    try:
+        monkeypatch.setenv("KLING_ACCESS_KEY", DEMO_ACCESS_KEY)
+        monkeypatch.setenv("KLING_SECRET_KEY", DEMO_SECRET_KEY)
+        window = make_window(Settings(base_url=sim.base_url, demo_mode=False))
+        window.generate.poll_policy = FAST_POLL
+        panel = window.generate_panel
+        window.open_path(sample_portrait())
+        panel.generate_button.click()
+        qtbot.waitUntil(lambda: "elapsed" in panel.status_label.text(), timeout=30000)
+        panel.cancel_button.click()
+        qtbot.waitUntil(lambda: panel.generate_button.isVisible(), timeout=30000)
+        job = window.generate.store().list()[0]
+        assert job.resumable and job.base_url == sim.base_url
+
+        panel.demo_check.setChecked(True)  # the user switches to demo mode meanwhile
+        with qtbot.waitSignal(window.generate.video_ready, timeout=60000) as ready:
+            window.generate.resume_unfinished()  # what the studio does when it starts
+        result = ready.args[0]
+        assert result.job.id == job.id and result.resumed
+        assert sim.stats.create_requests == 1  # continued, not submitted again
+        assert window.generate._simulator is None  # the demo simulator was never involved
+        assert window.jobs_panel.state_of(job.id) == "done"
     finally:
         sim.stop()

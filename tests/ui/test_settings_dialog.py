@@ -104,6 +104,8 @@ def test_window_settings_switch_demo_mode_and_defaults(qtbot, make_window, memor
     def fake_exec(dialog):
         dialog.demo_check.setChecked(True)
         dialog.strategy_box.setCurrentIndex(dialog.strategy_box.findData("crossfade"))
+        dialog.format_box.setCurrentIndex(dialog.format_box.findData("webm"))
+        dialog.model_box.setCurrentIndex(dialog.model_box.findData("kling-v1-6"))
         dialog.accept()
         return True
 
@@ -112,3 +114,30 @@ def test_window_settings_switch_demo_mode_and_defaults(qtbot, make_window, memor
     assert window.settings.demo_mode and window.generate_panel.demo_check.isChecked()
     assert "Demo mode" in window.generate_panel.keys_label.text()
     assert load_settings().export_strategy == "crossfade"  # saved at once
+    # the new defaults show in the panels at once...
+    assert window.export_panel.settings().strategy == "crossfade"
+    assert window.export_panel.settings().format == "webm"
+    assert window.generate_panel.settings().model == "kling-v1-6"
+    # ...and survive closing the window (which saves the Export panel's choices as the next defaults)
+    window.close()
+    saved = load_settings()
+    assert (saved.export_strategy, saved.export_format, saved.default_model) == ("crossfade", "webm", "kling-v1-6")
+
+
+def test_new_loop_defaults_replan_the_open_video(qtbot, analysed_window, monkeypatch):
+    window = analysed_window
+    doc = window.document
+
+    def fake_exec(dialog):
+        dialog.strategy_box.setCurrentIndex(dialog.strategy_box.findData("pingpong"))
+        dialog.export_duration.setValue(3.0)
+        dialog.accept()
+        return True
+
+    monkeypatch.setattr(SettingsDialog, "exec", fake_exec)
+    before = doc.plan
+    window.open_settings()
+    assert doc.plan.strategy == "pingpong" and abs(doc.plan.duration - 3.0) < 0.1
+    assert doc.plan.loop_point == before.loop_point
+    doc.undo_stack.undo()  # an ordinary, undoable plan edit
+    assert doc.plan == before

@@ -187,3 +187,47 @@ def test_plan_edits_refuse_impossible_windows():
     assert plan_edits.move_window_start(plan, 10_000).first <= plan.loop_point
     assert plan_edits.snap_frame(101.4, [95, 186], 2.0) == 101
     assert plan_edits.snap_frame(96.6, [95, 186], 2.0) == 95
+
+
+def test_seam_prediction_follows_each_edit_before_any_export(qtbot, pingpong_window):
+    window = pingpong_window
+    doc, timeline, panel = window.document, window.timeline, window.export_panel
+    drag(qtbot, timeline, _x(timeline, 64.5), _x(timeline, 54.5), _y(timeline))  # window now 55-125
+    edited = doc.plan
+    assert edited.output_frames == 140
+    assert "Seam: measuring" in panel.seam_label.text()  # the old plan's numbers are gone at once
+    with qtbot.waitSignal(window.loop.seam_predicted, timeout=30000,
+                          check_params_cb=lambda report: report.frame_count == 140) as blocker:
+        pass
+    report = blocker.args[0]
+    assert report.expected_frames == edited.output_frames
+    assert "Seam (predicted)" in panel.seam_label.text()
+    assert f"step ratio {report.seam_step_ratio:.2f}" in panel.seam_label.text()
+    assert window.loop.last_export is None  # measured on the plan, nothing was exported
+
+
+def _eye_pixels(frame_view) -> int:
+    """Pixels in the right-eye landmark colour (#5aa9ff) on the frame view."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    image = frame_view.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    rgb = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, :3 * w].reshape(h, w, 3)
+    target = np.array([0x5a, 0xa9, 0xff], int)
+    return int((np.abs(rgb.astype(int) - target).max(axis=2) < 24).sum())
+
+
+def test_eye_landmarks_drawn_on_the_frame_only_when_asked(qtbot, pingpong_window):
+    window = pingpong_window
+    window.document.set_playhead(40)  # eyes open, face found
+    window.landmarks_check.setChecked(False)
+    qtbot.wait(20)
+    without = _eye_pixels(window.frame_view)
+    window.landmarks_check.setChecked(True)  # the checkbox above the timeline
+    assert window.frame_view.show_landmarks and window.settings.show_landmarks
+    with_marks = _eye_pixels(window.frame_view)
+    assert with_marks > without + 30
+    window.landmarks_action.setChecked(False)  # the Timeline menu's toggle does the same
+    assert not window.landmarks_check.isChecked()
+    assert _eye_pixels(window.frame_view) <= without + 5
