@@ -60,6 +60,11 @@ def require_clean_child_env() -> None:
         _require(not leaked, f"the {name} environment still points child processes at the bundle: {leaked}")
 
 
+def std_streams() -> dict:
+    """Whether sys.stdout/sys.stderr exist ("ok") or are None ("missing"), as in a windowed build before its guard."""
+    return {name: "missing" if getattr(sys, name) is None else "ok" for name in ("stdout", "stderr")}
+
+
 def check_bundle() -> dict:
     """Version from package metadata, bundled resources, clean child environment, excluded packages."""
     from importlib.metadata import PackageNotFoundError, version
@@ -75,8 +80,13 @@ def check_bundle() -> dict:
     _require(sample_portrait().is_file(), f"the sample portrait is missing from {resources_dir()}")
     details = {"version": meta_version, "resources": str(resources_dir()),
                "resources_in_bundle": in_bundle(resources_dir())}
+    details["std_streams"] = std_streams()
     if bundle_dir() is not None:
         _require(bool(details["resources_in_bundle"]), "resources are read from outside the bundle")
+        # A windowed build starts without stdout/stderr; the entry scripts must have replaced the None.
+        missing = [name for name, state in details["std_streams"].items() if state == "missing"]
+        _require(not missing, f"{' and '.join('sys.' + m for m in missing)} {'is' if len(missing) == 1 else 'are'} "
+                              "None: the windowed-build guard in the entry script did not run")
         require_clean_child_env()
         details["child_env_clean"] = True
         excluded = {name: importlib.util.find_spec(name) is None for name in ("jax", "jaxlib")}

@@ -26,6 +26,17 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# PyInstaller reads ELF files with objdump and writes the executables with objcopy (binutils), and finds
+# library dependencies with ldd; minimal images (Debian/Ubuntu slim, CI containers) lack binutils.
+if [ "$(uname -s)" = "Linux" ]; then
+  for tool in objdump objcopy ldd; do
+    if ! command -v "$tool" >/dev/null; then
+      echo "PyInstaller needs '$tool' on Linux: apt-get install binutils (ldd: libc-bin)" >&2
+      exit 1
+    fi
+  done
+fi
+
 if [ "$(uname -s)" = "Linux" ] && ! (/sbin/ldconfig -p 2>/dev/null || true) | grep "libportaudio.so.2" >/dev/null; then
   echo "warning: libportaudio2 is not installed; the bundle will have no audio (apt-get install libportaudio2)" >&2
 fi
@@ -38,8 +49,17 @@ echo "built $bundle in $(( $(date +%s) - start )) s; size $(du -sh "$bundle" | c
 
 if [ "${NAVTALK_ARCHIVE:-0}" = "1" ]; then
   version=$("$PYTHON" -c "from importlib.metadata import version; print(version('navtalk-desktop'))")
-  archive="$DISTPATH/navtalk-studio-$version-$(uname -s | tr 'A-Z' 'a-z')-$(uname -m).tar.gz"
-  # tar keeps the symlinks onedir bundles rely on outside Windows (a plain zip would not).
-  tar -C "$DISTPATH" -czf "$archive" navtalk-studio
+  case "$(uname -s)" in
+    MINGW*|MSYS*|CYGWIN*)
+      # Windows (Git Bash): a zip, as packaging/INSTALL.md tells operators (no symlinks on Windows).
+      archive="$DISTPATH/navtalk-studio-$version-windows-$(uname -m).zip"
+      "$PYTHON" -c "import shutil, sys; shutil.make_archive(sys.argv[1][:-4], 'zip', sys.argv[2], 'navtalk-studio')" \
+        "$archive" "$DISTPATH" ;;
+    *)
+      os_name=$(uname -s | tr 'A-Z' 'a-z'); [ "$os_name" = darwin ] && os_name=macos
+      archive="$DISTPATH/navtalk-studio-$version-$os_name-$(uname -m).tar.gz"
+      # tar keeps the symlinks onedir bundles rely on outside Windows (a plain zip would not).
+      tar -C "$DISTPATH" -czf "$archive" navtalk-studio ;;
+  esac
   echo "archive $archive ($(du -sh "$archive" | cut -f1))"
 fi

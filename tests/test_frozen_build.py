@@ -10,6 +10,7 @@ The self-test itself is also run unfrozen, so the checks stay correct while the 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -68,8 +69,16 @@ def _offline_prefix() -> list[str]:
     return []
 
 
+# Where user namespaces are not allowed, HTTP clients (httpx, urllib, edge-tts' aiohttp) still honour these: any
+# download would go to a closed loopback port and fail, so the tests would notice it.
+DEAD_PROXY = {name: "http://127.0.0.1:9" for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy",
+                                                      "https_proxy", "all_proxy")}
+
+
 def _run(command: list[str], env: dict, cwd: Path, offline: bool = True) -> subprocess.CompletedProcess:
     prefix = _offline_prefix() if offline else []
+    if offline and not prefix:
+        env = {**env, **DEAD_PROXY, "NO_PROXY": "", "no_proxy": ""}
     return subprocess.run([*prefix, *command], env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=RUN_TIMEOUT_S)
 
@@ -168,6 +177,7 @@ def test_frozen_self_test_passes_offscreen_and_offline(frozen_app, tmp_path):
     assert json.loads(out.read_text()) == report
     checks = report["checks"]
     assert checks["bundle"]["child_env_clean"] and checks["bundle"]["resources_in_bundle"]
+    assert checks["bundle"]["std_streams"] == {"stdout": "ok", "stderr": "ok"}
     assert checks["face_mesh"]["models_in_bundle"] and checks["face_mesh"]["landmarks"] == 478
     assert checks["ffmpeg"]["exe_in_bundle"] and checks["ffmpeg"]["loop_frames"] == 20
     assert checks["espeak"]["library_in_bundle"] and checks["espeak"]["data_in_bundle"]
@@ -238,6 +248,102 @@ def test_frozen_studio_exports_a_loop_unattended(frozen_app, frozen_demo, tmp_pa
     assert media.probe(out).frame_count == json.loads((out_dir / "loop.mp4.json").read_text())["seam"]["frame_count"]
     if LINUX:  # the studio's log went to the per-user log folder INSTALL.md names
         assert (tmp_path / "home" / ".local" / "state" / "navtalk_desktop" / "log" / "navtalk.log").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(TEST_TIMEOUT_S)
+@pytest.mark.skipif(sys.platform == "win32", reason="closing fd 1 and 2 through sh is the POSIX stand-in")
+def test_frozen_studio_works_without_stdout_and_stderr(frozen_app, tmp_path):
+    """A windowed build on Windows (or a macOS .app) starts with sys.stdout/sys.stderr = None. Python does the
+    same when file descriptors 1 and 2 are closed, so this runs the studio that way: the entry script's guard
+    must replace them (the self-test's bundle check fails otherwise) and the report still reaches --out."""
+    out = tmp_path / "report.json"
+    studio = str(frozen_app / "navtalk-studio")
+    proc = _run(["sh", "-c", 'exec "$@" >&- 2>&-', "sh", studio, "--self-test", "--out", str(out)],
+                _operator_env(tmp_path / "home"), tmp_path)
+    assert out.is_file(), f"no report written (exit {proc.returncode})"
+    report = json.loads(out.read_text())
+    assert report["checks"]["bundle"]["ok"], report["checks"]["bundle"]["error"]
+    assert report["checks"]["bundle"]["std_streams"] == {"stdout": "ok", "stderr": "ok"}, report["checks"]["bundle"]
+    assert proc.returncode == 0 and report["ok"], json.dumps(_failed(report), indent=1)
+
+
+# The parent side of a multiprocessing "spawn" start, aimed at a frozen program: with sys.frozen set, spawn starts
+# `EXE --multiprocessing-fork tracker_fd=N pipe_handle=M`, exactly what the frozen app would run for its own
+# children, and sends the pickled Process through the pipe. The child must run sys.exit(7) and stop there.
+# The resource tracker is this harness' own pipe: the tracker would be started with *this* interpreter's flags,
+# which a frozen program (rightly) does not recognise as its own.
+SPAWN_PARENT = """
+import multiprocessing as mp, multiprocessing.resource_tracker as rt, os, sys
+sys.frozen = True
+mp.set_executable(sys.argv[1])
+tracker_read, rt._resource_tracker._fd = os.pipe()
+child = mp.get_context("spawn").Process(target=sys.exit, args=(7,))
+child.start()
+child.join(120)
+if child.exitcode is None:
+    child.kill()
+    child.join()
+print("child exit code", child.exitcode)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(TEST_TIMEOUT_S)
+@pytest.mark.parametrize("program", ["navtalk-studio", "navtalk-loop"])
+def test_frozen_programs_run_multiprocessing_children_not_themselves(frozen_app, tmp_path, program):
+    """freeze_support(): a frozen program started as a multiprocessing child runs the child's code and exits;
+    without it the child would start the app again (a new studio window, or a CLI usage error)."""
+    env = {key: value for key, value in _operator_env(tmp_path / "home").items() if key != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.run([sys.executable, "-c", SPAWN_PARENT, str(frozen_app / f"{program}{EXE_SUFFIX}")], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "child exit code 7", f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+
+
+# --- the spec, for the platforms that are not built here -------------------------------------------------------
+def _spec_tree() -> ast.Module:
+    return ast.parse((ROOT / "packaging" / "navtalk-studio.spec").read_text())
+
+
+def _calls(tree: ast.Module, name: str) -> list[ast.Call]:
+    return [node for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name]
+
+
+def _keyword(call: ast.Call, name: str):
+    return next(k.value for k in call.keywords if k.arg == name)
+
+
+def test_spec_builds_a_windowed_studio_a_console_cli_and_a_foreground_macos_app():
+    """Windows and macOS are not built here, so their settings are checked in the spec itself: the studio is
+    windowed, the CLI a console program, and the .app launches the studio as a normal (foreground) app."""
+    tree = _spec_tree()
+    constants = {node.targets[0].id: node.value for node in tree.body
+                 if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    name = ast.literal_eval(constants["NAME"])
+    exes = {}
+    for call in _calls(tree, "EXE"):
+        exe_name = _keyword(call, "name")
+        exe_name = name if isinstance(exe_name, ast.Name) and exe_name.id == "NAME" else ast.literal_eval(exe_name)
+        exes[exe_name] = ast.literal_eval(_keyword(call, "console"))
+    assert exes == {"navtalk-studio": False, "navtalk-loop": True}
+    (collect,) = _calls(tree, "COLLECT")
+    assert [arg.id for arg in collect.args[:2]] == ["studio_exe", "loop_exe"]
+    # BUNDLE inherits console=True from the last EXE in the COLLECT (the CLI), and PyInstaller turns that into
+    # LSBackgroundOnly=True unless info_plist overrides it.
+    plist = ast.literal_eval(constants["MACOS_INFO_PLIST"])
+    assert plist["LSBackgroundOnly"] is False and plist["CFBundleExecutable"] == "navtalk-studio"
+    (bundle,) = _calls(tree, "BUNDLE")
+    info = _keyword(bundle, "info_plist")
+    assert any(isinstance(v, ast.Name) and v.id == "MACOS_INFO_PLIST" for v in info.values), "plist not used"
+    # One icon for Windows and macOS (converted from the PNG by PyInstaller), shipped for Linux desktop entries.
+    assert (ROOT / "packaging" / "icons" / "navtalk-studio.png").is_file()
+    # freeze_support() is the first statement each program runs (before any import that could start work).
+    for script in ("entry_studio.py", "entry_loop.py"):
+        tree = ast.parse((ROOT / "packaging" / script).read_text())
+        (main_block,) = [node for node in tree.body if isinstance(node, ast.If)]
+        assert ast.unparse(main_block.body[0]) == "multiprocessing.freeze_support()", script
 
 
 # --- the self-test, unfrozen ------------------------------------------------------------------------------------
