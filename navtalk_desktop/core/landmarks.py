@@ -6,11 +6,13 @@ so the two overlap. The cache lets a second analysis, and the mouth renderer, sk
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -64,17 +66,50 @@ def _cache_path(digest: str) -> Path:
     return cache_dir() / f"{digest}-{LANDMARKER_VERSION}.npz"
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for a moment.
+
+    MediaPipe's C++ side logs its TFLite delegate and feedback-manager warnings straight to fd 2 when a
+    graph first runs, cutting through progress bars; GLOG_minloglevel and TF_CPP_MIN_LOG_LEVEL do not
+    stop them. NAVTALK_MEDIAPIPE_LOGS=1 keeps them.
+    """
+    if os.environ.get("NAVTALK_MEDIAPIPE_LOGS") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no fd 2 (a windowed frozen app)
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def create_face_mesh(static: bool = False):
-    """A Face Mesh with the refined (attention) model; a fresh one per clip, since it tracks across frames."""
+    """A Face Mesh with the refined (attention) model; a fresh one per clip, since it tracks across frames.
+
+    It is warmed up on a blank frame with native logging silenced (see _native_stderr_silenced); a blank
+    frame has no face, so tracking still starts with a detection on the first real frame.
+    """
     import mediapipe as mp
 
-    return mp.solutions.face_mesh.FaceMesh(
-        static_image_mode=static,
-        max_num_faces=1,
-        refine_landmarks=True,
-        min_detection_confidence=0.5,
-        min_tracking_confidence=0.5,
-    )
+    with _native_stderr_silenced():
+        mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=static,
+            max_num_faces=1,
+            refine_landmarks=True,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
+        )
+        mesh.process(np.zeros((64, 64, 3), np.uint8))
+    return mesh
 
 
 def landmarks_of_image(rgb: np.ndarray, mesh=None) -> np.ndarray | None:
@@ -82,14 +117,18 @@ def landmarks_of_image(rgb: np.ndarray, mesh=None) -> np.ndarray | None:
     own = mesh is None
     mesh = mesh or create_face_mesh(static=True)
     try:
-        return _process(mesh, rgb, rgb.shape[1], rgb.shape[0])
+        return _process(mesh, rgb, rgb.shape[1], rgb.shape[0], quiet=True)
     finally:
         if own:
             mesh.close()
 
 
-def _process(mesh, rgb: np.ndarray, out_w: int, out_h: int) -> np.ndarray | None:
-    result = mesh.process(np.ascontiguousarray(rgb))
+def _process(mesh, rgb: np.ndarray, out_w: int, out_h: int, quiet: bool = False) -> np.ndarray | None:
+    if quiet:  # the first frames with a face still log a projection warning from C++
+        with _native_stderr_silenced():
+            result = mesh.process(np.ascontiguousarray(rgb))
+    else:
+        result = mesh.process(np.ascontiguousarray(rgb))
     if not result.multi_face_landmarks:
         return None
     lm = result.multi_face_landmarks[0].landmark
@@ -112,6 +151,7 @@ def compute_landmarks(
     points = np.full((info.frame_count, N_LANDMARKS, 2), np.nan, dtype=np.float32)
     mesh = create_face_mesh()
     count = 0
+    points_found = False
     try:
         # One decoder thread, so decoding and the mesh each keep a core busy instead of three threads
         # contending for two; fast_bilinear, since the mesh crops and resamples the face itself.
@@ -120,7 +160,8 @@ def compute_landmarks(
         for i, frame in enumerate(frames):
             if i >= info.frame_count:  # more decoded frames than packets: grow rather than drop
                 points = np.concatenate([points, np.full((1, N_LANDMARKS, 2), np.nan, np.float32)])
-            pts = _process(mesh, frame, info.width, info.height)
+            pts = _process(mesh, frame, info.width, info.height, quiet=i < 2 or not points_found)
+            points_found = points_found or pts is not None
             if pts is not None and pts.shape[0] == N_LANDMARKS:
                 points[i] = pts
             count = i + 1
