@@ -10,9 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System libraries: Xvfb + Mesa for OpenGL tests and screenshots, the xcb libraries Qt's xcb platform
-# loads, PortAudio for sounddevice, and the GL/GLib runtime OpenCV and MediaPipe link against.
+# loads, PortAudio for sounddevice, the GL/GLib runtime OpenCV and MediaPipe link against, and binutils
+# (objdump), without which PyInstaller refuses to build the frozen app the tests check.
 SYSTEM_PACKAGES=(
-  python3-venv xvfb xauth libgl1 libgl1-mesa-dri libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3
+  python3-venv binutils xvfb xauth libgl1 libgl1-mesa-dri libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libportaudio2
 )

@@ -76,11 +76,11 @@ def _guard_std_streams() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _guard_std_streams()
     if "--self-test" in (sys.argv[1:] if argv is None else argv):  # before any Qt import (packaging/README.md)
         from ..selftest import main as selftest
 
         return selftest(sys.argv[1:] if argv is None else argv)
-    _guard_std_streams()
     args = build_parser().parse_args(argv)
     if args.version:
         from .. import __version__
