@@ -19,7 +19,7 @@ from PySide6.QtOpenGL import QOpenGLPixelTransferOptions, QOpenGLTexture, QOpenG
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .view_common import BACKGROUND, GL, as_rgb_frame, fit_rect, paint_overlays
+from .view_common import BACKGROUND, GL, SharedViewState, as_rgb_frame, paint_overlays
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ CONTEXT_GRACE_MS = 1500
 _STARTING_EVENTS = (QEvent.Type.Resize, QEvent.Type.Paint, QEvent.Type.Show)
 
 
-class GLPreviewView(QOpenGLWidget):
+class GLPreviewView(SharedViewState, QOpenGLWidget):
     backend = GL
     starting = Signal()  # about to create the GL context for the first time (a crash after this = bad driver)
     ready = Signal(str)  # first frame painted through OpenGL; the GL renderer's name
@@ -67,24 +67,6 @@ class GLPreviewView(QOpenGLWidget):
         else:
             self._frame, self._index, self._dirty = as_rgb_frame(frame), int(index), True
         self.update()
-
-    def set_overlay_text(self, text: str) -> None:
-        if text != self._overlay:
-            self._overlay = text
-            self.update()
-
-    def set_placeholder(self, text: str) -> None:
-        self._placeholder = text
-        self.update()
-
-    def frame_index(self) -> int:
-        return self._index
-
-    def image_rect(self) -> QRect:
-        if self._frame is None:
-            return QRect()
-        h, w = self._frame.shape[:2]
-        return fit_rect(w, h, self.width(), self.height())
 
     def grab_image(self) -> QImage:
         """The rendered framebuffer read back from the GPU (what a pixel test must look at)."""

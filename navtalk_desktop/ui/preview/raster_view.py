@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .view_common import BACKGROUND, RASTER, as_rgb_frame, fit_rect, paint_overlays
+from .view_common import BACKGROUND, RASTER, SharedViewState, as_rgb_frame, paint_overlays
 
 
-class RasterPreviewView(QWidget):
+class RasterPreviewView(SharedViewState, QWidget):
     backend = RASTER
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -46,24 +46,6 @@ class RasterPreviewView(QWidget):
             self._image = QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888)
             self.upload_count += 1
         self.update()
-
-    def set_overlay_text(self, text: str) -> None:
-        if text != self._overlay:
-            self._overlay = text
-            self.update()
-
-    def set_placeholder(self, text: str) -> None:
-        self._placeholder = text
-        self.update()
-
-    def frame_index(self) -> int:
-        return self._index
-
-    def image_rect(self) -> QRect:
-        if self._frame is None:
-            return QRect()
-        h, w = self._frame.shape[:2]
-        return fit_rect(w, h, self.width(), self.height())
 
     def grab_image(self) -> QImage:
         return self.grab().toImage()

@@ -47,6 +47,31 @@ class PreviewView(Protocol):
         ...
 
 
+class SharedViewState:
+    """The PreviewView methods both views implement alike (mixed in before the Qt widget base).
+
+    The view keeps `_frame` (the RGB frame or None), `_index`, `_overlay` and `_placeholder`.
+    """
+
+    def set_overlay_text(self, text: str) -> None:
+        if text != self._overlay:
+            self._overlay = text
+            self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        self._placeholder = text
+        self.update()
+
+    def frame_index(self) -> int:
+        return self._index
+
+    def image_rect(self) -> QRect:
+        if self._frame is None:
+            return QRect()
+        h, w = self._frame.shape[:2]
+        return fit_rect(w, h, self.width(), self.height())
+
+
 def as_rgb_frame(frame: np.ndarray) -> np.ndarray:
     """A C-contiguous (h, w, 3) uint8 array, or a clear error (a wrong array would crash the GPU upload)."""
     frame = np.asarray(frame)
