@@ -66,7 +66,8 @@ class SeamReport:
         lines = [
             f"frames {self.frame_count}" + (f" (expected {self.expected_frames})" if self.expected_frames else "")
             + f", {self.duration:.3f} s at {self.fps:g} fps",
-            f"seam step {self.seam_step:.2f} vs median {self.median_step:.2f} (ratio {self.seam_step_ratio:.2f}), "
+            f"seam step {self.seam_step:.2f} vs median {self.median_step:.2f} (ratio {self.seam_step_ratio:.2f}, "
+            f"{self.seam_step - self.median_step:+.2f} luma levels; below +{VISIBLE_EXCESS:g} it does not show), "
             f"repeated frames {self.duplicate_frames} ({self.seam_duplicates} at the seam), flow direction at seam {cos}",
         ]
         if self.turn_cosines:
