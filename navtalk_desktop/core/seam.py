@@ -70,7 +70,7 @@ class SeamReport:
             f"{self.seam_step - self.median_step:+.2f} luma levels; below +{VISIBLE_EXCESS:g} it does not show), "
             f"repeated frames {self.duplicate_frames} ({self.seam_duplicates} at the seam), flow direction at seam {cos}",
         ]
-        if self.turn_cosines:
+        if len(self.turn_cosines) > 1:  # a ping-pong's two turns; a forward loop's only turn is the seam
             lines.append("flow direction at turns " + ", ".join(f"{c:+.2f}" for c in self.turn_cosines))
         lines.append(f"verdict: {self.verdict()}")
         return "\n".join(lines)
