@@ -10,10 +10,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QPushButton, QToolButton, QVBoxLayout, QWidget)
 
 from ..core.project import ExportSettings
 from . import plan_edits
+from .task_controls import add_task_controls
 
 STRATEGIES = (("auto", "Auto (best measured seam)"), ("pingpong", "Ping-pong"), ("crossfade", "Crossfade"))
 FORMATS = (("mp4", "MP4 (H.264)"), ("webm", "WebM (VP9)"), ("mov", "MOV (ProRes)"), ("gif", "GIF"))
@@ -83,20 +84,9 @@ class ExportPanel(QWidget):
         plan_layout.addWidget(self.seam_label)
         layout.addWidget(self.plan_box)
 
-        buttons = QHBoxLayout()
-        self.export_button = QPushButton("Export loop")
+        self.export_button, self.cancel_button, self.progress_bar = add_task_controls(
+            layout, "Export loop", self.export_requested, self.cancel_requested)
         self.export_button.setDefault(True)
-        self.export_button.clicked.connect(self.export_requested)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_requested)
-        self.cancel_button.hide()
-        buttons.addWidget(self.export_button, 1)
-        buttons.addWidget(self.cancel_button)
-        layout.addLayout(buttons)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.hide()
-        layout.addWidget(self.progress_bar)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QToolButton, QVBoxLayout, QWidget)
 
 from ..core.kling.capabilities import MODELS, model_capabilities
 from ..core.kling.prompts import DEFAULT_IDLE_PROMPT, MAX_PROMPT_CHARS
 from ..core.project import GenerationSettings
+from .task_controls import add_task_controls
 
 
 def _clock(seconds: float) -> str:
@@ -77,19 +78,8 @@ class GeneratePanel(QWidget):
         self.prompt_count.setStyleSheet("color:#8a8f99")
         layout.addWidget(self.prompt_count)
 
-        buttons = QHBoxLayout()
-        self.generate_button = QPushButton("Generate")
-        self.generate_button.clicked.connect(self.generate_requested)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_requested)
-        self.cancel_button.hide()
-        buttons.addWidget(self.generate_button, 1)
-        buttons.addWidget(self.cancel_button)
-        layout.addLayout(buttons)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.hide()
-        layout.addWidget(self.progress_bar)
+        self.generate_button, self.cancel_button, self.progress_bar = add_task_controls(
+            layout, "Generate", self.generate_requested, self.cancel_requested)
         self.status_label = QLabel("Open a portrait to generate a clip from it.")
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
