@@ -7,6 +7,14 @@ import sys
 from pathlib import Path
 
 
+def guard_std_streams() -> None:
+    """Windowed builds (Windows, macOS app bundles, pythonw) start with sys.stdout/sys.stderr set to None;
+    a print() or a library's warning would then raise. Send them to the null device instead."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+
+
 def is_frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
 

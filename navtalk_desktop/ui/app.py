@@ -8,12 +8,13 @@ silent crash. `--export OUT --quit` runs open → analyse → export unattended 
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import sys
 import time
 import traceback
 from pathlib import Path
+
+from ..frozen import guard_std_streams
 
 T0 = time.perf_counter()
 log = logging.getLogger("navtalk_desktop.ui")
@@ -67,16 +68,8 @@ def install_exception_hook(window_getter) -> None:
     sys.excepthook = hook
 
 
-def _guard_std_streams() -> None:
-    """Frozen windowed builds have no stdout/stderr (qt-architecture.md §1.2)."""
-    if sys.stdout is None:
-        sys.stdout = io.StringIO()
-    if sys.stderr is None:
-        sys.stderr = io.StringIO()
-
-
 def main(argv: list[str] | None = None) -> int:
-    _guard_std_streams()
+    guard_std_streams()  # before the self-test too: it prints its report
     if "--self-test" in (sys.argv[1:] if argv is None else argv):  # before any Qt import (packaging/README.md)
         from ..selftest import main as selftest
 
