@@ -5,32 +5,13 @@ from __future__ import annotations
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringError, PasswordDeleteError
+from keyring.errors import KeyringError
 
+from keyring_helpers import MemoryKeyring
 from kling_helpers import isolated_dirs  # noqa: F401
 from navtalk_desktop.cli.main import main
 from navtalk_desktop.core import secrets
 from navtalk_desktop.core.logs import redact
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.store = {}
-
-    def get_password(self, service, username):
-        return self.store.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.store[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if (service, username) not in self.store:
-            raise PasswordDeleteError("not found")
-        del self.store[(service, username)]
 
 
 class BrokenKeyring(MemoryKeyring):
