@@ -4,16 +4,12 @@ Main entry points: MouthRenderer (renderer.py), MouthParams / REST / viseme_para
 PatchLibrary / PatchMouthRenderer (patches.py), region_mask (geometry.py).
 """
 
+from ..lazy_exports import lazy_getattr
+
 _EXPORTS = {
     "MouthRenderer": "renderer", "MouthParams": "params", "REST": "params", "viseme_params": "params",
     "PatchLibrary": "patches", "PatchMouthRenderer": "patches", "region_mask": "geometry",
 }
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(name)
-    import importlib
-
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

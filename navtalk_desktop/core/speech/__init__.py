@@ -6,6 +6,8 @@ EspeakEngine / default_engine / engine_by_name (engines.py), EdgeTtsEngine (edge
 write_cues (cues.py), VISEMES (visemes.py).
 """
 
+from ..lazy_exports import lazy_getattr
+
 _EXPORTS = {
     "prepare_utterance": "utterance", "utterance_from_speech": "utterance", "Utterance": "utterance",
     "LipSyncSession": "session", "open_player": "player", "AudioPlayer": "player", "SilentPlayer": "player",
@@ -16,10 +18,4 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(name)
-    import importlib
-
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
