@@ -14,7 +14,8 @@ def register(sub) -> None:
     p = sub.add_parser("analyze", help="find blinks in a face video (EAR curve from MediaPipe Face Mesh)")
     p.add_argument("video", type=Path)
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print the full result as JSON (curves, events, video)")
+    out.add_argument("--json", action="store_true", help="print the full result as JSON (curves, corrected and "
+                     "detected events with their origin, video)")
     out.add_argument("--csv", action="store_true", help="print the per-frame EAR curve as CSV")
     p.add_argument("-o", "--output", type=Path, help="write the JSON/CSV/summary to this file instead of stdout")
     p.add_argument("--no-cache", action="store_true", help="recompute landmarks even if cached")
@@ -28,10 +29,11 @@ def register(sub) -> None:
 
 def run_analyze(args) -> int:
     from ..core.analysis import analyze_video
+    from ..core.blink_store import with_stored_corrections
 
     quiet = args.json or args.csv
     progress = None if quiet and not args.output else ProgressLine("analysing")
-    result = analyze_video(args.video, on_progress=progress, use_cache=not args.no_cache)
+    result = with_stored_corrections(analyze_video(args.video, on_progress=progress, use_cache=not args.no_cache))
     text = result.to_json() if args.json else result.to_csv() if args.csv else result.summary() + "\n"
     if args.output:
         write_text_atomic(args.output, text)

@@ -23,7 +23,24 @@ def register(sub) -> None:
     p.add_argument("--crossfade", type=float, default=DEFAULT_CROSSFADE_S, help="crossfade length in seconds")
     p.add_argument("--format", choices=("mp4", "webm", "mov", "gif"), help="default: from the --out suffix")
     p.add_argument("--quality", choices=("high", "medium", "small"), default="high")
+    p.add_argument("--blinks", type=Path, metavar="FILE.json",
+                   help="use this corrected blink list (the JSON `analyze --json` prints) instead of the "
+                        "detected blinks and the studio's stored corrections")
     p.set_defaults(func=run_export)
+
+
+def corrected_blinks(args, analysis):
+    """The blinks the plan is built around: a --blinks file, else the corrections stored by the studio."""
+    from ..core import blink_store
+
+    if getattr(args, "blinks", None) is not None:
+        analysis = blink_store.read_blink_list(args.blinks, analysis)
+        print(f"blinks: {len(analysis.events)} from {args.blinks}", file=sys.stderr)
+        return analysis
+    corrected = blink_store.with_stored_corrections(analysis)
+    if corrected.edits is not None and corrected.edits.count:
+        print(f"blinks: {corrected.edits.count} stored correction(s) applied", file=sys.stderr)
+    return corrected
 
 
 def loop_point_from(args, info) -> int | None:
@@ -42,7 +59,7 @@ def run_export(args) -> int:
 
     check_output_path(args.out)
     format_for(args.out, args.format)
-    analysis = analyze_video(args.video, on_progress=ProgressLine("analysing"))
+    analysis = corrected_blinks(args, analyze_video(args.video, on_progress=ProgressLine("analysing")))
     choice = plan_loop(analysis, args.video, strategy=args.strategy, loop_point=loop_point_from(args, analysis.info),
                        duration=args.duration, before=args.before, after=args.after, crossfade=args.crossfade)
     print(choice.explanation, file=sys.stderr)

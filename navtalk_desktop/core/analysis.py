@@ -32,6 +32,13 @@ class AnalysisResult:
     face_fraction: float
     messages: list[str] = field(default_factory=list)
     track: LandmarkTrack | None = field(default=None, repr=False)
+    detected_events: list[BlinkEvent] | None = None  # the detector's events when `events` holds corrections
+    edits: object = None  # the BlinkEdits that made `events` from `detected_events` (blink_store.corrected)
+
+    @property
+    def detected(self) -> list[BlinkEvent]:
+        """The events as detected, whatever corrections `events` carries."""
+        return self.events if self.detected_events is None else self.detected_events
 
     @property
     def fps(self) -> float:
@@ -53,12 +60,17 @@ class AnalysisResult:
         def clean_list(values: np.ndarray) -> list:
             return [None if not math.isfinite(v) else round(float(v), 5) for v in values]
 
+        def event_list(events: list[BlinkEvent]) -> list[dict]:
+            return [e.to_dict() | {"clean": e.is_clean(self.frame_count, self.fps),
+                                   "apex_time": round(e.apex / self.fps, 4)} for e in events]
+
         data = {
             "analyser": LANDMARKER_VERSION,
             "video": self.info.to_dict(),
+            "content_hash": self.track.content_hash if self.track is not None else "",
             "face_fraction": round(self.face_fraction, 4),
-            "events": [e.to_dict() | {"clean": e.is_clean(self.frame_count, self.fps),
-                                      "apex_time": round(e.apex / self.fps, 4)} for e in self.events],
+            "events": event_list(self.events),  # the corrected set (each with its origin)
+            "detected_events": event_list(self.detected),
             "best_blink_apex": self.best_blink().apex if self.best_blink() else None,
             "messages": self.messages,
         }
@@ -99,7 +111,9 @@ class AnalysisResult:
             lines.append("no blinks found")
         for k, e in enumerate(self.events, 1):
             flags = [name for name, on in (("clip edge", e.touches_edge), ("face gap", e.touches_gap),
-                                           ("one eye", not e.both_eyes)) if on]
+                                           (f"one eye: {e.eye}", not e.both_eyes),
+                                           ("never loop through", e.exclude),
+                                           (e.origin, e.origin != "detected")) if on]
             clean = "clean" if e.is_clean(self.frame_count, self.fps) else "not usable as loop point"
             lines.append(
                 f"  {k}. {e.kind} apex frame {e.apex} ({e.apex / self.fps:.2f} s), frames {e.start}-{e.end}, "

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import AnalysisResult
+from .blink_rules import plan_conflicts
 from .errors import PlanError
 from .loop_plan import DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, make_plan
 from .seam import SeamReport, assemble, measure_frames, plan_turns, source_frames_small
@@ -97,6 +98,8 @@ def choose_plan(
     scored = []
     for point, span in blinks:
         for plan in candidates_for(analysis, point, duration, crossfade, before, after, strategies):
+            if plan_conflicts(plan, analysis.events):  # the user's "never loop through this" blinks
+                continue
             loop = assemble(plan, frames)
             report = measure_frames(loop, float(plan.fps), plan_turns(plan), plan.output_frames, full_flow=False)
             cost, why = score(plan, report, span)

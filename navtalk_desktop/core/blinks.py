@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from .ear import mean_of_eyes
 
@@ -34,19 +33,27 @@ class BlinkEvent:
     touches_edge: bool
     touches_gap: bool
     both_eyes: bool
+    eye: str = "both"  # which eye closed: "both", "right" or "left"
+    origin: str = "detected"  # "detected", "edited" (a detected event the user changed) or "added"
+    exclude: bool = False  # the user's "never loop through this": no seam crosses it, never played backwards
+    key: str = ""  # identity for edits: "d<detected apex>" or "a<index among added>"
 
     @property
     def truncated(self) -> bool:
         return self.touches_edge or self.touches_gap
 
     def is_clean(self, n_frames: int, fps: float) -> bool:
-        """Usable as a loop point: a full, deep blink of both eyes, away from the clip edges."""
+        """Usable as a loop point: a full, deep blink of both eyes, away from the clip edges.
+
+        A blink the user edited or added is deep enough by their word; an excluded one never is usable.
+        """
         margin = CLEAN_EDGE_S * fps
         return (
             self.kind == "blink"
+            and not self.exclude
             and not self.truncated
             and self.both_eyes
-            and self.depth >= CLEAN_MIN_DEPTH
+            and (self.depth >= CLEAN_MIN_DEPTH or self.origin != "detected")
             and self.apex >= margin
             and self.apex <= n_frames - 1 - margin
         )
@@ -102,8 +109,28 @@ def _walk(o: np.ndarray, apex: int, step: int, threshold: float, limit: int) -> 
     return i
 
 
-def detect_blinks(right: np.ndarray, left: np.ndarray, fps: float) -> tuple[list[BlinkEvent], np.ndarray]:
+@dataclass(frozen=True)
+class Thresholds:
+    """The detector's rules; the defaults suit most faces, `blink_edits.fit_thresholds` fits one face."""
+
+    max_apex_openness: float = MAX_APEX_OPENNESS
+    min_prominence: float = MIN_PROMINENCE
+    max_blink_s: float = MAX_BLINK_S
+
+
+def closed_eye(per_eye: list[float], depth: float) -> str:
+    """"both" when each eye's openness dropped by at least half the depth, else the eye that closed more."""
+    both = all(np.isfinite(v) and v < 1.0 - 0.5 * depth for v in per_eye)
+    if both:
+        return "both"
+    r, l_ = (v if np.isfinite(v) else 1.0 for v in per_eye)
+    return "right" if r <= l_ else "left"
+
+
+def detect_blinks(right: np.ndarray, left: np.ndarray, fps: float,
+                  thresholds: Thresholds = Thresholds()) -> tuple[list[BlinkEvent], np.ndarray]:
     """Blink events from per-eye EAR curves (NaN where no face). Returns the events and the openness curve."""
+    from scipy.signal import find_peaks  # here: the studio imports this module's events before any analysis
     n = len(right)
     if n == 0:
         return [], np.zeros(0)
@@ -116,8 +143,8 @@ def detect_blinks(right: np.ndarray, left: np.ndarray, fps: float) -> tuple[list
     searchable = np.where(np.isnan(o), 1.0, o)
     peaks, props = find_peaks(
         -searchable,
-        height=-MAX_APEX_OPENNESS,
-        prominence=MIN_PROMINENCE,
+        height=-thresholds.max_apex_openness,
+        prominence=thresholds.min_prominence,
         wlen=max(3, int(round(fps)) | 1),
         distance=max(1, int(round(MIN_SEPARATION_S * fps))),
     )
@@ -136,11 +163,12 @@ def detect_blinks(right: np.ndarray, left: np.ndarray, fps: float) -> tuple[list
         duration_s = (end - start + 1) / fps
         window = slice(max(0, apex - 1), min(n, apex + 2))
         per_eye = [np.nanmin(c[window]) if np.any(~np.isnan(c[window])) else np.nan for c in (o_right, o_left)]
-        both = all(np.isfinite(v) and v < 1.0 - 0.5 * depth for v in per_eye)
+        eye = closed_eye(per_eye, depth)
+        both = eye == "both"
         touches_edge = start <= 0 or end >= n - 1
         touches_gap = not face[max(0, start - 1) : min(n, end + 2)].all()
         symmetry = 1.0 - min(1.0, abs(per_eye[0] - per_eye[1]) / max(depth, 1e-6)) if both else 0.0
-        depth_score = float(np.clip((depth - MIN_PROMINENCE) / 0.5, 0.0, 1.0))
+        depth_score = float(np.clip((depth - thresholds.min_prominence) / 0.5, 0.0, 1.0))
         edge_score = float(np.clip(min(apex, n - 1 - apex) / (CLEAN_EDGE_S * fps), 0.0, 1.0))
         confidence = 0.6 * depth_score + 0.25 * symmetry + 0.15 * edge_score
         if touches_gap:
@@ -152,10 +180,12 @@ def detect_blinks(right: np.ndarray, left: np.ndarray, fps: float) -> tuple[list
                 end=int(end),
                 depth=round(depth, 4),
                 confidence=round(float(confidence), 4),
-                kind="blink" if duration_s <= MAX_BLINK_S else "long_closure",
+                kind="blink" if duration_s <= thresholds.max_blink_s else "long_closure",
                 touches_edge=bool(touches_edge),
                 touches_gap=bool(touches_gap),
                 both_eyes=bool(both),
+                eye=eye,
+                key=f"d{apex}",
             )
         )
     return events, o

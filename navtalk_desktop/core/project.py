@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .atomic import write_text_atomic
+from .blink_edits import BlinkEdits
 from .errors import InputError, PlanError
 from .loop_plan import LoopPlan
 
@@ -48,6 +49,7 @@ class Project:
     plan: LoopPlan | None = None
     export: ExportSettings = field(default_factory=ExportSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    blink_edits: BlinkEdits = field(default_factory=BlinkEdits)  # the artist's blink corrections
 
     def to_dict(self, base: Path | None = None) -> dict:
         return {
@@ -60,6 +62,7 @@ class Project:
             "plan": None if self.plan is None else _plan_fields(self.plan),
             "export": asdict(self.export),
             "generation": asdict(self.generation),
+            "blinks": self.blink_edits.to_dict(),
         }
 
     @classmethod
@@ -79,6 +82,7 @@ class Project:
             except PlanError as exc:
                 raise InputError(f"{name} has an invalid loop plan: {exc}") from None
         analysis = data.get("analysis") or {}
+        blink_edits = BlinkEdits.from_dict(data.get("blinks"), name=f"{name}: the blink corrections")
         return cls(
             source=_load_path(data.get("source", ""), base),
             portrait=_load_path(data.get("portrait", ""), base),
@@ -88,6 +92,7 @@ class Project:
             plan=plan,
             export=_dataclass_from(ExportSettings, data.get("export")),
             generation=_dataclass_from(GenerationSettings, data.get("generation")),
+            blink_edits=blink_edits,
         )
 
 
