@@ -12,10 +12,13 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from ..core import blink_store
+from ..core.errors import NavTalkError
+from ..core.blink_edits import BlinkEdits
 from ..core.loop_plan import LoopPlan
 from ..core.project import ExportSettings, GenerationSettings, Project
 from . import plan_edits
-from .undo_commands import PlanEditCommand
+from .undo_commands import BlinkEditCommand, PlanEditCommand
 
 
 class StudioDocument(QObject):
@@ -23,6 +26,7 @@ class StudioDocument(QObject):
     video_info_changed = Signal(object)  # VideoInfo or None
     analysis_changed = Signal(object)  # AnalysisResult or None
     plan_changed = Signal(object)  # LoopPlan or None
+    blinks_changed = Signal(object)  # the corrected AnalysisResult after a blink edit
     playhead_changed = Signal(int)  # frame index
     modified_changed = Signal(bool)  # unsaved changes exist
     project_path_changed = Signal(object)  # Path or None
@@ -37,6 +41,7 @@ class StudioDocument(QObject):
         self.video_info: Any = None
         self.analysis: Any = None
         self.plan: LoopPlan | None = None
+        self.blink_edits = BlinkEdits()  # the artist's corrections; `analysis.events` has them applied
         self.playhead = 0
         self.export = ExportSettings()
         self.generation = GenerationSettings()
@@ -63,6 +68,7 @@ class StudioDocument(QObject):
         self.video_info = None
         self.analysis = None
         self.plan = None
+        self.blink_edits = BlinkEdits()
         self.playhead = 0
         self.undo_stack.clear()
         self.source_changed.emit()
@@ -76,8 +82,17 @@ class StudioDocument(QObject):
         self.video_info = info
         self.video_info_changed.emit(info)
 
-    def set_analysis(self, result) -> None:
+    def set_analysis(self, result, blink_edits: BlinkEdits | None = None) -> None:
+        """A finished analysis, with the clip's corrections applied: `blink_edits` (from a project) or the
+        ones stored for its content hash."""
+        if result is not None:
+            if blink_edits is None:
+                blink_edits = blink_store.load_edits(blink_store.content_hash_of(result))
+            self.blink_edits = blink_edits
+            result = blink_store.corrected(result, blink_edits)
         self.analysis = result
+        if result is not None and blink_edits.count:
+            self._store_blink_edits()  # a project's corrections become the clip's stored ones
         if result is not None and self.video_info is None:
             self.set_video_info(result.info)
         self.analysis_changed.emit(result)
@@ -98,6 +113,35 @@ class StudioDocument(QObject):
         if self.analysis is None:
             return []
         return sorted(e.apex for e in self.analysis.events)
+
+    # --- blink corrections -----------------------------------------------------------------------------------
+    def set_blink_edits(self, edits: BlinkEdits, store: bool = True) -> None:
+        """Apply corrections without an undo step (undo/redo, drag previews with `store` off)."""
+        if self.analysis is None:
+            return
+        if edits != self.blink_edits:
+            self.blink_edits = edits
+            self.analysis = blink_store.corrected(self.analysis, edits)
+            self.blinks_changed.emit(self.analysis)
+        if store:
+            self._store_blink_edits()
+
+    def edit_blinks(self, edits: BlinkEdits, text: str) -> bool:
+        """An undoable blink correction; returns False when nothing changed."""
+        if self.analysis is None or edits == self.blink_edits:
+            return False
+        self.undo_stack.push(BlinkEditCommand(self, self.blink_edits, edits, text))
+        return True
+
+    def reset_blinks(self) -> bool:
+        return self.edit_blinks(BlinkEdits(), "Reset blinks to detected")
+
+    def _store_blink_edits(self) -> None:
+        try:
+            blink_store.save_edits(blink_store.content_hash_of(self.analysis) if self.analysis is not None
+                                   else "", self.blink_edits)
+        except (OSError, NavTalkError):  # the project still holds them; the store is a convenience
+            pass
 
     # --- plan -----------------------------------------------------------------------------------------
     def set_plan(self, plan: LoopPlan | None) -> None:
@@ -191,4 +235,4 @@ class StudioDocument(QObject):
         source = str(self.source_path) if self.source_kind == "video" and self.source_path else ""
         return Project(source=source, portrait=str(self.portrait_path or ""), job_id=self.job_id,
                        analysis_hash=analysis_hash, analyser=analyser, plan=self.plan,
-                       export=self.export, generation=self.generation)
+                       export=self.export, generation=self.generation, blink_edits=self.blink_edits)

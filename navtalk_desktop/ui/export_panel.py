@@ -82,6 +82,10 @@ class ExportPanel(QWidget):
         self.seam_label.setWordWrap(True)
         plan_layout.addWidget(self.plan_label)
         plan_layout.addWidget(self.seam_label)
+        self.blink_notes_label = QLabel()  # what the plan does to the corrected blinks (blink_rules.plan_notes)
+        self.blink_notes_label.setWordWrap(True)
+        self.blink_notes_label.hide()
+        plan_layout.addWidget(self.blink_notes_label)
         layout.addWidget(self.plan_box)
 
         self.export_button, self.cancel_button, self.progress_bar = add_task_controls(
@@ -188,6 +192,10 @@ class ExportPanel(QWidget):
         cos = "n/a" if report.seam_flow_cosine is None else f"{report.seam_flow_cosine:+.2f}"
         self.seam_label.setText(f"Seam (predicted): {mark} {verdict}\nstep ratio {report.seam_step_ratio:.2f} "
                                 f"(1 = like any other frame), motion continuity {cos}")
+
+    def show_blink_notes(self, notes: list[str]) -> None:
+        self.blink_notes_label.setText("\n".join(f"⚠ {n[:1].upper()}{n[1:]}" for n in notes))
+        self.blink_notes_label.setVisible(bool(notes))
 
     def show_seam_unavailable(self, text: str) -> None:
         self.seam_label.setText(f"Seam: {text}")

@@ -49,6 +49,7 @@ class LoopController(QObject):
         self.preview = None  # tasks.PreviewFrames
         self.gray_frames = None  # small gray frames for seam prediction
         self.pending_plan = None  # a plan from a project, applied once the analysis is there
+        self.pending_blinks = None  # (BlinkEdits, content hash) from a project, applied with the analysis
         self.last_export = None
         self.image_fix = False
         self.confirm_overwrite: Callable[[Path], bool] = lambda _p: True
@@ -60,6 +61,7 @@ class LoopController(QObject):
 
         document.plan_changed.connect(self._plan_changed)
         document.playhead_changed.connect(self._playhead_changed)
+        document.blinks_changed.connect(self._blinks_changed)
         timeline.playhead_requested.connect(document.set_playhead)
         timeline.plan_dragged.connect(document.set_plan)
         timeline.plan_edit_requested.connect(document.commit_drag)
@@ -71,7 +73,8 @@ class LoopController(QObject):
         export_panel.cancel_requested.connect(self.cancel_export)
 
     # --- opening -----------------------------------------------------------------------------------------------
-    def open_path(self, path: Path | str, plan=None, keep_portrait: bool = False) -> bool:
+    def open_path(self, path: Path | str, plan=None, keep_portrait: bool = False, blinks=None) -> bool:
+        """Open a file; `plan` and `blinks` ((BlinkEdits, content hash)) come from a project."""
         path = Path(path).expanduser()
         if not path.exists():
             self.message.emit(f"File not found: {path}. It may have been moved or deleted; open it again from "
@@ -83,6 +86,7 @@ class LoopController(QObject):
         self._cancel_source_tasks()
         self.generation += 1
         self.preview, self.gray_frames, self.pending_plan = None, None, plan
+        self.pending_blinks = blinks
         self.image_fix = False  # the user accepted converting the portrait for upload
         if path.suffix.lower() in IMAGE_SUFFIXES:
             self._open_image(path)
@@ -189,7 +193,9 @@ class LoopController(QObject):
         self._task_failed(error)
 
     def _analysed(self, result) -> None:
-        self.doc.set_analysis(result)
+        edits, self.pending_blinks = self._project_blinks(result), None
+        self.doc.set_analysis(result, edits)
+        result = self.doc.analysis  # the corrected set from here on
         self.source_panel.show_analysis(result)
         self.timeline.set_analysis(result)
         if result.track is not None:
@@ -207,6 +213,17 @@ class LoopController(QObject):
         self._start("auto-plan", tasks.auto_plan_task(result, path, settings.strategy, settings.duration),
                     lambda outcome: self._use_starting_plan(*outcome))
 
+    def _project_blinks(self, result):
+        if self.pending_blinks is None:
+            return None
+        edits, content_hash = self.pending_blinks
+        actual = result.track.content_hash if result.track is not None else ""
+        if edits.count and content_hash and actual and content_hash != actual:
+            self.message.emit("The project's blink corrections were made on a different version of this video; "
+                              "they were not applied.", "warning")
+            return None
+        return edits
+
     def _use_starting_plan(self, plan, explanation: str, warning: bool = False) -> None:
         self.doc.reset_plan(plan)
         self.doc.set_playhead(plan.loop_point)
@@ -219,8 +236,31 @@ class LoopController(QObject):
     def _plan_changed(self, plan) -> None:
         self.timeline.set_plan(plan)
         self.export_panel.show_plan(plan)
+        self._show_blink_notes()
         if plan is not None:
             self._seam_timer.start()
+
+    def _show_blink_notes(self) -> None:
+        from ..core.blink_rules import plan_notes
+
+        events = self.doc.analysis.events if self.doc.analysis is not None else []
+        self.export_panel.show_blink_notes(plan_notes(self.doc.plan, events))
+
+    def _blinks_changed(self, analysis) -> None:
+        """A blink correction: every view of the blinks shows the corrected set."""
+        self.timeline.set_analysis(analysis)
+        self.source_panel.show_analysis(analysis)
+        self._show_blink_notes()
+        self._playhead_changed(self.doc.playhead)
+
+    def replan_from_blinks(self) -> None:
+        """A new automatic loop around the corrected blinks (undoable), as when the clip was opened."""
+        analysis, path = self.doc.analysis, self.doc.source_path
+        if analysis is None or path is None:
+            return
+        settings = self.export_panel.settings()
+        self._start("auto-plan", tasks.auto_plan_task(analysis, path, settings.strategy, settings.duration),
+                    lambda outcome: self.doc.edit_plan(outcome[0], "Automatic loop from the corrected blinks"))
 
     def _predict_seam(self) -> None:
         plan, path = self.doc.plan, self.doc.source_path
@@ -272,7 +312,8 @@ class LoopController(QObject):
         events = self.doc.analysis.events if self.doc.analysis is not None else []
         for event in events:
             if event.start <= frame <= event.end:
-                caption += " · blink apex" if frame == event.apex else " · blink"
+                name = event.kind.replace("_", " ") + ("" if event.both_eyes else f" ({event.eye} eye)")
+                caption += f" · {name} apex" if frame == event.apex else f" · {name}"
         plan = self.doc.plan
         if plan is not None and frame == plan.loop_point:
             caption += " · loop point"

@@ -16,6 +16,8 @@ from ..core.errors import NavTalkError
 from ..core.project import SUFFIX as PROJECT_SUFFIX
 from ..core.project import load_project, save_project
 from ..core.settings import Settings, load_settings, save_settings
+from .blink_editor import BlinkEditor
+from .blink_refit_dialog import RefitOffer
 from .document import StudioDocument
 from .export_panel import ExportPanel
 from .frame_view import FrameView
@@ -62,6 +64,8 @@ class MainWindow(QMainWindow):
         self.loop = LoopController(self.document, self.runner, self.settings, self.source_panel,
                                    self.export_panel, self.timeline, self.frame_view, self)
         self.loop.confirm_overwrite = self._confirm_overwrite
+        self.blink_editor = BlinkEditor(self.timeline, self.document, self)
+        self.refit_offer = RefitOffer(self)
         self.generate = GenerateController(self.document, self.runner, self.settings, self.generate_panel,
                                            self.jobs_panel,
                                            open_video=lambda p, keep: self.loop.open_path(p, keep_portrait=keep),
@@ -276,7 +280,8 @@ class MainWindow(QMainWindow):
         self.generate_panel.set_settings(project.generation)
         opened = True
         if project.source:
-            opened = self.loop.open_path(project.source, plan=project.plan)
+            opened = self.loop.open_path(project.source, plan=project.plan,
+                                         blinks=(project.blink_edits, project.analysis_hash))
         elif project.portrait:
             opened = self.loop.open_path(project.portrait)
         self.document.export = project.export

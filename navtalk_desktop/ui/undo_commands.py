@@ -30,3 +30,19 @@ class PlanEditCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._document.set_plan(self.old)
+
+
+class BlinkEditCommand(QUndoCommand):
+    """Replace the blink corrections: redo sets `new`, undo restores `old` (both immutable snapshots)."""
+
+    def __init__(self, document: "StudioDocument", old, new, text: str) -> None:
+        super().__init__(text)
+        self._document = document
+        self.old = old
+        self.new = new
+
+    def redo(self) -> None:
+        self._document.set_blink_edits(self.new)
+
+    def undo(self) -> None:
+        self._document.set_blink_edits(self.old)

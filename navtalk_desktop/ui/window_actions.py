@@ -57,6 +57,20 @@ def build_actions(window) -> None:
         None,
         make_action(window, "Zoom to fit", window.timeline.zoom_to_fit, "F", editor=True),
     ]
+    blinks = window.blink_editor
+    window.blink_actions = [
+        make_action(window, "Select blink at playhead (again: next handle)", blinks.select_at_playhead, "Return",
+                    editor=True),
+        make_action(window, "Add blink at playhead", blinks.add_at_playhead, "B", editor=True),
+        make_action(window, "Delete selected blink", blinks.delete_selected, QKeySequence.StandardKey.Delete,
+                    editor=True),
+        make_action(window, "Nudge blink edge back", lambda: blinks.nudge(-1), "Alt+Left", editor=True),
+        make_action(window, "Nudge blink edge forward", lambda: blinks.nudge(1), "Alt+Right", editor=True),
+        None,
+        make_action(window, "Reset blinks to detected", d.reset_blinks),
+        make_action(window, "Re-detect blinks with thresholds fitted to this face…", window.refit_offer.open_dialog),
+        make_action(window, "New automatic loop from the corrected blinks", window.loop.replan_from_blinks),
+    ]
     window.snap_action = QAction("Snap to blink apexes", window, checkable=True)
     window.snap_action.setChecked(window.settings.snap_to_apex)
     window.snap_action.toggled.connect(window._set_snap)
@@ -93,6 +107,9 @@ def build_menus(window) -> None:
     timeline = bar.addMenu("&Timeline")
     for action in window.timeline_actions:
         timeline.addSeparator() if action is None else timeline.addAction(action)
+    blinks = timeline.addMenu("&Blinks")
+    for action in window.blink_actions:
+        blinks.addSeparator() if action is None else blinks.addAction(action)
     timeline.addSeparator()
     timeline.addAction(window.snap_action)
     timeline.addAction(window.landmarks_action)
