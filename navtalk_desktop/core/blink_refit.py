@@ -16,7 +16,7 @@ from . import blink_edits
 from .blink_edits import BlinkEdits
 from .blinks import MAX_BLINK_S, BlinkEvent, Thresholds, detect_blinks
 
-MIN_CORRECTIONS = 3  # the studio offers a refit after this many corrections
+MIN_CORRECTIONS = 2  # the studio offers a refit after this many corrections
 MIN_ACCEPTED = 2  # and needs this many accepted blinks to fit from
 
 
@@ -38,14 +38,23 @@ def fit_thresholds(events: list[BlinkEvent], fps: float) -> Thresholds:
         return Thresholds()
     shallowest = min(e.depth for e in accepted)
     longest = max((e.end - e.start + 1) / fps for e in accepted)
+    # prominence is measured against the lower neighbour, so it runs below the depth: fit it looser and
+    # keep the depth itself as a separate rule (min_depth)
     return Thresholds(max_apex_openness=float(np.clip(1.0 - 0.75 * shallowest, 0.5, 0.9)),
-                      min_prominence=float(np.clip(0.8 * shallowest, 0.12, 0.5)),
+                      min_prominence=float(np.clip(0.6 * shallowest, 0.1, 0.5)),
                       max_blink_s=float(np.clip(1.5 * longest, 0.3, max(1.0, MAX_BLINK_S))))
+
+
+def min_depth(events: list[BlinkEvent]) -> float:
+    """A found dip counts as this face's blink when at least this deep (80 % of the shallowest accepted)."""
+    accepted = accepted_blinks(events)
+    return 0.8 * min(e.depth for e in accepted) if accepted else 0.0
 
 
 @dataclass
 class Proposal:
     thresholds: Thresholds
+    min_depth: float
     appear: list[dict]  # fields of events the refitted detector finds that the corrected set lacks
     vanish: list[BlinkEvent]  # untouched detected events the refitted detector no longer finds
 
@@ -55,8 +64,8 @@ class Proposal:
 
     def describe(self, fps: float) -> list[str]:
         t = self.thresholds
-        lines = [f"fitted to this face: apex below {t.max_apex_openness:.2f} of open, drop at least "
-                 f"{t.min_prominence:.2f}, blinks up to {t.max_blink_s:.2f} s"]
+        lines = [f"fitted to this face: apex below {t.max_apex_openness:.2f} of open, depth at least "
+                 f"{self.min_depth:.2f}, drop at least {t.min_prominence:.2f}, blinks up to {t.max_blink_s:.2f} s"]
         lines += [f"+ new {d['kind'].replace('_', ' ')} at frame {d['apex']} ({d['apex'] / fps:.2f} s), "
                   f"frames {d['start']}-{d['end']}, depth {d['depth']:.2f}" for d in self.appear]
         lines += [f"- remove blink at frame {e.apex} ({e.apex / fps:.2f} s), depth {e.depth:.2f}"
@@ -88,15 +97,18 @@ def propose(analysis, thresholds: Thresholds | None = None) -> Proposal:
     touched = _touched_spans(analysis)
     pad = blink_edits.MATCH_FRAMES
     current = [(e.start, e.end) for e in analysis.events]
+    depth = min_depth(analysis.events)
     appear = []
-    for e in found:
+    for e in found:  # blinks like the accepted ones: short, deep enough, where the artist decided nothing
+        if e.kind != "blink" or e.depth < depth:
+            continue
         if _near(e.start, e.end, touched, pad) or _near(e.start, e.end, current, 0):
             continue
         appear.append({"start": e.start, "apex": e.apex, "end": e.end, "depth": e.depth,
                        "kind": "one_eye" if not e.both_eyes else e.kind, "eye": e.eye, "exclude": False})
     spans = [(e.start, e.end) for e in found]
     vanish = [e for e in analysis.events if e.origin == "detected" and not _near(e.start, e.end, spans, 0)]
-    return Proposal(thresholds, appear, vanish)
+    return Proposal(thresholds, depth, appear, vanish)
 
 
 def apply_proposal(edits: BlinkEdits, proposal: Proposal) -> BlinkEdits:
