@@ -170,7 +170,7 @@ def shallow_face(a):
             curve[lo:hi] = open_level - (open_level - curve[lo:hi]) * 0.45
     events, openness = detect_blinks(right, left, a.fps)
     return replace(a, ear_right=right, ear_left=left, ear_mean=mean_of_eyes(right, left), openness=openness,
-                   events=events)
+                   events=events, detected_events=None, edits=None)
 
 
 def test_refit_finds_the_faces_other_shallow_blinks(d12):

@@ -107,7 +107,8 @@ def propose(analysis, thresholds: Thresholds | None = None) -> Proposal:
         appear.append({"start": e.start, "apex": e.apex, "end": e.end, "depth": e.depth,
                        "kind": "one_eye" if not e.both_eyes else e.kind, "eye": e.eye, "exclude": False})
     spans = [(e.start, e.end) for e in found]
-    vanish = [e for e in analysis.events if e.origin == "detected" and not _near(e.start, e.end, spans, 0)]
+    vanish = [e for e in analysis.events if e.origin == "detected" and not e.exclude
+              and (e.depth < depth or not _near(e.start, e.end, spans, 0))]
     return Proposal(thresholds, depth, appear, vanish)
 
 

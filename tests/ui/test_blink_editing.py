@@ -243,26 +243,35 @@ def test_corrections_survive_restart_and_project_round_trip(qtbot, editing_windo
     assert events(third.document) == expected
 
 
-def test_refit_offer_shows_changes_before_applying(qtbot, editing_window):
-    window = editing_window
-    doc, editor = window.document, window.blink_editor
-    editor.select("d96")
-    editor.active_handle = "end"
-    editor.nudge(1)
-    assert "re-detect" not in window.message_bar.text()
-    editor.select("d187")
-    editor.active_handle = "start"
-    editor.nudge(-1)
+def test_refit_offer_shows_changes_before_applying(qtbot, window):
+    """A face that half-closes its eyes: the artist adds one missed blink and fixes another; the studio
+    offers to re-detect, lists the other missed blink, and adds it only on Apply (one undo step)."""
+    from test_blink_edits import shallow_face
+
+    open_and_wait_for_plan(qtbot, window, CLIP.with_name("liveportrait_d12.mp4"))
+    doc, editor, timeline = window.document, window.blink_editor, window.timeline
+    doc.set_analysis(shallow_face(doc.analysis))
+    window.timeline.set_analysis(doc.analysis)
+    assert [e.apex for e in doc.analysis.events] == [50]
+    window.activateWindow()
+    timeline.setFocus()
+    qtbot.waitUntil(timeline.hasFocus)
+    doc.set_playhead(93)
+    qtbot.keyClick(timeline, Qt.Key.Key_B)
+    assert "re-detect" not in window.message_bar.text()  # one correction is not yet "a few"
+    doc.set_playhead(50)
+    qtbot.keyClick(timeline, Qt.Key.Key_Return)
+    qtbot.keyClick(timeline, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     assert "re-detect the rest of the clip" in window.message_bar.text()
     before = doc.blink_edits
     window.message_bar.action_button.click()
     dialog = window.refit_offer.dialog
     assert dialog is not None and dialog.isVisible()
     lines = [dialog.changes.item(i).text() for i in range(dialog.changes.count())]
-    assert lines and doc.blink_edits == before  # shown, not applied
-    if dialog.proposal.empty:
-        assert lines == ["nothing would change"] and not dialog.apply_button.isEnabled()
-        dialog.reject()
-    else:
-        dialog.apply_button.click()
-        assert doc.undo_stack.undoText() == "Re-detect blinks with fitted thresholds"
+    assert len(lines) == 1 and lines[0].startswith("+ new blink at frame 13")
+    assert doc.blink_edits == before  # shown, not applied
+    dialog.apply_button.click()
+    assert [abs(e.apex - 136) <= 2 for e in doc.analysis.events] == [False, False, True]
+    assert doc.undo_stack.undoText() == "Re-detect blinks with fitted thresholds"
+    doc.undo_stack.undo()
+    assert doc.blink_edits == before
