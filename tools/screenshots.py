@@ -1,7 +1,7 @@
 """Render the studio's main states to PNG for the README (`make screenshots`, under Xvfb).
 
 States: empty window, image pre-flight (a portrait that needs a fix), generating (demo simulator),
-timeline with blinks (the real fixture clip, eye landmarks on), export done, the live preview speaking.
+timeline with blinks (the real fixture clip, eye landmarks on), an edited blink (handles, one-eye mark), export done, the live preview speaking.
 Every state is produced by driving the real window, with user folders in a temporary directory.
 
     xvfb-run -a python tools/screenshots.py [OUT_DIR]      (default docs/screenshots)
@@ -109,6 +109,21 @@ def main(argv: list[str]) -> int:
     wait(lambda: window.document.plan is not None and window.loop.preview is not None)
     wait(lambda: "Seam (predicted)" in window.export_panel.seam_label.text())
     shot(window, "04-timeline-blinks")
+
+    # 4b. an edited blink: the second one marked one-eye (right), widened, selected (its handles show)
+    doc, editor = window.document, window.blink_editor
+    steps = doc.undo_stack.index()
+    editor.select("d187")
+    editor.set_kind("one_eye", "right")
+    editor.active_handle = "end"
+    editor.nudge(2)
+    editor.select("d187")
+    editor.active_handle = "end"
+    window.timeline.set_view_range(150, 216)
+    doc.set_playhead(187)
+    shot(window, "07-blink-editing")
+    doc.undo_stack.setIndex(steps)  # back to the detection for the export shot
+    window.timeline.zoom_to_fit()
 
     # 5. export done
     window.export_panel.output_edit.setText(str(tmp / "liveportrait_d18_loop.mp4"))

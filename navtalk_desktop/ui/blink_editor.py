@@ -303,21 +303,22 @@ class BlinkEditor(QObject):
         span = self._span_rect(rect, event)
         if not event.both_eyes:  # one eye: hatched in that eye's colour, and said in words
             color = QColor(COLORS[event.eye])
-            color.setAlpha(150)
+            color.setAlpha(200)
             p.fillRect(span, QBrush(color, Qt.BrushStyle.BDiagPattern))
-            p.setPen(COLORS[event.eye])
-            p.drawText(QPointF(span.left() + 2, rect.top() + 26), f"{event.eye} eye")
+            p.setPen(QPen(COLORS[event.eye], 2))
+            p.drawLine(QPointF(span.left(), rect.top() + 1), QPointF(span.right(), rect.top() + 1))
+            p.drawText(QPointF(span.left() + 2, rect.top() + 38), f"{event.eye} eye only")
         if event.exclude:
             p.fillRect(span, QBrush(EXCLUDED, Qt.BrushStyle.DiagCrossPattern))
             p.setPen(EXCLUDED)
-            p.drawText(QPointF(span.left() + 2, rect.top() + 40), "no loop")
+            p.drawText(QPointF(span.left() + 2, rect.top() + 52), "no loop")
         # which eye closed: two dots under the band's top, filled for a closed eye
         x = self.timeline.frame_to_x(event.apex)
         for k, eye in enumerate(("right", "left")):
             closed = event.both_eyes or event.eye == eye
             p.setPen(QPen(COLORS[eye], 1.2))
             p.setBrush(COLORS[eye] if closed else Qt.BrushStyle.NoBrush)
-            p.drawEllipse(QPointF(x - 4 + 8 * k, rect.top() + 17), 3, 3)
+            p.drawEllipse(QPointF(x - 4 + 8 * k, rect.top() + 22), 3, 3)
         if event.origin != "detected":
             p.setPen(SELECTED)
             p.drawText(QPointF(span.left() + 2, rect.bottom() - HANDLE_STRIP - 4), event.origin)

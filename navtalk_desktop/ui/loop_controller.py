@@ -312,7 +312,8 @@ class LoopController(QObject):
         events = self.doc.analysis.events if self.doc.analysis is not None else []
         for event in events:
             if event.start <= frame <= event.end:
-                name = event.kind.replace("_", " ") + ("" if event.both_eyes else f" ({event.eye} eye)")
+                name = (f"one eye: {event.eye}" if event.kind == "one_eye" else
+                        event.kind.replace("_", " ") + ("" if event.both_eyes else f" ({event.eye} eye)"))
                 caption += f" · {name} apex" if frame == event.apex else f" · {name}"
         plan = self.doc.plan
         if plan is not None and frame == plan.loop_point:

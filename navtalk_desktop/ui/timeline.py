@@ -313,7 +313,8 @@ class TimelineWidget(QWidget):
             p.setPen(QPen(COLORS["blink"], 1, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
             p.setPen(COLORS["blink"])
-            label = f"{event.confidence:.2f}" if event.kind == "blink" else f"closure {event.confidence:.2f}"
+            kind = {"blink": "", "long_closure": "closure "}.get(event.kind, event.kind.replace("_", " ") + " ")
+            label = f"{kind}{event.confidence:.2f}"
             p.drawText(QPointF(x + 3, rect.top() + 12), label)
         p.setFont(self.font())
 
