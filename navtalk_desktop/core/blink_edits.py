@@ -8,7 +8,7 @@ that finds them a frame or two apart. Added events are named by position ("a0").
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -168,14 +168,6 @@ def add(edits: BlinkEdits, values: dict) -> BlinkEdits:
     return _make(edits.deleted, edits.changes(), edits.additions() + [_clean_fields(values, "blink", whole=True)])
 
 
-def key_after_add(edits: BlinkEdits, apex: int) -> str:
-    """The key an event added at `apex` gets (added events are kept in apex order)."""
-    for k, values in enumerate(edits.additions()):
-        if values["apex"] == apex:
-            return f"a{k}"
-    return ""
-
-
 # --- reading events from the curve ------------------------------------------------------------------------------
 def _finite(o: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(o), o, 1.0)
@@ -246,9 +238,6 @@ def event_dicts(events: list[BlinkEvent], n_frames: int, fps: float) -> list[dic
     """Events as JSON objects: every field, its origin, whether it is clean, and the apex time."""
     return [e.to_dict() | {"clean": e.is_clean(n_frames, fps), "apex_time": round(e.apex / fps, 4)}
             for e in events]
-
-
-EVENT_FIELDS = {f.name for f in fields(BlinkEvent)}
 
 
 def events_from_dicts(items, n_frames: int, name: str) -> list[BlinkEvent]:

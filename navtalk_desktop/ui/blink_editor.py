@@ -21,7 +21,6 @@ HANDLE_GRAB = 6
 KIND_CHOICES = (("Blink", "blink", "both"), ("Long closure", "long_closure", "both"),
                 ("Half blink", "half_blink", "both"), ("One eye: left", "one_eye", "left"),
                 ("One eye: right", "one_eye", "right"))
-HANDLE_NAMES = {"start": "start", "apex": "apex", "end": "end"}
 EXCLUDED = QColor(255, 77, 77)
 SELECTED = QColor("#ffffff")
 

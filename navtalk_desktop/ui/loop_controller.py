@@ -50,6 +50,7 @@ class LoopController(QObject):
         self.gray_frames = None  # small gray frames for seam prediction
         self.pending_plan = None  # a plan from a project, applied once the analysis is there
         self.pending_blinks = None  # (BlinkEdits, content hash) from a project, applied with the analysis
+        self._blink_summary = None  # what the Source panel last said about the blinks
         self.last_export = None
         self.image_fix = False
         self.confirm_overwrite: Callable[[Path], bool] = lambda _p: True
@@ -196,6 +197,7 @@ class LoopController(QObject):
         edits, self.pending_blinks = self._project_blinks(result), None
         self.doc.set_analysis(result, edits)
         result = self.doc.analysis  # the corrected set from here on
+        self._blink_summary = None
         self.source_panel.show_analysis(result)
         self.timeline.set_analysis(result)
         if result.track is not None:
@@ -249,7 +251,11 @@ class LoopController(QObject):
     def _blinks_changed(self, analysis) -> None:
         """A blink correction: every view of the blinks shows the corrected set."""
         self.timeline.set_analysis(analysis)
-        self.source_panel.show_analysis(analysis)
+        best = analysis.best_blink()
+        summary = (len(analysis.events), len(analysis.clean_events()), best.apex if best else None)
+        if summary != self._blink_summary:  # not on every pixel of a handle drag: the dock would re-fit
+            self._blink_summary = summary
+            self.source_panel.show_analysis(analysis)
         self._show_blink_notes()
         self._playhead_changed(self.doc.playhead)
 
