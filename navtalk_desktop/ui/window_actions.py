@@ -71,6 +71,7 @@ def build_actions(window) -> None:
         make_action(window, "Re-detect blinks with thresholds fitted to this face…", window.refit_offer.open_dialog),
         make_action(window, "New automatic loop from the corrected blinks", window.loop.replan_from_blinks),
     ]
+    window.blink_actions[0].setShortcuts([QKeySequence("Return"), QKeySequence("Enter")])  # keypad Enter too
     window.snap_action = QAction("Snap to blink apexes", window, checkable=True)
     window.snap_action.setChecked(window.settings.snap_to_apex)
     window.snap_action.toggled.connect(window._set_snap)
