@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import sys
 import time
 from contextlib import contextmanager
@@ -20,6 +21,17 @@ from ..core.logs import setup_file_logging
 from .kling_progress import GenerationProgressPrinter
 
 
+def _positive_minutes(text: str) -> float:
+    """`--timeout` in minutes: a finite number above zero (a negative deadline would fail at once)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of minutes above 0 (got {text})")
+    return value
+
+
 def _add_connection_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("where to generate")
     g.add_argument("--region", choices=sorted(REGIONS), default=None,
@@ -29,7 +41,7 @@ def _add_connection_options(p: argparse.ArgumentParser) -> None:
                    help="start a local Kling simulator in this process and use it (no keys, no cost)")
     g.add_argument("--simulator-seconds", type=float, default=None, metavar="S",
                    help="how long the --simulator takes per video (default 10)")
-    g.add_argument("--timeout", type=float, default=30.0, metavar="MIN",
+    g.add_argument("--timeout", type=_positive_minutes, default=30.0, metavar="MIN",
                    help="stop waiting after this many minutes; the job stays resumable (default 30)")
 
 

@@ -52,7 +52,7 @@ class GenerationProgressPrinter:
                 self.close()
             self.stream.flush()
             return
-        key = (p.stage, p.task_status)
+        key = (p.stage, p.task_status, p.message)  # a new notice ("cannot reach …") is a new line
         quarter = -1
         if p.stage == "downloading" and p.bytes_total:
             quarter = min(4, int(4 * p.bytes_done / p.bytes_total))

@@ -29,6 +29,31 @@ def check_output_path(path: Path) -> Path:
     return path
 
 
+def ensure_not_source(out: Path | str, *sources: Path | str | None) -> None:
+    """Refuse an output that is one of the inputs (same resolved path, or the same file through a hard
+    link or symlink): writing it would destroy the source before it is read."""
+    out = Path(out)
+    try:
+        out_resolved = out.resolve()
+    except OSError:
+        return
+    for source in sources:
+        if source is None:
+            continue
+        source = Path(source)
+        same = False
+        try:
+            same = source.resolve() == out_resolved or (out.exists() and source.exists()
+                                                        and os.path.samefile(source, out))
+        except OSError:
+            same = False
+        if same:
+            raise OutputError(
+                f"the output {out} is the input file {source}; writing it would destroy the input, "
+                f"so choose another output name"
+            )
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -7,6 +7,7 @@ downloaded by `download.py` with a separate, unauthenticated client.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import random
@@ -22,8 +23,9 @@ from ..cancel import CancelToken
 from .auth import Credentials, TokenProvider
 from .capabilities import check_request, model_capabilities, normalize_duration
 from .errors import (KlingError, KlingParameterError, KlingRateLimitError, KlingServerError,
-                     KlingTimeoutError, KlingTransportError, error_for)
+                     KlingTimeoutError, KlingTransportError, KlingUnreachableError, error_for)
 from .prompts import check_prompt
+from .reach import ReachPolicy, is_unsent, unreachable_error
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,8 @@ REGIONS = {
 }
 DEFAULT_REGION = "global"
 TASK_PATH = "/v1/videos/image2video"
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, write=60.0)
+#: A host that accepts no connection within 5 s is reported (ReachPolicy retries it), not waited on.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0, write=60.0)
 FINISHED = ("succeed", "failed")
 
 
@@ -194,10 +197,16 @@ def sleep_or_cancel(seconds: float, cancel: CancelToken | None) -> None:
 class KlingClient:
     def __init__(self, credentials: Credentials | TokenProvider, base_url: str | None = None, *,
                  region: str | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-                 retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None) -> None:
+                 retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
+                 reach: ReachPolicy | None = None) -> None:
         self.tokens = credentials if isinstance(credentials, TokenProvider) else TokenProvider(credentials)
         self.base_url = resolve_base_url(region, base_url)
         self.retry = retry or RetryPolicy()
+        self.reach = reach or ReachPolicy()
+        self.timeout = timeout
+        #: Called with a one-line notice before each backoff ("rate limited (code 1302), retrying in 4 s").
+        self.on_notice: Callable[[str], None] | None = None
+        self._deadline: float | None = None  # time.monotonic() by which the current phase must end
         self._http = httpx.Client(
             base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=False,
             headers={"User-Agent": f"navtalk-desktop/{__version__}", "Accept": "application/json"},
@@ -215,15 +224,83 @@ class KlingClient:
     def __repr__(self) -> str:
         return f"KlingClient(base_url={self.base_url!r}, {self.tokens.credentials!r})"
 
+    @contextlib.contextmanager
+    def phase(self, seconds: float | None):
+        """One overall deadline for every call and backoff inside the block (e.g. submitting the task)."""
+        previous = self._deadline
+        self._deadline = None if seconds is None else time.monotonic() + max(0.0, seconds)
+        try:
+            yield self
+        finally:
+            self._deadline = previous
+
+    def _left(self) -> float | None:
+        return None if self._deadline is None else self._deadline - time.monotonic()
+
+    def _request_timeout(self) -> httpx.Timeout:
+        """The client's timeouts, shortened so one request cannot outlive the phase deadline."""
+        left = self._left()
+        if left is None:
+            return self.timeout
+        cap = max(0.5, left)
+        t = self.timeout
+        return httpx.Timeout(connect=min(t.connect or cap, cap), read=min(t.read or cap, cap),
+                             write=min(t.write or cap, cap), pool=min(t.pool or cap, cap))
+
+    def _notify(self, text: str) -> None:
+        log.info("%s", text)
+        if self.on_notice is not None:
+            self.on_notice(text)
+
+    def _next_delay(self, err: KlingError, attempt: int) -> float | None:
+        """Seconds to wait before trying again after `err` (attempt counts from 0), or None to give up:
+        not retryable, out of attempts, or the wait would pass the phase deadline. Says why it waits."""
+        if not err.retryable:
+            return None
+        if isinstance(err, KlingUnreachableError):
+            if attempt + 1 >= self.reach.attempts:
+                return None
+            delay = self.reach.delay(attempt)
+            text = f"cannot reach {err.host} (attempt {attempt + 1} of {self.reach.attempts}, next in {round(delay, 1):g} s)"
+        else:
+            if attempt + 1 >= self.retry.attempts:
+                return None
+            delay = self.retry.delay(attempt)
+            if isinstance(err, KlingRateLimitError):
+                text = f"rate limited (code {err.code or err.http_status}), retrying in {max(1, round(delay))} s"
+            else:
+                text = f"{err.plain_message}, retrying in {max(1, round(delay))} s"
+        left = self._left()
+        if left is not None and delay >= left:
+            return None
+        self._notify(text)
+        return delay
+
+    def _give_up(self, err: KlingError, attempts: int) -> KlingError:
+        """The error to raise after the last attempt, saying how often the host was tried."""
+        if isinstance(err, KlingUnreachableError) and attempts > 1:
+            return type(err)(f"{err.plain_message} (tried {attempts} times)", host=err.host, cause=err.cause)
+        return err
+
     # -- low level -------------------------------------------------------------------------------
     def _send_once(self, method: str, path: str, **kwargs) -> dict:
         headers = {"Authorization": f"Bearer {self.tokens.bearer()}"}
+        timeout = self._request_timeout()
         try:
-            resp = self._http.request(method, path, headers=headers, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise KlingTransportError(f"Kling did not answer in time ({type(exc).__name__})") from None
+            resp = self._http.request(method, path, headers=headers, timeout=timeout, **kwargs)
         except httpx.HTTPError as exc:
-            raise KlingTransportError(f"could not reach {self.base_url} ({type(exc).__name__})") from None
+            if is_unsent(exc):
+                raise unreachable_error(exc, self.base_url, timeout.connect) from None
+            raise self._transport_error(exc) from None
+        return self._parse(resp)
+
+    def _transport_error(self, exc: httpx.HTTPError) -> KlingTransportError:
+        """A connection that opened, then failed: the request may have arrived."""
+        if isinstance(exc, httpx.TimeoutException):
+            return KlingTransportError(f"Kling did not answer in time ({type(exc).__name__})")
+        return KlingTransportError(f"the connection to {self.base_url} failed ({type(exc).__name__})")
+
+    def _parse(self, resp: httpx.Response) -> dict:
         try:
             body = resp.json()
         except ValueError:
@@ -258,10 +335,9 @@ class KlingClient:
                     self.tokens.invalidate()
                     log.info("Kling refused the token (code %s); signing a fresh one", err.code)
                     continue
-                if not (retry and err.retryable) or attempt + 1 >= self.retry.attempts:
-                    raise
-                delay = self.retry.delay(attempt)
-                log.info("%s %s: %s; retrying in %.1f s", method, path, err.plain_message, delay)
+                delay = self._next_delay(err, attempt) if retry else None
+                if delay is None:
+                    raise self._give_up(err, attempt + 1) from None
                 attempt += 1
                 sleep_or_cancel(delay, cancel)
 
@@ -283,15 +359,17 @@ class KlingClient:
                 data = self._call("POST", TASK_PATH, json=body, retry=False, cancel=cancel)["data"]
                 return TaskInfo.from_data(data)
             except (KlingServerError, KlingTransportError, KlingRateLimitError) as err:
-                # A 429 means "not created"; 5xx or a dropped connection may hide a created task.
-                ambiguous = ambiguous or not isinstance(err, KlingRateLimitError)
-                if attempt + 1 >= self.retry.attempts:
-                    if ambiguous and ext:
+                # A 429 means "not created", and so does a connection that never opened (nothing was
+                # sent); 5xx or a connection dropped after sending may hide a created task.
+                ambiguous = ambiguous or not isinstance(err, (KlingRateLimitError, KlingUnreachableError))
+                delay = self._next_delay(err, attempt)
+                if delay is None:
+                    if ambiguous and ext and not isinstance(err, KlingUnreachableError):
                         found = self.find_by_external_id(ext, cancel=cancel)
                         if found is not None:
                             return found
-                    raise
-                sleep_or_cancel(self.retry.delay(attempt), cancel)
+                    raise self._give_up(err, attempt + 1) from None
+                sleep_or_cancel(delay, cancel)
                 attempt += 1
             except KlingParameterError as err:
                 if ext and (ambiguous or "external_task_id" in err.plain_message.lower()):
@@ -318,6 +396,8 @@ class KlingClient:
                 info = TaskInfo.from_data(data)
                 if info.external_task_id in (None, external_task_id):
                     return info
+        except KlingUnreachableError:
+            raise  # the other lookups would meet the same dead host
         except (KlingParameterError, KlingTransportError):
             pass
         try:
@@ -329,11 +409,15 @@ class KlingClient:
                     info = TaskInfo.from_data(item)
                     if matches(info):
                         return info
+        except KlingUnreachableError:
+            raise
         except (KlingParameterError, KlingTransportError):
             pass
         for page in (1, 2):
             try:
                 tasks = self.list_tasks(page=page, page_size=100, cancel=cancel)
+            except KlingUnreachableError:
+                raise
             except (KlingParameterError, KlingTransportError):
                 break
             for info in tasks:
@@ -366,7 +450,8 @@ class KlingClient:
             except KlingError as err:
                 if not err.retryable or time.monotonic() - start > poll.timeout:
                     raise
-                log.info("polling task %s: %s; still waiting", task_id, err.plain_message)
+                self._notify(f"checking task {task_id}: {err.plain_message}; asking again in "
+                             f"{max(1, round(interval))} s")
                 sleep_or_cancel(interval, cancel)
                 interval = min(poll.max_interval, interval * poll.factor)
                 continue

@@ -68,8 +68,30 @@ class KlingTransportError(KlingError):
     retryable = True
 
 
+class KlingUnreachableError(KlingTransportError):
+    """The request never reached the server (no connection): `host` and the likely `cause` in words.
+
+    Nothing was sent, so a create that ends this way cannot have made a paid task."""
+
+    def __init__(self, message: str, *, host: str, cause: str) -> None:
+        super().__init__(message)
+        self.host = host
+        self.cause = cause
+
+
+class KlingTLSError(KlingUnreachableError):
+    """The TLS handshake failed (a plain-HTTP server behind https://, or a certificate that does not verify).
+    Retrying the same URL never helps."""
+
+    retryable = False
+
+
 class KlingTaskFailed(KlingError):
     """Kling accepted the task, then reported task_status "failed" (HTTP 200, code 0)."""
+
+
+class KlingTaskLostError(KlingTaskFailed):
+    """The server no longer knows the task (code 1203 / HTTP 404 when polling): it can never finish."""
 
 
 class KlingTimeoutError(KlingError):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..atomic import atomic_output, check_output_path
+from ..atomic import atomic_output, check_output_path, ensure_not_source
 from ..cancel import CancelToken
 from ..errors import CancelledError, InputError
 from ..jobs import CREATING, DONE, DOWNLOADING, FAILED, POLLING, Job, JobStore
@@ -29,7 +29,7 @@ from .capabilities import (DEFAULT_DURATION, DEFAULT_MODE, DEFAULT_MODEL, TYPICA
                            check_request, normalize_duration)
 from .client import CreateTaskRequest, KlingClient, PollPolicy, RetryPolicy, TaskInfo
 from .download import download_video
-from .errors import KlingError, KlingResultGoneError, KlingTaskFailed
+from .errors import KlingError, KlingParameterError, KlingResultGoneError, KlingTaskFailed, KlingTaskLostError
 from .preflight import PreparedImage, prepare_image
 from .prompts import DEFAULT_IDLE_PROMPT, DEFAULT_NEGATIVE_PROMPT
 
@@ -111,6 +111,8 @@ class KlingGenerator:
     # -- entry points --------------------------------------------------------------------------------
     def prepare(self, request: GenerationRequest) -> PreparedImage:
         """All local checks, before any job or request exists: image rules, capability map, prompts."""
+        if request.output is not None:
+            ensure_not_source(request.output, request.image)
         prepared = prepare_image(request.image, fix=request.fix)
         duration = normalize_duration(request.duration)
         check_request(request.model, request.mode, duration, loop_tail=request.loop_tail)
@@ -173,10 +175,17 @@ class KlingGenerator:
                                  external_task_id=external_id, loop_tail=r.loop_tail)
 
     def _run(self, job: Job, emit: ProgressCallback, cancel: CancelToken | None) -> GenerationResult:
+        stage = {"now": "creating"}
+
+        def notice(text: str) -> None:  # backoff notices from the client become progress lines
+            emit(GenerationProgress(stage["now"], job_id=job.id, task_id=job.task_id, message=text))
+
+        self.client.on_notice = notice
         try:
             if job.stage == CREATING:
                 job = self._create(job, emit, cancel)
             if job.stage == POLLING:
+                stage["now"] = "processing"
                 job = self._poll(job, emit, cancel)
             if job.stage == DOWNLOADING:
                 job = self._download(job, emit, cancel)
@@ -196,9 +205,16 @@ class KlingGenerator:
             self.store.update(job.id, error_kind=type(exc).__name__, error_message=str(exc),
                               **({"stage": FAILED} if final else {}))
             raise
+        finally:
+            self.client.on_notice = None
 
     def _create(self, job: Job, emit: ProgressCallback, cancel: CancelToken | None) -> Job:
+        """Submit the task within one deadline (the polling timeout), however many retries it takes."""
         emit(GenerationProgress("creating", job_id=job.id, message="submitting the task"))
+        with self.client.phase(self.poll.timeout):
+            return self._create_in_phase(job, cancel)
+
+    def _create_in_phase(self, job: Job, cancel: CancelToken | None) -> Job:
         if job.task_id is None and job.create_attempts > 0:
             # A create was sent before and its answer never arrived: the task may exist.
             found = self.client.find_by_external_id(job.external_task_id, cancel=cancel)
@@ -235,8 +251,16 @@ class KlingGenerator:
                                         job_id=job.id, task_id=info.task_id, task_status=info.status,
                                         elapsed=elapsed))
 
-        info = self.client.wait_for_task(job.task_id, poll=self.poll, on_update=on_update, cancel=cancel,
-                                         started_at=job.created_at)
+        try:
+            info = self.client.wait_for_task(job.task_id, poll=self.poll, on_update=on_update, cancel=cancel,
+                                             started_at=job.created_at)
+        except KlingParameterError as err:
+            if err.code != 1203 and err.http_status != 404:
+                raise
+            # The server does not know the task any more: no amount of polling can finish it.
+            reason = (f"Kling no longer knows task {job.task_id} ({err}); the job is lost and cannot be "
+                      f"resumed, so generate again")
+            raise KlingTaskLostError(reason) from None  # _run records it as failed
         if info.status == "failed":
             reason = info.status_msg or "no reason given"
             self.store.update(job.id, stage=FAILED, task_status="failed", task_status_msg=info.status_msg)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
 import subprocess
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,9 @@ MIN_SIDE = 300
 MAX_ASPECT = 2.5
 #: Not a Kling rule: Kling renders at most 1080p, so bigger uploads only cost time. A note, never a block.
 ADVISED_MAX_SIDE = 4096
+#: Pictures with more pixels are never decoded whole (Pillow's own decompression-bomb threshold, ~89 MP:
+#: a 50 MP phone photo passes, a 15000×15000 PNG of a few KB does not).
+MAX_DECODE_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 _UPLOAD_FORMATS = {"JPEG", "PNG"}
 _CONVERTIBLE = {"WEBP", "BMP", "GIF", "TIFF", "HEIF", "HEIC", "MPO", "AVIF", "ICO", "PPM"}
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif"}
@@ -90,9 +95,78 @@ def _decode_heif_with_ffmpeg(path: Path) -> Image.Image:
     return Image.open(io.BytesIO(proc.stdout))
 
 
-def _open(path: Path) -> tuple[Image.Image, str, int]:
-    """Open and fully decode `path`; return (image, format, file size) or a specific error."""
-    if not path.exists():
+def header_size(path: Path) -> tuple[int, int, str] | None:
+    """(width, height, format) from the file header only, or None if Pillow knows no such format.
+
+    Pillow's own `Image.open` refuses (DecompressionBombError) before it tells the size, so the format
+    plugins are asked directly; none of them decodes pixels when opened."""
+    Image.init()
+    with path.open("rb") as fp:
+        prefix = fp.read(16)
+        for fmt in Image.ID:
+            factory, accept = Image.OPEN[fmt]
+            if accept is not None and not accept(prefix):
+                continue
+            fp.seek(0)
+            try:
+                im = factory(fp, str(path))
+            except (SyntaxError, IndexError, TypeError, struct.error, OSError, ValueError):
+                continue
+            return im.width, im.height, im.format or fmt
+    return None
+
+
+def _too_many_pixels(name: str, width: int, height: int) -> ImagePreflightError:
+    return ImagePreflightError(
+        f"{name}: the image is {width}×{height} px; Kling accepts at most {_mb(MAX_BYTES)} and renders at "
+        f"most 1080p, and this app decodes at most {MAX_DECODE_PIXELS / 1e6:.0f} megapixels "
+        f"({width * height / 1e6:.0f} here); use --fix to scale it to at most {ADVISED_MAX_SIDE} px per side",
+        fixable=True,
+    )
+
+
+def _open_reduced(path: Path, fmt: str, width: int, height: int) -> Image.Image:
+    """A picture with too many pixels to decode whole, scaled to ADVISED_MAX_SIDE without a full decode:
+    JPEG decodes at 1/2..1/8 scale (libjpeg DCT scaling); other formats are scaled by ffmpeg in a child
+    process, so a decompression bomb can never take this process's memory."""
+    from ..ffmpeg import clean_env, ffmpeg_exe
+
+    if fmt == "JPEG":
+        factory, _ = Image.OPEN["JPEG"]
+        img = factory(path.open("rb"), str(path))  # no bomb check: draft() below keeps the decode small
+        img.draft("RGB", (ADVISED_MAX_SIDE, ADVISED_MAX_SIDE))
+        if img.width * img.height > MAX_DECODE_PIXELS:
+            raise _too_many_pixels(path.name, width, height)
+        img.load()
+        return img
+    side = ADVISED_MAX_SIDE
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-frames:v", "1",
+         "-vf", f"scale={side}:{side}:force_original_aspect_ratio=decrease", "-f", "image2pipe", "-c:v", "png",
+         "pipe:1"], capture_output=True, env=clean_env(), timeout=180,
+    )
+    if proc.returncode != 0 or not proc.stdout:
+        raise ImagePreflightError(f"{path.name} ({width}×{height} px) could not be scaled down; scale it to at "
+                                  f"most {ADVISED_MAX_SIDE} px per side in an image editor first")
+    img = Image.open(io.BytesIO(proc.stdout))
+    img.load()
+    return img
+
+
+def _open(path: Path, fix: bool = False) -> tuple[Image.Image, str, int]:
+    """Open and fully decode `path`; return (image, format, file size) or a specific error.
+
+    The size is read from the header first: a picture over MAX_DECODE_PIXELS is never decoded whole."""
+    if str(path).lower().startswith("data:"):
+        raise ImagePreflightError(
+            "the image argument is a data: URI (inline base64), not a file; save the picture as a JPG or PNG "
+            "file and pass its path"
+        )
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ImagePreflightError(f"cannot read the image {str(path)[:80]}: {exc.strerror or exc}") from None
+    if not exists:
         raise ImagePreflightError(f"image not found: {path}")
     if path.is_dir():
         raise ImagePreflightError(f"{path} is a folder, not an image")
@@ -107,9 +181,24 @@ def _open(path: Path) -> tuple[Image.Image, str, int]:
         img.load()
         return img, "AVIF" if brand == b"avif" else "HEIC", size
     try:
-        img = Image.open(path)
-        fmt = img.format or "unknown"
-        img.load()
+        header = header_size(path)
+    except OSError as exc:
+        raise ImagePreflightError(f"cannot read the image {path.name}: {exc.strerror or exc}") from None
+    if header is not None and header[0] * header[1] > MAX_DECODE_PIXELS:
+        width, height, fmt = header
+        if not fix:
+            raise _too_many_pixels(path.name, width, height)
+        img = _open_reduced(path, fmt, width, height)
+        img.info["reduced_from"] = (width, height)
+        return img, fmt, size
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is checked above
+            img = Image.open(path)
+            fmt = img.format or "unknown"
+            img.load()
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(path.name, *(header or (0, 0))[:2]) from None
     except UnidentifiedImageError:
         if _looks_like_text(head):
             raise ImagePreflightError(
@@ -157,7 +246,7 @@ def _check_geometry(name: str, width: int, height: int) -> None:
 def prepare_image(path: Path | str, *, fix: bool = False) -> PreparedImage:
     """Check `path`; return the upload bytes, converted only if `fix` allows it."""
     path = Path(path)
-    img, fmt, size = _open(path)
+    img, fmt, size = _open(path, fix)
     name = path.name
     frames = getattr(img, "n_frames", 1)
     if frames > 1 and fmt in ("GIF", "WEBP"):
@@ -169,6 +258,9 @@ def prepare_image(path: Path | str, *, fix: bool = False) -> PreparedImage:
     _check_geometry(name, display_w, display_h)
 
     fixes: list[str] = []  # what needs fixing, in words, for the error message
+    reduced_from = img.info.get("reduced_from")
+    if reduced_from:
+        fixes.append(f"it is {reduced_from[0]}×{reduced_from[1]} px")
     if fmt not in _UPLOAD_FORMATS:
         if fmt not in _CONVERTIBLE:
             raise ImagePreflightError(f"{name} is a {fmt} image; Kling accepts JPG or PNG only")
@@ -200,6 +292,9 @@ def prepare_image(path: Path | str, *, fix: bool = False) -> PreparedImage:
 def _convert(path: Path, img: Image.Image, fmt: str, size: int, orientation: int,
              transparent: bool) -> PreparedImage:
     changes: list[str] = []
+    reduced_from = img.info.get("reduced_from")
+    if reduced_from:
+        changes.append(f"decoded {reduced_from[0]}×{reduced_from[1]} px at reduced size → {img.width}×{img.height} px")
     if orientation != 1:
         img = ImageOps.exif_transpose(img)
         changes.append(f"applied EXIF orientation {orientation} ({_ORIENTATION_TEXT.get(orientation, 'rotated')}) "
