@@ -86,3 +86,19 @@ def test_external_id_lookup_falls_back_to_the_query_form(render_cache, portrait_
         assert found is not None and found.task_id == created.task_id
         assert 1203 in sim.stats.error_codes  # the path form was tried first and refused
         assert client.find_by_external_id("ext-missing") is None
+
+
+def test_a_dropped_download_keeps_every_byte_that_arrived(simulator, finished, tmp_path):
+    """Each drop comes well before 64 KiB: what arrived is kept and the next request starts right after it,
+    so no byte is fetched twice and the offset never stalls."""
+    url, reference = finished
+    size = reference.stat().st_size
+    simulator.faults.set(dropped_downloads=4, drop_fraction=0.25)
+    dest = tmp_path / "video.mp4"
+    download_video(url, dest, expected_duration=3.0, retry=FAST_RETRY)
+    assert sha256(dest) == sha256(reference)
+    records = simulator.stats.downloads
+    starts = [d.range_start or 0 for d in records]
+    assert len(records) == 5 and starts == sorted(set(starts))  # strictly forward, never back to 0
+    assert all(b - a < 64 * 1024 for a, b in zip(starts, starts[1:]))  # drops inside one old 64 KiB chunk
+    assert sum(d.bytes_sent for d in records) == size  # nothing received was thrown away

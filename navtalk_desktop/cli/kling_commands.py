@@ -369,5 +369,5 @@ def register(sub) -> None:
     p.add_argument("--video-max-side", type=int, default=720)
     p.add_argument("--fault", action="append", metavar="NAME=VALUE",
                    help="inject faults, e.g. server-errors=2, rate-limits=1, lost-create-answers=1, "
-                        "dropped-downloads=1, truncated-downloads=1, never-finish, slow-answers=1")
+                        "dropped-downloads=1, truncated-downloads=1, never-finish, forget-tasks, slow-answers=1")
     p.set_defaults(func=cmd_simulator)

@@ -25,6 +25,7 @@ class Faults:
     truncated_downloads: int = 0  # video downloads that end cleanly but early (a short, damaged file)
     truncate_fraction: float = 0.6
     never_finish: bool = False  # tasks stay "processing" forever
+    forget_tasks: bool = False  # task queries answer 404/1203 "task not found" (a server that lost them)
     create_answer_delay: float = 0.0  # seconds between registering a task and answering
     download_bytes_per_second: float | None = None  # throttle video downloads
 

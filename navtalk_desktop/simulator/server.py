@@ -182,6 +182,8 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         task = self.server.registry.get(any_id)
         if task is not None and task.task_id != any_id and not self.server.config.external_id_in_path:
             task = None
+        if self.server.config.faults.forget_tasks:
+            task = None
         if task is None:
             self._error(404, 1203, f"task not found: {any_id}")
             return

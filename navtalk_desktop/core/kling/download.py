@@ -101,7 +101,9 @@ def _fetch(http: httpx.Client, url: str, part: Path, on_progress: ByteProgress |
         if on_progress:
             on_progress(done, total)
         with part.open(mode) as fh:
-            for chunk in resp.iter_bytes(CHUNK):
+            # No chunk size: each piece is written as it arrives, so a drop loses nothing received
+            # (a 64 KiB buffer would be thrown away, and a server that drops sooner would stall us).
+            for chunk in resp.iter_bytes():
                 if cancel is not None:
                     cancel.raise_if_cancelled()
                 fh.write(chunk)
@@ -131,16 +133,20 @@ def download_video(url: str, dest: Path, *, expected_duration: float | None = No
         while True:
             if cancel is not None:
                 cancel.raise_if_cancelled()
+            before = part.stat().st_size if part.exists() else 0
             try:
                 _fetch(http, url, part, on_progress, cancel)
             except KlingResultGoneError:
                 raise
             except (httpx.TransportError, KlingDownloadError) as exc:
+                after = part.stat().st_size if part.exists() else 0
+                if after - before >= CHUNK:
+                    drops = 0  # the file grows: a flaky line, not a dead one, so keep going
                 drops += 1
                 if drops >= retry.attempts:
                     reason = exc if isinstance(exc, KlingDownloadError) else type(exc).__name__
                     raise KlingDownloadError(f"downloading the video failed {drops} times: {reason}") from None
-                log.info("download interrupted (%s); resuming", type(exc).__name__)
+                log.info("download interrupted (%s) at byte %d; resuming from there", type(exc).__name__, after)
                 sleep_or_cancel(retry.delay(drops - 1), cancel)
                 continue
             try:
