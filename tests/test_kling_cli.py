@@ -223,3 +223,15 @@ def test_resume_of_a_job_whose_local_simulator_is_gone_fails_fast(render_cache, 
     assert f"job 1: the local Kling simulator that ran this job ({base_url}) is no longer running" in err
     assert JobStore().get(1).stage == "failed"
     assert main(["jobs", "resume"]) == 0 and "no unfinished jobs" in capsys.readouterr().out
+
+
+def test_a_closed_stdout_pipe_exits_quietly(isolated_dirs, tmp_path):
+    """`navtalk-loop jobs list | head -1`: the reader is gone before the command writes."""
+    from kling_helpers import cli_env
+
+    proc = subprocess.Popen([sys.executable, "-m", "navtalk_desktop.cli.main", "jobs", "list"], cwd=REPO,
+                            env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `head -1` that has already read its line
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141, err  # 128 + SIGPIPE, as a shell reports a command killed by the pipe
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err and err == b""

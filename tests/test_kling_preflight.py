@@ -239,3 +239,27 @@ HEIC_320 = (
     "8+mp4ZHtgPhAm0un9qPh36XzsQRG6bUOs4QdoX6Oym1bmRGBzIRY5y3d0QZpiN+EEIrn82YoyDBv5JSg2lEUGlrUVmLur0SkUFqeL86Bb64i"
     "diPR3MDERMXJT88CWoTeE4OcsW4Pyqz6vOgRiUBtsEA="
 )
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_picture_over_the_decode_limit_is_refused_then_scaled_without_a_full_decode(tmp_path, monkeypatch, fmt):
+    """The size comes from the header; --fix scales JPEG through libjpeg's reduced decode and other formats
+    in an ffmpeg child, so this process never holds the full picture (limit lowered to keep the test small)."""
+    from navtalk_desktop.core.kling import preflight
+
+    monkeypatch.setattr(preflight, "MAX_DECODE_PIXELS", 4_000_000)
+    path = tmp_path / ("big.jpg" if fmt == "JPEG" else "big.png")
+    Image.new("RGB", (3000, 2000), (180, 140, 120)).save(path, fmt)
+    with pytest.raises(ImagePreflightError, match="the image is 3000×2000 px; Kling accepts at most .*--fix"):
+        prepare_image(path)
+    from PIL import ImageFile
+
+    loads = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: (loads.append(self.size), real_load(self))[1])
+    prepared = prepare_image(path, fix=True)
+    assert loads  # the spy sees every decode of a file
+    assert prepared.width * prepared.height <= 4_000_000 and prepared.width / prepared.height == pytest.approx(1.5, abs=0.01)
+    assert (3000, 2000) not in loads  # never decoded at full size in this process
+    assert any("3000×2000" in c for c in prepared.changes)
+    assert Image.open(io.BytesIO(prepared.data)).size == (prepared.width, prepared.height)

@@ -125,25 +125,32 @@ def _too_many_pixels(name: str, width: int, height: int) -> ImagePreflightError:
     )
 
 
+def _reduced_size(width: int, height: int) -> tuple[int, int]:
+    """The largest size within ADVISED_MAX_SIDE and MAX_DECODE_PIXELS with the same aspect ratio."""
+    scale = min(1.0, ADVISED_MAX_SIDE / max(width, height), (MAX_DECODE_PIXELS / (width * height)) ** 0.5)
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
 def _open_reduced(path: Path, fmt: str, width: int, height: int) -> Image.Image:
-    """A picture with too many pixels to decode whole, scaled to ADVISED_MAX_SIDE without a full decode:
-    JPEG decodes at 1/2..1/8 scale (libjpeg DCT scaling); other formats are scaled by ffmpeg in a child
-    process, so a decompression bomb can never take this process's memory."""
+    """A picture with too many pixels to decode whole, scaled down without a full decode: JPEG decodes at
+    1/2..1/8 scale (libjpeg DCT scaling); other formats are scaled by ffmpeg in a child process, so a
+    decompression bomb can never take this process's memory."""
     from ..ffmpeg import clean_env, ffmpeg_exe
 
+    target_w, target_h = _reduced_size(width, height)
     if fmt == "JPEG":
         factory, _ = Image.OPEN["JPEG"]
-        img = factory(path.open("rb"), str(path))  # no bomb check: draft() below keeps the decode small
-        img.draft("RGB", (ADVISED_MAX_SIDE, ADVISED_MAX_SIDE))
-        if img.width * img.height > MAX_DECODE_PIXELS:
-            raise _too_many_pixels(path.name, width, height)
-        img.load()
+        with path.open("rb") as fp:
+            img = factory(fp, str(path))  # no bomb check: draft() below keeps the decode small
+            img.draft("RGB", (max(1, target_w // 2), max(1, target_h // 2)))  # between half and full target
+            if img.width * img.height > MAX_DECODE_PIXELS:
+                raise _too_many_pixels(path.name, width, height)
+            img.load()
         return img
-    side = ADVISED_MAX_SIDE
     proc = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-frames:v", "1",
-         "-vf", f"scale={side}:{side}:force_original_aspect_ratio=decrease", "-f", "image2pipe", "-c:v", "png",
-         "pipe:1"], capture_output=True, env=clean_env(), timeout=180,
+         "-vf", f"scale={target_w}:{target_h}", "-f", "image2pipe", "-c:v", "png", "pipe:1"],
+        capture_output=True, env=clean_env(), timeout=180,
     )
     if proc.returncode != 0 or not proc.stdout:
         raise ImagePreflightError(f"{path.name} ({width}×{height} px) could not be scaled down; scale it to at "
