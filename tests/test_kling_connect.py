@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kling_helpers import TEST_ACCESS_KEY, TEST_SECRET_KEY, isolated_dirs, portrait_320  # noqa: F401
-from navtalk_desktop.core.kling.connect import LOCAL_POLL, open_session
+from navtalk_desktop.core.kling.connect import LOCAL_POLL
+from navtalk_desktop.kling_session import open_session
 from navtalk_desktop.core.kling.errors import MissingCredentialsError
 from navtalk_desktop.core.kling.generation import GenerationRequest
 

@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import InputError, NavTalkError
-from ..core.jobs import FAILED, JobStore
+from ..core.jobs import JobStore
 from ..core.kling.capabilities import DEFAULT_DURATION, DEFAULT_MODE, DEFAULT_MODEL, MODELS
 from ..core.kling.client import REGIONS
-from ..core.kling.connect import local_server_gone, open_session
 from ..core.kling.generation import GenerationRequest, GenerationResult
 from ..core.kling.prompts import DEFAULT_IDLE_PROMPT, DEFAULT_NEGATIVE_PROMPT
 from ..core.logs import setup_file_logging
+from ..kling_session import close_stopped_simulator_job, local_server_gone, open_session
 from .kling_progress import GenerationProgressPrinter
 
 
@@ -45,10 +45,6 @@ def _add_connection_options(p: argparse.ArgumentParser) -> None:
                    help="stop waiting after this many minutes; the job stays resumable (default 30)")
 
 
-SIMULATOR_GONE = ("the local Kling simulator that ran this job ({url}) is no longer running, so the job "
-                  "cannot finish; generate again")
-
-
 @contextmanager
 def _generator(args, base_url: str | None = None):
     """A KlingGenerator for the chosen host; starts (and stops) an in-process simulator if asked."""
@@ -60,19 +56,10 @@ def _generator(args, base_url: str | None = None):
             print(f"using a local Kling simulator at {session.base_url}", file=sys.stderr)
         yield session.generator
     except BaseException:
-        if session.offline:
-            _close_simulator_jobs(session.generator.store, session.base_url)
+        session.close_simulator_jobs()  # an in-process simulator ends with this command
         raise
     finally:
         session.close()
-
-
-def _close_simulator_jobs(store: JobStore, base_url: str) -> None:
-    """An in-process simulator ends with this command: its unfinished jobs can never be resumed."""
-    for job in store.unfinished():
-        if job.base_url == base_url:
-            store.update(job.id, stage=FAILED, error_kind="SimulatorStopped",
-                         error_message=SIMULATOR_GONE.format(url=base_url))
 
 
 def _report(result: GenerationResult) -> None:
@@ -203,8 +190,7 @@ def cmd_jobs_resume(args) -> int:
     for job in jobs:
         base_url = args.base_url or job.base_url
         if job.resumable and local_server_gone(base_url):
-            message = SIMULATOR_GONE.format(url=base_url)
-            JobStore().update(job.id, stage=FAILED, error_kind="SimulatorStopped", error_message=message)
+            message = close_stopped_simulator_job(JobStore(), job, url=base_url)
             print(f"job {job.id}: {message}", file=sys.stderr)
             failures += 1
             continue

@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from dataclasses import dataclass
 
 from ..core.kling.auth import Credentials
+from ..core.kling.client import is_loopback_host
 from .config import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, Faults, SimulatorConfig, parse_fault
 from .server import ServerStats, SimulatorHTTPServer
 from .tasks import TaskRegistry
@@ -64,13 +64,8 @@ class SimulatorHandle:
 
 
 def _check_loopback(host: str) -> None:
-    if host == "localhost":
+    if is_loopback_host(host):
         return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
     raise ValueError(f"the simulator only listens on loopback (127.0.0.1), not {host!r}")
 
 

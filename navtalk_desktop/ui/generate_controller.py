@@ -11,12 +11,12 @@ import logging
 import threading
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlparse
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.errors import NavTalkError
 from ..core.settings import Settings
+from ..core.kling.connect import is_loopback
 from .document import StudioDocument
 from .generate_panel import GeneratePanel
 from .jobs_panel import JobsPanel
@@ -25,10 +25,6 @@ from .workers import TaskContext, TaskError, TaskRunner
 log = logging.getLogger(__name__)
 
 JOBS_REFRESH_MS = 1000
-
-
-def _is_loopback(url: str) -> bool:
-    return (urlparse(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 class GenerateController(QObject):
@@ -70,7 +66,7 @@ class GenerateController(QObject):
     def credentials(self):
         """Demo keys in demo mode; otherwise environment, session or keyring keys (None if none)."""
         if self.settings.demo_mode:
-            from ..simulator import demo_credentials
+            from ..kling_session import demo_credentials
 
             return demo_credentials()
         return self._account_credentials()
@@ -117,9 +113,9 @@ class GenerateController(QObject):
             return self.configured_base_url()
         with self._simulator_lock:
             if self._simulator is None:
-                from ..simulator import start_simulator
+                from ..kling_session import start_demo_simulator
 
-                self._simulator = start_simulator(config=self.simulator_config)
+                self._simulator = start_demo_simulator(config=self.simulator_config)
             return self._simulator.base_url
 
     def store(self):
@@ -164,11 +160,11 @@ class GenerateController(QObject):
                 continue
             if job.base_url == configured:  # a real Kling job resumes even while demo mode is on
                 self.resume(job.id)
-            elif _is_loopback(job.base_url):
+            elif is_loopback(job.base_url):
+                from ..kling_session import close_stopped_simulator_job
+
                 # a demo-simulator job: its server ended with the previous session
-                self.store().update(job.id, stage="failed", error_kind="InterruptedError",
-                                    error_message="the demo simulator stopped before this job finished; "
-                                                  "generate again")
+                close_stopped_simulator_job(self.store(), job)
         self.refresh_jobs()
 
     # --- generation ---------------------------------------------------------------------------------------------
@@ -202,10 +198,10 @@ class GenerateController(QObject):
             return
         simulator = self._simulator
         if simulator is not None and job.base_url == simulator.base_url:
-            from ..simulator import demo_credentials
+            from ..kling_session import demo_credentials
 
             creds = demo_credentials()
-        elif _is_loopback(job.base_url) and job.base_url != self.configured_base_url():
+        elif is_loopback(job.base_url) and job.base_url != self.configured_base_url():
             self.message.emit(f"Job {job_id} ran on the demo simulator of an earlier session, which has stopped; "
                               f"generate the clip again.", "warning")
             return
@@ -228,19 +224,15 @@ class GenerateController(QObject):
 
         def run(ctx: TaskContext):
             from ..core.jobs import JobStore
-            from ..core.kling.client import KlingClient
-            from ..core.kling.generation import KlingGenerator
+            from ..kling_session import session_on
 
-            store = JobStore()
-            try:
-                with KlingClient(creds, base_url=base_url()) as client:
-                    generator = KlingGenerator(client, store, poll=poll)
-                    report = lambda p: ctx.report(p, key=(p.stage, p.job_id))  # noqa: E731
-                    if job_id is None:
-                        return generator.generate(request, on_progress=report, cancel=ctx.cancel)
-                    return generator.resume(job_id, on_progress=report, cancel=ctx.cancel)
-            finally:
-                store.close()
+            with session_on(base_url(), creds, poll=poll, store=JobStore()) as session:
+                generator = session.generator
+                # a new notice ("cannot reach …, next in 4 s") is a new report, never throttled away
+                report = lambda p: ctx.report(p, key=(p.stage, p.job_id, p.message))  # noqa: E731
+                if job_id is None:
+                    return generator.generate(request, on_progress=report, cancel=ctx.cancel)
+                return generator.resume(job_id, on_progress=report, cancel=ctx.cancel)
 
         holder: dict = {}
 

@@ -214,6 +214,8 @@ class GeneratePanel(QWidget):
             left = progress.remaining_estimate
             estimate = f"about {_clock(left)} left" if left > 0 else "taking longer than usual"
             text = f"Kling is {stage} · {_clock(progress.elapsed)} elapsed · {estimate}"
+            if progress.message:  # a backoff notice while polling
+                text += f" · {progress.message}"
         else:
             text = progress.message or stage.capitalize() + "…"
         if progress.job_id is not None:

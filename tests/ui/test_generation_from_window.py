@@ -232,3 +232,65 @@ def test_a_real_job_resumes_on_its_own_server_while_demo_mode_is_on(qtbot, make_
         assert window.jobs_panel.state_of(job.id) == "done"
     finally:
         sim.stop()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _unreachable_window(make_window, monkeypatch):
+    monkeypatch.setenv("KLING_ACCESS_KEY", DEMO_ACCESS_KEY)
+    monkeypatch.setenv("KLING_SECRET_KEY", DEMO_SECRET_KEY)
+    port = _closed_port()
+    window = make_window(Settings(base_url=f"http://127.0.0.1:{port}", demo_mode=False))
+    window.open_path(sample_portrait())
+    return window, f"127.0.0.1:{port}"
+
+
+def test_unreachable_host_shows_each_attempt_and_cancel_works_at_once(qtbot, make_window, monkeypatch):
+    window, host = _unreachable_window(make_window, monkeypatch)
+    panel = window.generate_panel
+    panel.generate_button.click()
+    qtbot.waitUntil(lambda: "cannot reach" in panel.status_label.text(), timeout=15000)
+    assert f"cannot reach {host} (attempt 1 of 4, next in 2 s)" in panel.status_label.text()
+    started = time.monotonic()
+    panel.cancel_button.click()
+    qtbot.waitUntil(lambda: panel.generate_button.isVisible(), timeout=5000)
+    assert time.monotonic() - started < 1.0  # the backoff wait ends at once, not after its 2 s
+    assert "cancelled" in panel.status_label.text().lower()
+
+
+def test_unreachable_host_ends_with_the_host_and_the_cause(qtbot, make_window, monkeypatch):
+    window, host = _unreachable_window(make_window, monkeypatch)
+    panel = window.generate_panel
+    messages = []
+    window.generate.message.connect(lambda text, level: messages.append((level, text)))
+    started = time.monotonic()
+    panel.generate_button.click()
+    qtbot.waitUntil(lambda: "attempt 3 of 4" in panel.status_label.text(), timeout=30000)
+    qtbot.waitUntil(lambda: panel.generate_button.isVisible(), timeout=30000)
+    assert time.monotonic() - started < 30
+    text = panel.status_label.text()
+    assert text.startswith(f"Generation failed: cannot reach {host}: nothing is listening there"), text
+    assert "ConnectError" not in text and "(tried 4 times)" in text
+    assert any(level == "error" and host in m for level, m in messages)
+
+
+def test_a_job_left_on_a_stopped_simulator_is_closed_as_the_cli_closes_it(qtbot, make_window):
+    """Any loopback address counts (127.0.0.2 too), and the error kind and words are the CLI's."""
+    from navtalk_desktop.kling_session import SIMULATOR_GONE, SIMULATOR_STOPPED
+
+    store = JobStore()
+    url = "http://127.0.0.2:5"
+    job = store.create(external_task_id="navtalk-left", base_url=url, model="kling-v3", mode="std", duration="3",
+                       source_image="/nowhere/p.png", upload_image="/nowhere/u.png", image_sha256="0" * 64)
+    window = make_window(Settings(demo_mode=True))
+    window.generate.resume_unfinished()
+    closed = store.get(job.id)
+    assert closed.stage == "failed" and closed.error_kind == SIMULATOR_STOPPED
+    assert closed.error_message == SIMULATOR_GONE.format(url=url)
+    store.close()

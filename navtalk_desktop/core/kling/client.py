@@ -44,6 +44,8 @@ FINISHED = ("succeed", "failed")
 
 
 def is_loopback_host(host: str) -> bool:
+    """The one loopback predicate of the project: 127.0.0.0/8, ::1 and localhost (any case)."""
+    host = (host or "").strip().strip("[]").lower().rstrip(".")
     if host == "localhost":
         return True
     try:
