@@ -235,3 +235,11 @@ def test_a_closed_stdout_pipe_exits_quietly(isolated_dirs, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 141, err  # 128 + SIGPIPE, as a shell reports a command killed by the pipe
     assert b"Traceback" not in err and b"BrokenPipeError" not in err and err == b""
+
+
+def test_make_loop_refuses_a_loop_that_would_replace_its_own_clip(isolated_dirs, portrait_320, tmp_path, capsys):
+    out = tmp_path / "loop.mp4"
+    args = ["make-loop", str(portrait_320), "--out", str(out), "--video-out", str(out), "--simulator", *FAST]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "is the input file" in err and "Traceback" not in err and not out.exists()

@@ -102,3 +102,33 @@ def test_a_dropped_download_keeps_every_byte_that_arrived(simulator, finished, t
     assert len(records) == 5 and starts == sorted(set(starts))  # strictly forward, never back to 0
     assert all(b - a < 64 * 1024 for a, b in zip(starts, starts[1:]))  # drops inside one old 64 KiB chunk
     assert sum(d.bytes_sent for d in records) == size  # nothing received was thrown away
+
+
+def test_a_video_host_that_is_gone_is_named_with_the_cause(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    from navtalk_desktop.core.kling.errors import KlingDownloadError
+
+    with pytest.raises(KlingDownloadError) as info:
+        download_video(f"http://127.0.0.1:{port}/videos/1.mp4", tmp_path / "v.mp4", retry=FAST_RETRY)
+    text = str(info.value)
+    assert f"cannot reach 127.0.0.1:{port}: nothing is listening there" in text and "ConnectError" not in text
+    assert not (tmp_path / "v.mp4").exists()
+
+
+def test_the_download_phase_has_one_deadline(simulator, finished, tmp_path):
+    import time
+
+    from navtalk_desktop.core.kling.client import RetryPolicy
+    from navtalk_desktop.core.kling.errors import KlingDownloadError
+
+    url, _ = finished
+    simulator.faults.set(dropped_downloads=100, drop_fraction=0.0)
+    started = time.monotonic()
+    with pytest.raises(KlingDownloadError, match="downloading the video failed"):
+        download_video(url, tmp_path / "v.mp4", retry=RetryPolicy(attempts=100, initial=0.3, factor=1.0),
+                       deadline_seconds=1.5)
+    assert time.monotonic() - started < 3.0  # not 100 × 0.3 s

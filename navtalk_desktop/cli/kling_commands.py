@@ -10,6 +10,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..core.atomic import ensure_not_source
 from ..core.errors import InputError, NavTalkError
 from ..core.jobs import JobStore
 from ..core.kling.capabilities import DEFAULT_DURATION, DEFAULT_MODE, DEFAULT_MODEL, MODELS
@@ -127,6 +128,7 @@ def cmd_make_loop(args) -> int:
     loop_out = Path(args.out)
     check = format_for(loop_out, None)  # refuse an unknown loop format before paying for a video
     video_out = Path(args.video_out) if args.video_out else loop_out.with_name(loop_out.stem + ".kling.mp4")
+    ensure_not_source(loop_out, args.image, video_out)  # before paying: the loop must not replace its inputs
     args.out = str(video_out)
     result = _run_generation(args, _request_from(args))
     _report(result)

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import re
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,7 @@ from ..errors import FFmpegError, InputError
 from ..media import VideoInfo, probe
 from .client import RetryPolicy, sleep_or_cancel
 from .errors import KlingDownloadError, KlingResultGoneError
+from .reach import is_unsent, unreachable_error
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +121,11 @@ def _fetch(http: httpx.Client, url: str, part: Path, on_progress: ByteProgress |
 def download_video(url: str, dest: Path, *, expected_duration: float | None = None,
                    on_progress: ByteProgress | None = None, cancel: CancelToken | None = None,
                    retry: RetryPolicy | None = None, http: httpx.Client | None = None,
-                   part: Path | None = None) -> VideoInfo:
-    """Fetch `url` into `dest` atomically; resume with Range after drops; re-fetch if verification fails."""
+                   part: Path | None = None, deadline_seconds: float | None = None) -> VideoInfo:
+    """Fetch `url` into `dest` atomically; resume with Range after drops; re-fetch if verification fails.
+
+    `deadline_seconds` bounds the whole download phase, retries included."""
+    deadline = None if deadline_seconds is None else time.monotonic() + deadline_seconds
     dest = Path(dest)
     part = part or part_path_for(dest)
     retry = retry or RetryPolicy()
@@ -143,11 +148,20 @@ def download_video(url: str, dest: Path, *, expected_duration: float | None = No
                 if after - before >= CHUNK:
                     drops = 0  # the file grows: a flaky line, not a dead one, so keep going
                 drops += 1
-                if drops >= retry.attempts:
-                    reason = exc if isinstance(exc, KlingDownloadError) else type(exc).__name__
+                delay = retry.delay(drops - 1)
+                late = deadline is not None and time.monotonic() + delay > deadline
+                unreachable = (unreachable_error(exc, url, DOWNLOAD_TIMEOUT.connect)
+                               if isinstance(exc, httpx.HTTPError) and is_unsent(exc) else None)
+                if drops >= retry.attempts or late or (unreachable is not None and not unreachable.retryable):
+                    if isinstance(exc, KlingDownloadError):
+                        reason = str(exc)
+                    elif unreachable is not None:
+                        reason = unreachable.plain_message  # the host and the likely cause, not "ConnectError"
+                    else:
+                        reason = f"the connection failed ({type(exc).__name__})"
                     raise KlingDownloadError(f"downloading the video failed {drops} times: {reason}") from None
                 log.info("download interrupted (%s) at byte %d; resuming from there", type(exc).__name__, after)
-                sleep_or_cancel(retry.delay(drops - 1), cancel)
+                sleep_or_cancel(delay, cancel)
                 continue
             try:
                 info = verify_video(part, expected_duration)

@@ -292,7 +292,7 @@ class KlingGenerator:
                 self.store.update(job.id, bytes_done=done, bytes_total=total)
 
         download_video(job.video_url, dest, expected_duration=float(job.duration), on_progress=on_bytes,
-                       cancel=cancel, retry=self.download_retry)
+                       cancel=cancel, retry=self.download_retry, deadline_seconds=self.poll.timeout)
         emit(GenerationProgress("verifying", job_id=job.id, task_id=job.task_id, task_status="succeed",
                                 elapsed=time.time() - started, bytes_done=seen[0], bytes_total=seen[1]))
         return self.store.update(job.id, stage=DONE, error_kind=None, error_message=None)
