@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import simulator
 from .core import secrets
 from .core.errors import InputError
 from .core.jobs import FAILED, Job, JobStore
@@ -29,13 +28,21 @@ SIMULATOR_GONE = ("the local Kling simulator that ran this job ({url}) is no lon
                   "cannot finish; generate again")
 
 
+def _simulator():
+    """The simulator package, imported on first use: most commands never start one (and it pulls numpy)."""
+    from . import simulator
+
+    return simulator
+
+
 def demo_credentials() -> Credentials:
     """The public key pair every local simulator accepts."""
-    return simulator.demo_credentials()
+    return _simulator().demo_credentials()
 
 
 def start_demo_simulator(config=None, simulator_seconds: float | None = None):
     """A simulator on 127.0.0.1 for the offline demo; `simulator_seconds` sets how long a video takes."""
+    simulator = _simulator()
     if config is None and simulator_seconds is not None:
         config = simulator.SimulatorConfig(submitted_seconds=min(2.0, simulator_seconds / 4),
                                            processing_seconds=simulator_seconds)

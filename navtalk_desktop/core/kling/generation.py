@@ -10,6 +10,7 @@ found again by external_task_id, a half download continues with HTTP Range. Plai
 from __future__ import annotations
 
 import base64
+import dataclasses
 import filecmp
 import hashlib
 import logging
@@ -175,17 +176,21 @@ class KlingGenerator:
                                  external_task_id=external_id, loop_tail=r.loop_tail)
 
     def _run(self, job: Job, emit: ProgressCallback, cancel: CancelToken | None) -> GenerationResult:
-        stage = {"now": "creating"}
+        last: list[GenerationProgress] = [GenerationProgress("creating", job_id=job.id)]
+        report = emit
 
-        def notice(text: str) -> None:  # backoff notices from the client become progress lines
-            emit(GenerationProgress(stage["now"], job_id=job.id, task_id=job.task_id, message=text))
+        def emit(progress: GenerationProgress) -> None:
+            last[0] = progress
+            report(progress)
+
+        def notice(text: str) -> None:  # a backoff notice from the client: the last progress, with the why
+            report(dataclasses.replace(last[0], message=text))
 
         self.client.on_notice = notice
         try:
             if job.stage == CREATING:
                 job = self._create(job, emit, cancel)
             if job.stage == POLLING:
-                stage["now"] = "processing"
                 job = self._poll(job, emit, cancel)
             if job.stage == DOWNLOADING:
                 job = self._download(job, emit, cancel)
