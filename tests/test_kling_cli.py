@@ -243,3 +243,12 @@ def test_make_loop_refuses_a_loop_that_would_replace_its_own_clip(isolated_dirs,
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "is the input file" in err and "Traceback" not in err and not out.exists()
+
+
+def test_rate_limit_backoff_is_a_progress_line(simulator, portrait_320, keys, tmp_path, capsys):
+    simulator.faults.set(rate_limits=1)
+    assert main(["generate", str(portrait_320), "--out", str(tmp_path / "o.mp4"), "--base-url", simulator.base_url,
+                 *FAST]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("creating, job 1, rate limited (code 1302), retrying in ") and line.endswith(" s")
+               for line in lines), lines

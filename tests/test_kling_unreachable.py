@@ -125,3 +125,19 @@ def test_a_task_the_server_forgot_is_marked_lost(simulator, portrait_320, isolat
     assert job.stage == FAILED and not job.resumable and job.task_id is not None
     assert job.error_kind == "KlingTaskLostError" and "no longer knows task" in job.error_message
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_backoff_while_polling_keeps_the_stage_and_elapsed_time(simulator, portrait_320, isolated_dirs, tmp_path):
+    seen = []
+
+    def on_progress(p):
+        if p.stage == "processing" and not any(s.stage == "processing" for s in seen):
+            simulator.faults.set(server_errors=1)  # the next poll gets a 500
+        seen.append(p)
+
+    make_generator(simulator).generate(GenerationRequest(image=portrait_320, output=tmp_path / "o.mp4",
+                                                         model="kling-v3", mode="std", duration="3"),
+                                       on_progress=on_progress)
+    notices = [p for p in seen if "retrying in" in p.message]
+    assert notices and notices[0].stage == "processing" and notices[0].elapsed > 0
+    assert notices[0].message.startswith("Kling server error")
