@@ -32,7 +32,7 @@ def percentile(values, q):
 
 
 def bench_tts() -> None:
-    from navtalk_desktop.core.speech.engines import EspeakEngine
+    from navtalk_desktop.core.speech.espeak_engine import EspeakEngine
     from navtalk_desktop.core.speech.utterance import prepare_utterance
 
     engine = EspeakEngine()

@@ -23,7 +23,8 @@ from navtalk_desktop.core.speech.audio import to_int16
 from navtalk_desktop.core.speech.edge_engine import (
     TICKS_PER_SECOND, WORD_BOUNDARY, EdgeTtsEngine, TtsNetworkError, words_or_audio,
 )
-from navtalk_desktop.core.speech.engines import EspeakEngine, WordTiming
+from navtalk_desktop.core.speech.espeak_engine import EspeakEngine
+from navtalk_desktop.core.speech.types import WordTiming
 from navtalk_desktop.core.speech.utterance import prepare_utterance, utterance_from_speech
 
 import aiohttp  # noqa: E402,F401  (a dependency of edge-tts)

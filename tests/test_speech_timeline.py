@@ -9,9 +9,9 @@ import pytest
 
 from navtalk_desktop.core.speech import espeak_lib
 from navtalk_desktop.core.speech.cues import CUES_FORMAT, write_cues
-from navtalk_desktop.core.speech.engines import (
-    EspeakEngine, PhonemeTiming, SpeechResult, WordTiming, default_engine, engine_by_name,
-)
+from navtalk_desktop.core.speech.engines import default_engine, engine_by_name
+from navtalk_desktop.core.speech.espeak_engine import EspeakEngine
+from navtalk_desktop.core.speech.types import PhonemeTiming, SpeechResult, WordTiming
 from navtalk_desktop.core.errors import InputError
 from navtalk_desktop.core.speech.timeline import (
     LEAD_S, MouthTimeline, VisemeCue, cues_from_phonemes, spread_word_phonemes,

@@ -6,7 +6,7 @@ import pytest
 
 from navtalk_desktop.core.mouth.params import VISEME_MATRIX, viseme_params
 from navtalk_desktop.core.speech import espeak_lib
-from navtalk_desktop.core.speech.engines import PhonemeTiming
+from navtalk_desktop.core.speech.types import PhonemeTiming
 from navtalk_desktop.core.speech.phonemes import phonemize_text, phonemize_words
 from navtalk_desktop.core.speech.timeline import cues_from_phonemes
 from navtalk_desktop.core.speech.visemes import (

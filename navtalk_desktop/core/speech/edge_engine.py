@@ -13,7 +13,7 @@ import time
 from ..cancel import CancelToken
 from ..errors import CancelledError, NavTalkError
 from .audio import decode_audio
-from .engines import EDGE, SpeechResult, Voice, WordTiming, check_text
+from .types import EDGE, SpeechResult, Voice, WordTiming, check_text
 from .phonemes import language_of_voice
 
 TICKS_PER_SECOND = 10_000_000  # edge-tts offsets and durations are in 100 ns ticks

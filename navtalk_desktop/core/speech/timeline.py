@@ -16,7 +16,7 @@ import numpy as np
 
 from ..mouth.params import REST, VISEME_MATRIX, MouthParams, params_from_array
 from .audio import Silence
-from .engines import PhonemeTiming, SpeechResult, WordTiming
+from .types import PhonemeTiming, SpeechResult, WordTiming
 from .visemes import SILENCE, VISEME_IDS, UnknownPhonemeError, is_pause, phoneme_visemes, relative_duration
 
 log = logging.getLogger(__name__)

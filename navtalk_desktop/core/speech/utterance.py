@@ -14,7 +14,8 @@ from ..cancel import CancelToken
 from ..errors import InputError
 from ..mouth.params import MouthParams
 from .audio import EnergySeries, Silence, find_silences, rms_series
-from .engines import EDGE, ESPEAK, SpeechResult, TtsEngine, default_engine, engine_by_name
+from .engines import default_engine, engine_by_name
+from .types import EDGE, ESPEAK, SpeechResult, TtsEngine
 from .timeline import MouthTimeline, VisemeCue, build_cues, close_silent_pauses
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,13 @@ ENGINES = (("espeak", "espeak-ng (offline)"), ("edge", "edge-tts (online)"))
 
 def default_engine_name() -> str:
     """The offline engine when there is no network (NAVTALK_TTS_ENGINE overrides), without importing engines."""
-    from ...core.speech.engines import ENGINE_NAMES, network_available
+    from ...core.speech.network import network_available
+    from ...core.speech.types import EDGE, ENGINE_NAMES, ESPEAK
 
     forced = os.environ.get("NAVTALK_TTS_ENGINE", "").strip().lower().replace("-ng", "").replace("-tts", "")
     if forced in ENGINE_NAMES:
         return forced
-    return "edge" if network_available() else "espeak"
+    return EDGE if network_available() else ESPEAK
 
 
 class VoicePicker(QWidget):
