@@ -9,6 +9,6 @@ if __name__ == "__main__":
     from navtalk_desktop.frozen import guard_std_streams
 
     guard_std_streams()
-    from navtalk_desktop.ui.app import main
+    from navtalk_desktop.studio import main
 
     sys.exit(main())

@@ -69,11 +69,7 @@ def install_exception_hook(window_getter) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    guard_std_streams()  # before the self-test too: it prints its report
-    if "--self-test" in (sys.argv[1:] if argv is None else argv):  # before any Qt import (packaging/README.md)
-        from ..selftest import main as selftest
-
-        return selftest(sys.argv[1:] if argv is None else argv)
+    guard_std_streams()
     args = build_parser().parse_args(argv)
     if args.version:
         from .. import __version__
