@@ -7,7 +7,6 @@ store never holds a key or token: columns are a fixed whitelist and error text i
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import threading
@@ -15,12 +14,11 @@ import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import platformdirs
 
+from .app_paths import data_dir
 from .errors import InputError, NavTalkError
 from .logs import redact
 
-APP_NAME = "navtalk_desktop"
 SCHEMA_VERSION = 1
 DB_NAME = "jobs.sqlite3"
 
@@ -62,14 +60,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_stage ON jobs(stage);
 """
-
-
-def data_dir() -> Path:
-    """Per-user data folder (override with NAVTALK_DATA_DIR, e.g. in tests)."""
-    override = os.environ.get("NAVTALK_DATA_DIR")
-    path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @dataclass(frozen=True)

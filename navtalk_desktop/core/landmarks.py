@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import media
+from .app_paths import cache_dir
 from .atomic import atomic_output
 from .cancel import CancelToken
 
@@ -49,21 +50,14 @@ class LandmarkTrack:
         return int(self.points.shape[0])
 
 
-def cache_dir() -> Path:
-    override = os.environ.get("NAVTALK_CACHE_DIR")
-    if override:
-        base = Path(override)
-    else:
-        import platformdirs
-
-        base = Path(platformdirs.user_cache_dir("navtalk_desktop", appauthor=False))
-    path = base / "landmarks"
+def landmark_cache_dir() -> Path:
+    path = cache_dir() / "landmarks"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def _cache_path(digest: str) -> Path:
-    return cache_dir() / f"{digest}-{LANDMARKER_VERSION}.npz"
+    return landmark_cache_dir() / f"{digest}-{LANDMARKER_VERSION}.npz"
 
 
 @contextlib.contextmanager

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import re
 import threading
 from pathlib import Path
 
-import platformdirs
+from .app_paths import log_dir
 
-APP_NAME = "navtalk_desktop"
+
 LOG_NAME = "navtalk.log"
 MASK = "***"
 
@@ -59,13 +58,6 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
-
-
-def log_dir() -> Path:
-    override = os.environ.get("NAVTALK_LOG_DIR")
-    path = Path(override) if override else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def log_file() -> Path:

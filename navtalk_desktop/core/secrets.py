@@ -11,11 +11,12 @@ import os
 import threading
 from dataclasses import dataclass
 
+from .app_paths import APP_ID
 from .errors import NavTalkError
 from .kling.auth import Credentials
 from .logs import register_secret
 
-SERVICE = "navtalk_desktop"
+SERVICE = APP_ID
 ENV_ACCESS_KEY = "KLING_ACCESS_KEY"
 ENV_SECRET_KEY = "KLING_SECRET_KEY"
 ENV_API_KEY = "KLING_API_KEY"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .app_paths import config_dir
 from .atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -55,15 +55,6 @@ class Settings:
         text = str(Path(path).resolve())
         self.recent_files = [text] + [p for p in self.recent_files if p != text]
         del self.recent_files[MAX_RECENT:]
-
-
-def config_dir() -> Path:
-    override = os.environ.get("NAVTALK_CONFIG_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("navtalk_desktop", appauthor=False))
 
 
 def settings_path() -> Path:
