@@ -247,9 +247,6 @@ class MouthTimeline:
             dominant = SILENCE
         return params_from_array(params[0], dominant, weights, float(closed[0]))
 
-    def viseme_at(self, t: float) -> str:
-        return self.mouth_params_at(t).viseme
-
     def envelope_info(self) -> dict:
         return {"lead": self.lead, "release": self.release,
                 "shape": "smoothstep attack from start-lead to start, hold to end, smoothstep release to end+release; "

@@ -65,11 +65,6 @@ class LoopPlayer(QObject):
             self._session = LipSyncSession()
         return self._session
 
-    def set_session(self, session) -> None:
-        if self._session is not None:
-            self._session.stop()
-        self._session = session
-
     def set_view(self, view) -> None:
         """Draw into another view from now on (the GL view failed and the raster one replaces it)."""
         self._view = view
