@@ -224,3 +224,62 @@ def test_real_portaudio_stream_plays_each_utterance_whole_and_clocks_the_session
     b = a + len(first) + loud(rest)[0] - loud(second)[0]
     assert np.allclose(played[b:b + len(second)], second, atol=1e-6)
     assert not len(loud(played[b + len(second):]))
+
+
+_STREAMED_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+from navtalk_desktop.core.speech.player import AudioPlayer, open_player, resample
+from navtalk_desktop.core.speech.session import LipSyncSession
+from navtalk_desktop.core.speech.utterance import prepare_utterance
+
+player = open_player()
+assert isinstance(player, AudioPlayer), getattr(player, "reason", player)
+session = LipSyncSession(player=player, display_latency=0.0)
+whole = prepare_utterance("Papa made a big map for my brother.", "espeak")
+part = len(whole.audio) // 2
+session.speak(whole, open_ended=True)
+player.extend(whole.audio[:part], whole.sample_rate)  # only half has "arrived"
+time.sleep(0.4)  # the null device drains that half at once, then must wait, not skip ahead
+stalled = [session.position()]
+time.sleep(0.1)
+stalled.append(session.position())
+session.extend(whole, final=True)
+time.sleep(0.4)
+player.close()
+np.save(sys.argv[1] + ".whole.npy", resample(whole.audio, whole.sample_rate, player.sample_rate))
+np.save(sys.argv[1] + ".half.npy", resample(whole.audio[:part], whole.sample_rate, player.sample_rate))
+print(json.dumps({"stalled": stalled, "rate": player.sample_rate}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ALSA file device exists on Linux only")
+def test_real_portaudio_stream_waits_for_streamed_audio_instead_of_skipping_it(tmp_path):
+    """A streamed utterance that runs dry holds its place: the device gets every sample once, in order."""
+    home = tmp_path / "home"
+    home.mkdir()
+    raw = tmp_path / "played.raw"
+    (home / ".asoundrc").write_text(
+        f'pcm.!default {{ type file slave.pcm "null" file "{raw}" format "raw" }}\n')
+    env = {**os.environ, "HOME": str(home)}
+    env.pop("ALSA_CONFIG_PATH", None)
+    proc = subprocess.run([sys.executable, "-c", _STREAMED_SCRIPT, str(tmp_path / "ref")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    whole = np.load(tmp_path / "ref.whole.npy")
+    half = len(np.load(tmp_path / "ref.half.npy"))
+    played = np.fromfile(raw, "<f4")
+    loud = lambda x: np.nonzero(np.abs(x) > 1e-6)[0]  # noqa: E731
+    a = loud(played)[0] - loud(whole)[0]  # where the utterance's sample 0 reached the device
+    edge = 300  # resampling a prefix differs from the whole only near its cut
+    assert np.allclose(played[a:a + half - edge], whole[:half - edge], atol=1e-6)
+    # Then the stall: silence while nothing had arrived (the clock held still meanwhile) ...
+    assert report["stalled"][0] is not None and report["stalled"][1] == pytest.approx(report["stalled"][0], abs=0.02)
+    after = played[a + half:]
+    resume = loud(after)[0] - loud(whole[half:])[0]
+    assert resume > 0.1 * report["rate"], "no stall: the player ran on past the audio it had"
+    # ... and then the rest from exactly where it stopped: nothing skipped, nothing repeated.
+    rest = after[resume:]
+    assert np.allclose(rest[edge:len(whole) - half], whole[half + edge:], atol=1e-6)
+    assert not len(loud(rest[len(whole) - half:]))

@@ -74,10 +74,14 @@ class RecordingPlayer(SilentPlayer):
         self.events: list[tuple] = []
         self.playing: np.ndarray | None = None
 
-    def play(self, audio, sample_rate) -> None:
+    def play(self, audio, sample_rate, open_ended: bool = False) -> None:
         self.events.append(("play", len(audio)))
         self.playing = audio
-        super().play(audio, sample_rate)
+        super().play(audio, sample_rate, open_ended)
+
+    def extend(self, audio, sample_rate, final: bool = False) -> None:
+        self.events.append(("extend", len(audio), final))
+        self.playing = audio
 
     def stop(self) -> None:
         self.events.append(("stop",))

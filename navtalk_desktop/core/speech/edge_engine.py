@@ -70,6 +70,20 @@ class EdgeTtsEngine:
         return edge_tts.Communicate(text, voice, rate=self.rate, boundary=WORD_BOUNDARY,
                                     connect_timeout=self.connect_timeout, receive_timeout=self.receive_timeout)
 
+    async def chunks(self, text: str, voice: str, cancel: CancelToken | None = None):
+        """The service's stream chunks as they arrive (audio and word boundaries), errors made specific."""
+        try:
+            async for chunk in self.communicate(text, voice).stream():
+                if cancel is not None and cancel.cancelled:
+                    raise CancelledError("speech cancelled")
+                yield chunk
+        except (CancelledError, NavTalkError):
+            raise
+        except Exception as exc:  # aiohttp / edge_tts errors: say what failed, offer the offline engine
+            raise TtsNetworkError(
+                f"edge-tts failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                "check the network or use the offline engine (--engine espeak)") from exc
+
     async def synthesize_async(self, text: str, voice: str | None = None,
                                cancel: CancelToken | None = None) -> SpeechResult:
         text = check_text(text)
@@ -78,19 +92,10 @@ class EdgeTtsEngine:
         first_audio: float | None = None
         mp3 = bytearray()
         words: list[WordTiming] = []
-        try:
-            async for chunk in self.communicate(text, voice).stream():
-                if cancel is not None and cancel.cancelled:
-                    raise CancelledError("speech cancelled")
-                words_or_audio(chunk, mp3, words, self.audio_delay)
-                if chunk["type"] == "audio" and first_audio is None:
-                    first_audio = time.perf_counter()
-        except (CancelledError, NavTalkError):
-            raise
-        except Exception as exc:  # aiohttp / edge_tts errors: say what failed, offer the offline engine
-            raise TtsNetworkError(
-                f"edge-tts failed ({type(exc).__name__}: {str(exc)[:200]}); "
-                "check the network or use the offline engine (--engine espeak)") from exc
+        async for chunk in self.chunks(text, voice, cancel):
+            words_or_audio(chunk, mp3, words, self.audio_delay)
+            if chunk["type"] == "audio" and first_audio is None:
+                first_audio = time.perf_counter()
         if not mp3:
             raise TtsNetworkError("edge-tts returned no audio")
         audio, sr = decode_audio(bytes(mp3), codec="mp3", fmt="mp3")

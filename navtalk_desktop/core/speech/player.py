@@ -2,6 +2,8 @@
 
 A new utterance replaces the old one cleanly: the stream is aborted (queued audio discarded), the
 buffer swapped and the clock re-anchored before it restarts, so no stale audio or clock survives.
+A streamed utterance starts open-ended and grows with `extend`; while it is open, a buffer that runs dry
+holds its position (silence, the clock stands still) instead of skipping audio that has not arrived yet.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class AudioPlayer:
             self._lock = threading.Lock()
             self._buffer: np.ndarray | None = None
             self._pos = 0
+            self._open_ended = False
             self._stream = sd.OutputStream(samplerate=self.sample_rate, channels=1, dtype="float32",
                                            device=device, latency=latency, callback=self._callback)
         except (OSError, sd.PortAudioError, ValueError) as exc:
@@ -75,16 +78,25 @@ class AudioPlayer:
             outdata[:n, 0] = buf[pos:pos + n]
             outdata[n:] = 0
             self.clock.on_buffer(pos, time_info.outputBufferDacTime, time_info.currentTime)
-            self._pos = pos + frames  # keep counting past the end: the clock runs on through the release
+            # Keep counting past the end (the clock runs on through the release), unless more audio is coming.
+            self._pos = pos + (n if self._open_ended else frames)
 
-    def play(self, audio: np.ndarray, sample_rate: int) -> None:
+    def play(self, audio: np.ndarray, sample_rate: int, open_ended: bool = False) -> None:
         data = resample(np.asarray(audio, np.float32), sample_rate, self.sample_rate)
         if self._stream.active:
             self._stream.abort()  # drop what is queued: no stale audio from the previous utterance
         with self._lock:
-            self._buffer, self._pos = data, 0
+            self._buffer, self._pos, self._open_ended = data, 0, open_ended
             self.clock.reset()
         self._stream.start()
+
+    def extend(self, audio: np.ndarray, sample_rate: int, final: bool = False) -> None:
+        """The growing utterance's audio so far (a longer version of what plays); playback goes on."""
+        data = resample(np.asarray(audio, np.float32), sample_rate, self.sample_rate)
+        with self._lock:
+            if self._buffer is not None:
+                self._buffer = data
+                self._open_ended = not final
 
     def stop(self) -> None:
         if self._stream.active:
@@ -108,8 +120,11 @@ class SilentPlayer:
         self.reason = reason
         self.clock = MonotonicClock(description=f"system monotonic clock ({reason}; playing without sound)")
 
-    def play(self, audio: np.ndarray, sample_rate: int) -> None:
+    def play(self, audio: np.ndarray, sample_rate: int, open_ended: bool = False) -> None:
         self.clock.start(0.0)
+
+    def extend(self, audio: np.ndarray, sample_rate: int, final: bool = False) -> None:
+        """Nothing to queue without a device: the clock already runs."""
 
     def stop(self) -> None:
         self.clock.reset()

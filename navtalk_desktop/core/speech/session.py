@@ -22,6 +22,7 @@ class LipSyncSession:
         self.display_latency = float(display_latency)  # about one refresh: the frame shows up next vsync
         self.offset = float(offset)  # user-tunable A/V nudge, seconds (+ = mouth later)
         self._utterance: Utterance | None = None
+        self._open_ended = False  # a streamed utterance still growing: it must not end at its current length
         self._lock = threading.Lock()
 
     @property
@@ -41,17 +42,32 @@ class LipSyncSession:
         if hz > 0:
             self.display_latency = 1.0 / hz
 
-    def speak(self, utterance: Utterance) -> None:
-        """Start `utterance`, replacing whatever was playing (its audio and its mouth)."""
+    def speak(self, utterance: Utterance, open_ended: bool = False) -> None:
+        """Start `utterance`, replacing whatever was playing (its audio and its mouth).
+
+        open_ended: the utterance is the start of a stream; `extend` brings the rest.
+        """
         with self._lock:
             self._utterance = None
             self.player.stop()
             self._utterance = utterance
-            self.player.play(utterance.audio, utterance.sample_rate)
+            self._open_ended = open_ended
+            self.player.play(utterance.audio, utterance.sample_rate, open_ended=open_ended)
+
+    def extend(self, utterance: Utterance, final: bool = False) -> bool:
+        """A longer version of the streamed utterance now speaking; False if it was stopped meanwhile."""
+        with self._lock:
+            if self._utterance is None or not self._open_ended:
+                return False
+            self._utterance = utterance
+            self._open_ended = not final
+            self.player.extend(utterance.audio, utterance.sample_rate, final=final)
+            return True
 
     def stop(self) -> None:
         with self._lock:
             self._utterance = None
+            self._open_ended = False
             self.player.stop()
 
     def position(self) -> float | None:
@@ -66,14 +82,14 @@ class LipSyncSession:
     @property
     def speaking(self) -> bool:
         utt, pos = self._utterance, self.position()
-        return utt is not None and (pos is None or pos <= utt.duration + RELEASE_S)
+        return utt is not None and (pos is None or self._open_ended or pos <= utt.duration + RELEASE_S)
 
     def mouth_params_now(self) -> MouthParams:
         utt = self._utterance
         pos = self.position()
         if utt is None or pos is None:
             return REST
-        if pos > utt.duration + RELEASE_S:
+        if pos > utt.duration + RELEASE_S and not self._open_ended:
             with self._lock:
                 if self._utterance is utt:  # finished: back to the loop's own mouth
                     self._utterance = None
