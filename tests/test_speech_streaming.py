@@ -4,6 +4,7 @@ exactly the non-streamed utterance (edge-tts' real client against the loopback s
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 
 import numpy as np
@@ -20,14 +21,19 @@ from navtalk_desktop.core.speech.utterance import utterance_from_speech
 TEXT = "Bob made a big map for my brother, and then we walked home across the quiet fields."
 
 
-async def _collect(text: str):
-    return [u async for u in stream_utterances(text, "en-US-GuyNeural")]
+def _collect(text: str):
+    """Every update of a stream, run on a fresh asyncio loop in a thread of its own."""
+    async def collect():
+        return [u async for u in stream_utterances(text, "en-US-GuyNeural")]
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, collect()).result(60)
 
 
 def test_stream_grows_and_ends_with_the_whole_utterance(monkeypatch):
     service = serve_edge(monkeypatch, pace=4.0)  # audio arrives at 4x real time, as a service synthesising
     try:
-        updates = asyncio.run(_collect(TEXT))
+        updates = (_collect(TEXT))
     finally:
         service.__exit__(None, None, None)
     assert len(updates) >= 3 and [u.final for u in updates] == [False] * (len(updates) - 1) + [True]
@@ -53,7 +59,7 @@ def test_stream_grows_and_ends_with_the_whole_utterance(monkeypatch):
 def test_session_extends_a_streamed_utterance_without_restarting(monkeypatch):
     service = serve_edge(monkeypatch, pace=4.0)
     try:
-        updates = asyncio.run(_collect("Papa made a big map."))
+        updates = (_collect("Papa made a big map."))
     finally:
         service.__exit__(None, None, None)
     player = SilentPlayer("test: no device")

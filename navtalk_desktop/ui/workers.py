@@ -35,6 +35,14 @@ class TaskError:
     expected: bool  # a NavTalkError (bad input, ffmpeg failure...) rather than a bug
     exception: BaseException | None = None
 
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> "TaskError":
+        """The one rule for every failure: a NavTalkError is expected and says itself; anything else is a bug."""
+        details = "".join(traceback.format_exception(exc))
+        if isinstance(exc, NavTalkError):
+            return cls(str(exc), details, True, exc)
+        return cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, details, False, exc)
+
 
 class TaskSignals(QObject):
     """Signals of one task. Lives on the GUI thread; emitted from the pool thread (queued delivery)."""
@@ -116,12 +124,11 @@ class _Runnable(QRunnable):
                 raise CancelledError("cancelled")
         except CancelledError:
             signals.cancelled.emit()
-        except NavTalkError as exc:
-            signals.failed.emit(TaskError(str(exc), traceback.format_exc(), True, exc))
         except BaseException as exc:  # noqa: BLE001 - a bug must reach the user, not kill the thread
-            log.exception("task %s crashed", handle.name)
-            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            signals.failed.emit(TaskError(message, traceback.format_exc(), False, exc))
+            error = TaskError.from_exception(exc)
+            if not error.expected:
+                log.exception("task %s crashed", handle.name)
+            signals.failed.emit(error)
         else:
             signals.succeeded.emit(result)
         finally:

@@ -49,6 +49,16 @@ def no_dangling_threads(request):
     assert busy == 0, f"{busy} thread-pool task(s) still running after the test"
 
 
+@pytest.fixture(autouse=True)
+def no_dangling_coroutines():
+    """Coroutines a test started on the qasync loop end with it (the app cancels them when it quits)."""
+    yield
+    import sys
+
+    if "navtalk_desktop.ui.async_loop" in sys.modules:
+        sys.modules["navtalk_desktop.ui.async_loop"].cancel_all()
+
+
 @pytest.fixture
 def make_window(qtbot):
     """Build studio windows that are closed (and their tasks stopped) at teardown."""

@@ -235,8 +235,8 @@ def test_studio_window_previews_each_exported_loop(analysed_window, qtbot, tmp_p
 
 
 def test_online_engine_unreachable_speaks_offline_and_says_so(panel, qtbot, monkeypatch):
-    """edge-tts runs inside the speech worker (its own asyncio loop there); here its service is a loopback
-    port with nobody listening, so the panel speaks with espeak-ng and tells the user why."""
+    """edge-tts streams on the Qt loop (qasync); here its service is a loopback port with nobody
+    listening, so the panel speaks with espeak-ng and tells the user why."""
     import socket
 
     import edge_tts.communicate

@@ -171,12 +171,19 @@ class LoopPlayer(QObject):
         self._anchor_time, self._anchor_index = self._now(), int(index)
 
     # --- speech -----------------------------------------------------------------------------------------
-    def speak(self, utterance) -> None:
-        """Start speaking `utterance`, replacing any utterance in progress (audio and mouth)."""
-        self.session.speak(utterance)
+    def speak(self, utterance, open_ended: bool = False) -> None:
+        """Start speaking `utterance`, replacing any utterance in progress (audio and mouth).
+
+        open_ended: the start of a streamed utterance; `extend_speech` brings the rest.
+        """
+        self.session.speak(utterance, open_ended=open_ended)
         self._speaking = True
         self.speech_started.emit()
         self._tick()
+
+    def extend_speech(self, utterance, final: bool = False) -> bool:
+        """A longer version of the streamed utterance speaking now (False if it was stopped meanwhile)."""
+        return self._session is not None and self._session.extend(utterance, final=final)
 
     def stop_speaking(self) -> None:
         if self._session is not None:

@@ -1,11 +1,11 @@
 """The studio's live preview panel: the loop playing in a GL (or raster) view, and a text box to make it talk.
 
-Speech is prepared in a background task of the studio's TaskRunner (synthesis, phonemes, visemes); only
-the finished utterance reaches the GUI thread, where the player starts it. edge-tts is asyncio code: it
-runs inside that worker (EdgeTtsEngine.synthesize drives its own event loop there) rather than on the Qt
-loop through qasync — one concurrency model for every background job (qt-architecture.md §5), and a slow
-network can never stall painting. A newer Speak, or Stop, supersedes a preparation still running: its
-result is dropped (a generation counter), so no stale utterance can start late.
+Offline speech (espeak-ng) is prepared in a background task of the studio's TaskRunner (synthesis,
+phonemes, visemes); the finished utterance reaches the GUI thread, where the player starts it. Online
+speech (edge-tts) is streamed instead (streamed_speech.py): its chunks arrive on the Qt loop through qasync
+and the avatar starts talking while the rest is still being synthesised; if the service cannot be reached
+before anything is heard, the offline engine speaks instead. A newer Speak, or Stop, supersedes a
+preparation still running: its result is dropped (a generation counter), so no stale utterance starts late.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class PreviewPanel(QWidget):
         self.loop: PreviewLoop | None = None
         self.patches: Path | None = None  # the user's PNG mouth patch folder; None = the generated mouth
         self._speech_generation = 0
+        self._stream = None  # StreamedSpeech of the online utterance being streamed
         self._loop_generation = 0
         self._pending_source: tuple[Path, object] | None = None  # (path, frames provider) until on screen
         self._resume_on_show = False
@@ -250,26 +251,70 @@ class PreviewPanel(QWidget):
             return False
         self._speech_generation += 1
         generation = self._speech_generation
-        for handle in self.runner.running("preview-speech"):
-            handle.cancel()
+        self._cancel_preparation()
         engine, voice = self.engine, self.voice
         self._status(f"Preparing speech ({engine})…")
         self.stop_button.setEnabled(True)
-        self.runner.start("preview-speech", speech_task(text, engine, voice, self.voices.voice_for("espeak")),
-                          on_success=lambda utt, g=generation: self._speech_ready(g, utt),
-                          on_failure=lambda err, g=generation: self._speech_failed(g, err),
-                          on_finished=lambda: QTimer.singleShot(0, self._update_buttons))
+        if engine == "edge":
+            self._stream_speech(text, voice, generation)
+            return True
+        self._prepare_offline(text, engine, voice, generation)
         return True
 
-    def _speech_ready(self, generation: int, utterance) -> None:
+    def _cancel_preparation(self) -> None:
+        for handle in self.runner.running("preview-speech"):
+            handle.cancel()
+        if self._stream is not None:
+            self._stream.cancel()
+            self._stream = None
+
+    def _prepare_offline(self, text: str, engine: str, voice: str | None, generation: int, notice: str = "") -> None:
+        def ready(utterance, g=generation):
+            if notice:
+                utterance.notice = notice
+            self._speech_ready(g, utterance)
+
+        self.runner.start("preview-speech", speech_task(text, engine, voice, self.voices.voice_for("espeak")),
+                          on_success=ready,
+                          on_failure=lambda err, g=generation: self._speech_failed(g, err),
+                          on_finished=lambda: QTimer.singleShot(0, self._update_buttons))
+
+    def _stream_speech(self, text: str, voice: str | None, generation: int) -> None:
+        from .streamed_speech import StreamedSpeech
+
+        def failed(exc: Exception, heard: bool) -> None:
+            if generation != self._speech_generation:
+                return
+            from ...core.speech.edge_engine import TtsNetworkError
+
+            if isinstance(exc, TtsNetworkError) and not heard:  # nothing heard yet: say it offline instead
+                self._prepare_offline(text, "espeak", self.voices.voice_for("espeak"), generation,
+                                      f"online voices unavailable ({exc}); spoken with espeak-ng offline instead")
+                return
+            self._speech_failed(generation, TaskError.from_exception(exc))
+
+        def first(utterance, final: bool) -> None:
+            if generation == self._speech_generation:
+                self._speech_ready(generation, utterance, open_ended=not final)
+
+        def more(utterance, final: bool) -> None:
+            if generation == self._speech_generation:
+                self.player.extend_speech(utterance, final=final)
+
+        self._stream = StreamedSpeech(text, voice, on_first=first, on_update=more, on_failed=failed,
+                                      on_done=lambda: QTimer.singleShot(0, self._update_buttons))
+        self._stream.start()
+
+    def _speech_ready(self, generation: int, utterance, open_ended: bool = False) -> None:
         if generation != self._speech_generation:
             return  # superseded by a newer Speak or a Stop while it was being prepared
         screen = self.screen()
         if screen is not None:
             self.player.session.set_display_refresh(screen.refreshRate())
-        self.player.speak(utterance)
+        self.player.speak(utterance, open_ended=open_ended)
         session = self.player.session
-        parts = [f"Speaking {utterance.duration:.1f} s ({utterance.speech.engine} {utterance.speech.voice})",
+        said = "Speaking while the rest streams in" if open_ended else f"Speaking {utterance.duration:.1f} s"
+        parts = [f"{said} ({utterance.speech.engine} {utterance.speech.voice})",
                  f"mouth timed by the {session.clock_description}"]
         if not self.player.has_mouth:
             parts.append("this loop has no face, so only the sound plays")
@@ -293,8 +338,7 @@ class PreviewPanel(QWidget):
     def stop(self) -> None:
         """Stop speaking now (and drop a preparation still running); the loop keeps playing."""
         self._speech_generation += 1
-        for handle in self.runner.running("preview-speech"):
-            handle.cancel()
+        self._cancel_preparation()
         self.player.stop_speaking()
         self._update_buttons()
 
@@ -314,7 +358,7 @@ class PreviewPanel(QWidget):
         has_loop = self.loop is not None
         self.speak_button.setEnabled(has_loop and bool(self.text_edit.toPlainText().strip()))
         self.play_button.setEnabled(has_loop)
-        preparing = bool(self.runner.running("preview-speech"))
+        preparing = bool(self.runner.running("preview-speech")) or (self._stream is not None and self._stream.running)
         self.stop_button.setEnabled(preparing or (self.player.speaking if hasattr(self, "player") else False))
 
     def _status(self, text: str, level: str = "info") -> None:
