@@ -2,7 +2,7 @@
 
 Freezing breaks things silently: a model file, a Qt plugin, a shared library or package metadata left out
 of the bundle shows up only when the feature is used. Each check here uses the feature for real, the way
-the app does (qt-architecture.md §4.5), on the bundled sample, offline. The run uses private temporary
+the app does (docs/design-notes.md#frozen-self-test), on the bundled sample, offline. The run uses private temporary
 app folders, so it never reads or writes the user's settings, jobs, cache or logs.
 
 Checks other than the Qt ones run in a worker thread with a timeout; Qt widgets must live on the main

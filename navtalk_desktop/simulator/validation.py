@@ -1,4 +1,4 @@
-"""Create-request validation with Kling's answers (HTTP 400, code 1201 unless noted), per kling-api.md §8."""
+"""Create-request validation with Kling's answers (HTTP 400, code 1201 unless noted), as docs/design-notes.md#kling-simulator describes."""
 
 from __future__ import annotations
 

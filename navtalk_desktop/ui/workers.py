@@ -1,7 +1,7 @@
 """Background work on QThreadPool: progress, cancellation and errors arrive as signals on the GUI thread.
 
 The signals object of every task is created and kept alive by the GUI side (`TaskRunner`) until the task
-has finished; a runnable that owns its own signals crashes under load (qt-architecture.md §1.6). A task
+has finished; a runnable that owns its own signals crashes under load (docs/design-notes.md#qt-workers). A task
 function receives a `TaskContext` to report progress and poll for cancellation, and never touches widgets.
 """
 

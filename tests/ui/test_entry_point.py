@@ -81,7 +81,7 @@ def test_window_shows_quickly_without_heavy_imports(tmp_path, shared_cache_dir):
 
 @pytest.mark.parametrize("emits", [3000])
 def test_python_side_signal_emits_do_not_crash(tmp_path, emits):
-    """PySide6 6.12.0 on CPython 3.11 aborts after ~570 Python-side emits (qt-architecture.md §7)."""
+    """PySide6 6.12.0 on CPython 3.11 aborts after ~570 Python-side emits (docs/design-notes.md#qt-pin)."""
     code = textwrap.dedent(f"""
         import sys
         from PySide6.QtCore import QCoreApplication, QObject, Signal

@@ -2,7 +2,7 @@
 the framebuffer, one texture upload per frame change, the factory choosing GL and clearing its markers.
 
 Run: QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" python -m pytest -m gl tests/ui/test_preview_gl.py
-The offscreen pass cannot create a QOpenGLWidget context at all (qt-architecture.md §3.2); there the
+The offscreen pass cannot create a QOpenGLWidget context at all (docs/design-notes.md#gl-in-ci); there the
 `require_gl` gate skips these, and test_preview_raster.py covers the fallback instead.
 """
 

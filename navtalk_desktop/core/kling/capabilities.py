@@ -1,7 +1,7 @@
 """What each Kling image-to-video model accepts: modes, durations, end-frame (image_tail) combos, fps.
 
 One table, used by the client (to refuse impossible requests before paying for them) and by the local
-simulator (to answer exactly as the real API does). Source: kling-api.md §2.3/§2.4. Where sources
+simulator (to answer exactly as the real API does). Sources: docs/design-notes.md#kling-capabilities. Where sources
 conflict, the more permissive reading wins (the server has the last word anyway).
 """
 

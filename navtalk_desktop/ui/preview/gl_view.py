@@ -2,7 +2,7 @@
 
 The texture is uploaded once per frame change, never per paint (a resize or an overlay change repaints
 from the texture already on the GPU), and allocated once per frame size. Pattern verified in
-qt-architecture.md §3.1 (pyqtgraph's RawImageGLWidget): QOpenGLTexture + QOpenGLTextureBlitter, QPainter
+docs/design-notes.md#gl-preview (pyqtgraph's RawImageGLWidget): QOpenGLTexture + QOpenGLTextureBlitter, QPainter
 after the blit. When no context can be had (offscreen platform, broken driver) the widget says so with
 `failed`, and the panel swaps in the raster view.
 """

@@ -2,7 +2,7 @@
 
 The numpy frame is wrapped in a QImage without a copy (pyqtgraph's RawImageWidget pattern) once per new
 frame, and the array is kept alive as long as the image. On software GL (llvmpipe) this path is even the
-faster one (qt-architecture.md §3.1), so it is a full replacement, not a degraded mode.
+faster one (docs/design-notes.md#gl-preview), so it is a full replacement, not a degraded mode.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Picks the preview view: OpenGL where it works, the raster QWidget everywhere else, and remembers failures.
 
-Modelled on Anki's video-driver fallback (qt-architecture.md §1.3, §3.3): `NAVTALK_PREVIEW=raster|gl`
+Modelled on Anki's video-driver fallback (docs/design-notes.md#gl-fallback): `NAVTALK_PREVIEW=raster|gl`
 forces a backend; otherwise a remembered failure, a platform without OpenGL (offscreen, minimal) or a
 context that cannot be created gives the raster view, and the choice is stored in the settings
 (`preview_backend`) so the next launch does not try again. A driver that crashes the process while the
