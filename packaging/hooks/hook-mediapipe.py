@@ -1,4 +1,4 @@
-"""MediaPipe Face Mesh graphs and models: no upstream hook exists (qt-architecture.md §4.2).
+"""MediaPipe Face Mesh graphs and models: no upstream hook exists (docs/design-notes.md#packaging).
 
 mediapipe 0.10.21 opens its `.binarypb` graphs and `.tflite` models by path relative to its own package
 (`solution_base.py`), so PyInstaller's import analysis never sees them. Only the two folders the Face Mesh
