@@ -101,9 +101,5 @@ class TokenProvider:
             self._token = None
             self._expires_at = 0.0
 
-    def current_token(self) -> str | None:
-        """The cached token, if any (used by tests and log redaction)."""
-        return self._token
-
     def __repr__(self) -> str:
         return f"TokenProvider({self._credentials!r})"

@@ -7,7 +7,6 @@ next start. Result URLs need no authorization, so this client never carries the 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
@@ -177,8 +176,3 @@ def download_video(url: str, dest: Path, *, expected_duration: float | None = No
     finally:
         if own_http:
             http.close()
-
-
-def discard_partial(dest: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        part_path_for(Path(dest)).unlink()

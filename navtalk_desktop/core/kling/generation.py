@@ -315,17 +315,3 @@ class KlingGenerator:
                                 elapsed=time.time() - job.created_at, message=str(video)))
         return GenerationResult(job=self.store.get(job.id), video=video, info=info)
 
-    def resume_all(self, *, on_progress: ProgressCallback | None = None,
-                   cancel: CancelToken | None = None) -> list[tuple[Job, GenerationResult | Exception]]:
-        """Resume every unfinished job made on this client's base URL; errors are collected, not raised."""
-        outcomes: list[tuple[Job, GenerationResult | Exception]] = []
-        for job in self.store.unfinished():
-            if job.base_url != self.client.base_url:
-                continue
-            try:
-                outcomes.append((job, self.resume(job.id, on_progress=on_progress, cancel=cancel)))
-            except CancelledError:
-                raise
-            except Exception as exc:  # one broken job must not stop the others
-                outcomes.append((job, exc))
-        return outcomes
