@@ -371,6 +371,7 @@ class MainWindow(QMainWindow):
                 return
         self._closing = True
         self.loop.shutdown()
+        self.preview_panel.shutdown()  # its audio stream, timers and GL objects
         self.runner.shutdown()
         self.generate.shutdown()
         window_settings.save_on_close(self)

@@ -183,3 +183,21 @@ def test_exception_hook_tells_the_user_and_logs(qtbot, window, monkeypatch):
 
 def test_window_raises_the_pool_size_so_generation_does_not_starve_exports(window):
     assert QThreadPool.globalInstance().maxThreadCount() >= 8
+
+
+def test_closing_the_window_stops_the_preview_audio_and_timers(qtbot, make_window):
+    """The preview's player owns an audio stream and a paint timer: closing the window ends both."""
+    from preview_helpers import RecordingPlayer
+
+    from navtalk_desktop.core.speech.session import LipSyncSession
+
+    window = make_window()
+    recorder = RecordingPlayer()
+    closed = []
+    recorder.close = lambda: closed.append(True)
+    window.preview_panel.player._session = LipSyncSession(player=recorder)
+    window.preview_panel.player._timer.start(40)
+    window.ask_to_save = lambda: True
+    window.close()
+    assert closed == [True], "the audio output was left open"
+    assert not window.preview_panel.player._timer.isActive()
