@@ -48,6 +48,7 @@ class StudioDocument(QObject):
         self.job_id = ""
         self.project_path: Path | None = None
         self._extra_modified = False
+        self.lock_length = True  # edge edits keep the loop's duration (the Lock length box)
 
     def _clean_changed(self, _clean: bool) -> None:
         self.modified_changed.emit(self.is_modified)
@@ -76,7 +77,10 @@ class StudioDocument(QObject):
         self.analysis_changed.emit(None)
         self.plan_changed.emit(None)
         self.playhead_changed.emit(0)
-        self.mark_modified()
+        # Opening a file is not an edit: only the user's changes mark the project modified.
+        self._extra_modified = False
+        self.undo_stack.setClean()
+        self.modified_changed.emit(self.is_modified)
 
     def set_video_info(self, info) -> None:
         self.video_info = info
@@ -192,20 +196,25 @@ class StudioDocument(QObject):
         self.set_playhead(targets[0] if direction > 0 else targets[-1])
         return True
 
+    def _edit_marker(self, marker: str, new: LoopPlan | None) -> bool:
+        if new is None:
+            return False
+        return self.edit_plan(new, plan_edits.edit_text(marker, new))
+
     def set_window_start_here(self) -> bool:
         if self.plan is None:
             return False
-        return self.edit_plan(plan_edits.move_window_start(self.plan, self.playhead), "Set loop start")
+        return self._edit_marker("start", plan_edits.move_window_start(self.plan, self.playhead, self.lock_length))
 
     def set_window_end_here(self) -> bool:
         if self.plan is None:
             return False
-        return self.edit_plan(plan_edits.move_window_end(self.plan, self.playhead), "Set loop end")
+        return self._edit_marker("end", plan_edits.move_window_end(self.plan, self.playhead, self.lock_length))
 
     def set_loop_point_here(self) -> bool:
         if self.plan is None:
             return False
-        return self.edit_plan(plan_edits.move_loop_point(self.plan, self.playhead), "Move loop point")
+        return self._edit_marker("loop_point", plan_edits.move_loop_point(self.plan, self.playhead))
 
     # --- modified state and projects ----------------------------------------------------------------------
     @property

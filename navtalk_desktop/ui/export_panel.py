@@ -80,12 +80,17 @@ class ExportPanel(QWidget):
         self.plan_label.setWordWrap(True)
         self.seam_label = QLabel()
         self.seam_label.setWordWrap(True)
+        self.warnings_label = QLabel()
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setStyleSheet("color:#ff8a8a")
+        self.warnings_label.hide()
         plan_layout.addWidget(self.plan_label)
         plan_layout.addWidget(self.seam_label)
         self.blink_notes_label = QLabel()  # what the plan does to the corrected blinks (blink_rules.plan_notes)
         self.blink_notes_label.setWordWrap(True)
         self.blink_notes_label.hide()
         plan_layout.addWidget(self.blink_notes_label)
+        plan_layout.addWidget(self.warnings_label)
         layout.addWidget(self.plan_box)
 
         self.export_button, self.cancel_button, self.progress_bar = add_task_controls(
@@ -196,6 +201,20 @@ class ExportPanel(QWidget):
     def show_blink_notes(self, notes: list[str]) -> None:
         self.blink_notes_label.setText("\n".join(f"⚠ {n[:1].upper()}{n[1:]}" for n in notes))
         self.blink_notes_label.setVisible(bool(notes))
+    def show_warnings(self, warnings) -> None:
+        """What sits inside the fade (a blink, strong motion): the same list the timeline flags."""
+        self.warnings_label.setText("\n".join(f"⚠ {w.message}" for w in warnings))
+        self.warnings_label.setVisible(bool(warnings))
+
+    def reset_for_source(self, keep_output: bool = False) -> None:
+        """A new file: no previous export, no status, and (unless a project chose one) the default output."""
+        if not keep_output:
+            self.output_edit.clear()
+        self._last_output = ""
+        self.result_label.clear()
+        self.result_box.hide()
+        self.status_label.clear()
+        self.show_warnings([])
 
     def show_seam_unavailable(self, text: str) -> None:
         self.seam_label.setText(f"Seam: {text}")

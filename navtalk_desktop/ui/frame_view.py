@@ -1,18 +1,33 @@
-"""The frame at the playhead (or a still portrait), with the eye landmarks drawn on request."""
+"""The frame at the playhead (or a still portrait), with the eye landmarks drawn on request.
+
+It zooms (wheel or Ctrl+wheel around the cursor, +/− keys, 1 for 1:1, 0 to fit) and pans (drag), so
+the eyes can be checked pixel for pixel. During playback it can show a blend of source frames (a
+crossfade's tail), built from the frames already in memory.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.ear import LEFT_EYE, RIGHT_EYE
 
 
+MAX_ZOOM = 16.0  # times the fitted size
+WHEEL_STEP = 1.25
+
+
 class FrameView(QWidget):
+    zoom_changed = Signal(float)  # zoom relative to the fitted size (1 = fit)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.zoom = 1.0
+        self._pan = QPointF(0, 0)  # widget px the image is shifted by
+        self._drag_from: QPointF | None = None
         self.setMinimumSize(200, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Frame view")
@@ -72,6 +87,113 @@ class FrameView(QWidget):
         self._set_index_image()
         self.update()
 
+    @property
+    def caption(self) -> str:
+        return self._caption
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    def set_mix(self, parts, caption: str | None = None) -> None:
+        """Show a weighted blend of source frames [(index, weight), ...] (one part: that frame)."""
+        if self._frames is None or not len(self._frames):
+            return
+        n = len(self._frames)
+        if len(parts) == 1:
+            self._set_image(self._frames[max(0, min(int(parts[0][0]), n - 1))])
+        else:
+            acc = sum(self._frames[max(0, min(int(i), n - 1))].astype(np.float32) * w for i, w in parts)
+            self._set_image(np.clip(acc + 0.5, 0, 255).astype(np.uint8))
+        if caption is not None:
+            self._caption = caption
+        self.update()
+
+    # --- zoom and pan -------------------------------------------------------------------------------------
+    def fit_scale(self) -> float:
+        """Widget px per image px when the whole frame fits (zoom 1)."""
+        image = self.current_image()
+        if image is None or image.width() == 0:
+            return 1.0
+        return min(self.width() / image.width(), self.height() / image.height())
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom relative to the fitted size, keeping the image point under `anchor` (widget px) in place."""
+        zoom = max(1.0, min(MAX_ZOOM, zoom))
+        anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
+        image = self.current_image()
+        if image is not None and zoom != self.zoom:
+            before = self._target(image)
+            u = (anchor.x() - before.left()) / before.width()
+            v = (anchor.y() - before.top()) / before.height()
+            self.zoom = zoom
+            after = self._target(image)
+            self._pan += QPointF(anchor.x() - (after.left() + u * after.width()),
+                                 anchor.y() - (after.top() + v * after.height()))
+        self.zoom = zoom
+        if zoom == 1.0:
+            self._pan = QPointF(0, 0)
+        self._clamp_pan()
+        self.zoom_changed.emit(self.zoom)
+        self.update()
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self.zoom * WHEEL_STEP)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.zoom / WHEEL_STEP)
+
+    def zoom_to_fit(self) -> None:
+        self.set_zoom(1.0)
+
+    def zoom_actual_pixels(self) -> None:
+        """1:1 — one pixel of the decoded frame per screen pixel."""
+        self.set_zoom(1.0 / max(1e-6, self.fit_scale()))
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        self._pan += QPointF(dx, dy)
+        self._clamp_pan()
+        self.update()
+
+    def _clamp_pan(self) -> None:
+        image = self.current_image()
+        if image is None:
+            return
+        scale = self.fit_scale() * self.zoom
+        w, h = image.width() * scale, image.height() * scale
+        mx, my = max(0.0, (w - self.width()) / 2), max(0.0, (h - self.height()) / 2)
+        self._pan = QPointF(max(-mx, min(mx, self._pan.x())), max(-my, min(my, self._pan.y())))
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        steps = event.angleDelta().y() / 120
+        if steps and self.current_image() is not None:
+            self.set_zoom(self.zoom * WHEEL_STEP ** steps, event.position())
+            event.accept()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self.zoom > 1.0:
+            self._drag_from = event.position()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._drag_from is not None:
+            delta = event.position() - self._drag_from
+            self._drag_from = event.position()
+            self.pan_by(delta.x(), delta.y())
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._drag_from is not None:
+            self._drag_from = None
+            self.unsetCursor()
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        self.zoom_to_fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._clamp_pan()
+
     def current_image(self) -> QImage | None:
         return self._still if self._still is not None else self._image
 
@@ -79,7 +201,10 @@ class FrameView(QWidget):
         if self._frames is None or not len(self._frames):
             self._image = None
             return
-        frame = np.ascontiguousarray(self._frames[max(0, min(self._index, len(self._frames) - 1))])
+        self._set_image(self._frames[max(0, min(self._index, len(self._frames) - 1))])
+
+    def _set_image(self, frame: np.ndarray) -> None:
+        frame = np.ascontiguousarray(frame)
         h, w = frame.shape[:2]
         self._image_buffer = frame
         self._image = QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888)
@@ -87,9 +212,9 @@ class FrameView(QWidget):
     # --- painting -----------------------------------------------------------------------------------------
     def _target(self, image: QImage) -> QRectF:
         w, h = image.width(), image.height()
-        scale = min(self.width() / w, self.height() / h)
+        scale = min(self.width() / w, self.height() / h) * self.zoom
         tw, th = w * scale, h * scale
-        return QRectF((self.width() - tw) / 2, (self.height() - th) / 2, tw, th)
+        return QRectF((self.width() - tw) / 2 + self._pan.x(), (self.height() - th) / 2 + self._pan.y(), tw, th)
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         p = QPainter(self)
@@ -108,7 +233,8 @@ class FrameView(QWidget):
             self._draw_eyes(p, target, image)
         if self._caption:
             p.setPen(QColor("#ffffff"))
-            box = QRectF(target.left() + 6, target.bottom() - 24, target.width() - 12, 20)
+            shown = target.intersected(QRectF(self.rect()))
+            box = QRectF(shown.left() + 6, shown.bottom() - 24, shown.width() - 12, 20)
             p.fillRect(box.adjusted(-4, 0, 4, 0), QColor(0, 0, 0, 130))
             p.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._caption)
         p.end()
@@ -125,9 +251,12 @@ class FrameView(QWidget):
         for eye, color in ((RIGHT_EYE, QColor("#5aa9ff")), (LEFT_EYE, QColor("#ffa64d"))):
             ring = [eye[0], eye[1], eye[2], eye[3], eye[4], eye[5], eye[0]]
             poly = QPolygonF([QPointF(target.left() + pts[i, 0] * k, target.top() + pts[i, 1] * k) for i in ring])
-            p.setPen(QPen(color, 1.5))
-            p.drawPolyline(poly)
-            p.setBrush(color)
-            for point in list(poly)[:-1]:
-                p.drawEllipse(point, 2.2, 2.2)
+            p.setPen(QPen(color, landmark_pen_width(poly)))
             p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPolyline(poly)
+
+
+def landmark_pen_width(poly: QPolygonF) -> float:
+    """A thin outline scaled to the eye on screen: 1/40 of its width, 0.75 to 2 px (never a blob)."""
+    xs = [point.x() for point in poly]
+    return max(0.75, min(2.0, (max(xs) - min(xs)) / 40)) if xs else 1.0

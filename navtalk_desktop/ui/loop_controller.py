@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.errors import NavTalkError
 from ..core.settings import Settings
-from . import tasks
+from . import plan_warnings, tasks
 from .document import StudioDocument
 from .export_panel import ExportPanel
 from .frame_view import FrameView
@@ -52,6 +52,7 @@ class LoopController(QObject):
         self.pending_blinks = None  # (BlinkEdits, content hash) from a project, applied with the analysis
         self._blink_summary = None  # what the Source panel last said about the blinks
         self.last_export = None
+        self.seam_report = None  # SeamReport of the current plan, once predicted
         self.image_fix = False
         self.confirm_overwrite: Callable[[Path], bool] = lambda _p: True
         self._export_handle = None
@@ -68,8 +69,8 @@ class LoopController(QObject):
         timeline.plan_edit_requested.connect(document.commit_drag)
         source_panel.cancel_analysis_requested.connect(self.cancel_analysis)
         source_panel.fix_requested.connect(self.fix_image)
-        export_panel.strategy_changed.connect(lambda _s: self.replan("Change strategy"))
-        export_panel.duration_changed.connect(lambda _d: self.replan("Change duration"))
+        export_panel.strategy_changed.connect(lambda s: self.replan(f"Change strategy to {s}"))
+        export_panel.duration_changed.connect(lambda d: self.replan(f"Change loop duration to {d:.2f} s"))
         export_panel.export_requested.connect(self.export)
         export_panel.cancel_requested.connect(self.cancel_export)
 
@@ -88,6 +89,8 @@ class LoopController(QObject):
         self.generation += 1
         self.preview, self.gray_frames, self.pending_plan = None, None, plan
         self.pending_blinks = blinks
+        self.seam_report, self.last_export = None, None
+        self.export_panel.reset_for_source(keep_output=plan is not None)  # a project keeps its chosen output
         self.image_fix = False  # the user accepted converting the portrait for upload
         if path.suffix.lower() in IMAGE_SUFFIXES:
             self._open_image(path)
@@ -166,7 +169,7 @@ class LoopController(QObject):
         self._start("seam-frames", tasks.seam_frames_task(path, info), self._gray_frames_loaded)
 
     def _source_failed(self, error: TaskError) -> None:
-        self.source_panel.show_analysis_stopped(error.message)
+        self.source_panel.show_source_failed(error.message)
         self.frame_view.clear("This file cannot be opened")
         self.timeline.set_message("No video")
         self._task_failed(error)
@@ -238,7 +241,10 @@ class LoopController(QObject):
     def _plan_changed(self, plan) -> None:
         self.timeline.set_plan(plan)
         self.export_panel.show_plan(plan)
+        self.seam_report = None
         self._show_blink_notes()
+        self._show_warnings()
+        self._playhead_changed(self.doc.playhead)  # the caption names the loop point / edges as they move
         if plan is not None:
             self._seam_timer.start()
 
@@ -257,6 +263,7 @@ class LoopController(QObject):
             self._blink_summary = summary
             self.source_panel.show_analysis(analysis)
         self._show_blink_notes()
+        self._show_warnings()
         self._playhead_changed(self.doc.playhead)
 
     def replan_from_blinks(self) -> None:
@@ -267,6 +274,16 @@ class LoopController(QObject):
         settings = self.export_panel.settings()
         self._start("auto-plan", tasks.auto_plan_task(analysis, path, settings.strategy, settings.duration),
                     lambda outcome: self.doc.edit_plan(outcome[0], "Automatic loop from the corrected blinks"))
+
+    def _show_warnings(self) -> None:
+        events = self.doc.analysis.events if self.doc.analysis is not None else []
+        warnings = plan_warnings.plan_warnings(self.doc.plan, events, self.seam_report)
+        self.timeline.set_warnings(warnings)
+        # The plan panel already says "falls in the crossfade" for a blink in the faded tail (blink_rules):
+        # list only what it does not say, so one blink is not warned about twice.
+        said = self.export_panel.blink_notes_label.text()
+        self.export_panel.show_warnings([w for w in warnings if not (
+            w.kind == "blink_in_fade" and f"frame {w.frame} falls in" in said)])
 
     def _predict_seam(self) -> None:
         plan, path = self.doc.plan, self.doc.source_path
@@ -280,7 +297,9 @@ class LoopController(QObject):
 
         def done(report, wanted=plan):
             if self.doc.plan == wanted:
+                self.seam_report = report
                 self.export_panel.show_seam(report)
+                self._show_warnings()
                 self.seam_predicted.emit(report)
 
         self._start("seam", tasks.predict_seam_task(path, plan, self.gray_frames), done,
@@ -297,7 +316,7 @@ class LoopController(QObject):
         if settings.strategy == "auto":
             self._start("auto-plan", tasks.auto_plan_task(analysis, self.doc.source_path, "auto", settings.duration,
                                                           loop_point=plan.loop_point),
-                        lambda outcome: self.doc.edit_plan(outcome[0], "Automatic loop"))
+                        lambda outcome: self.doc.edit_plan(outcome[0], text))
             return
         from ..core.loop_plan import make_plan
 
@@ -322,8 +341,10 @@ class LoopController(QObject):
                         event.kind.replace("_", " ") + ("" if event.both_eyes else f" ({event.eye} eye)"))
                 caption += f" · {name} apex" if frame == event.apex else f" · {name}"
         plan = self.doc.plan
-        if plan is not None and frame == plan.loop_point:
-            caption += " · loop point"
+        if plan is not None:
+            names = [name for name, at in (("loop start", plan.first), ("loop point", plan.loop_point),
+                                           ("loop end", plan.last)) if frame == at]
+            caption += "".join(f" · {name}" for name in names)
         self.frame_view.set_index(frame, caption)
 
     # --- export -------------------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ MIN_SPAN = 3
 
 
 def _margin(plan: LoopPlan) -> int:
-    return plan.crossfade_frames if plan.strategy == "crossfade" else 0
+    """Source frames read before the window (the head a crossfade or morph blends into)."""
+    return plan.first - plan.source_range[0]
 
 
 def move_loop_point(plan: LoopPlan, frame: int) -> LoopPlan | None:
@@ -30,7 +31,27 @@ def move_loop_point(plan: LoopPlan, frame: int) -> LoopPlan | None:
     return moved
 
 
-def move_window_start(plan: LoopPlan, frame: int) -> LoopPlan | None:
+def slide_window(plan: LoopPlan, first: int) -> LoopPlan | None:
+    """The window moved so it starts at `first`, keeping its length and the loop point inside it."""
+    k = _margin(plan)
+    span = plan.span
+    lo = max(k, plan.loop_point - span + 1)
+    hi = min(plan.loop_point, plan.source_frames - span)
+    if hi < lo:
+        return None
+    first = max(lo, min(int(first), hi))
+    if first == plan.first:
+        return plan
+    try:
+        return plan.with_window(first, first + span - 1)
+    except PlanError:
+        return None
+
+
+def move_window_start(plan: LoopPlan, frame: int, lock_length: bool = False) -> LoopPlan | None:
+    """Move the start edge; with `lock_length` the end follows, so the loop keeps its duration."""
+    if lock_length:
+        return slide_window(plan, frame)
     k = _margin(plan)
     lo = k
     hi = min(plan.loop_point, plan.last - (MIN_SPAN - 1))
@@ -47,7 +68,10 @@ def move_window_start(plan: LoopPlan, frame: int) -> LoopPlan | None:
         return None
 
 
-def move_window_end(plan: LoopPlan, frame: int) -> LoopPlan | None:
+def move_window_end(plan: LoopPlan, frame: int, lock_length: bool = False) -> LoopPlan | None:
+    """Move the end edge; with `lock_length` the start follows, so the loop keeps its duration."""
+    if lock_length:
+        return slide_window(plan, int(frame) - plan.span + 1)
     k = _margin(plan)
     hi = plan.source_frames - 1 - k
     lo = max(plan.loop_point, plan.first + (MIN_SPAN - 1))
@@ -62,6 +86,15 @@ def move_window_end(plan: LoopPlan, frame: int) -> LoopPlan | None:
         return plan.with_window(plan.first, frame)
     except PlanError:
         return None
+
+
+def edit_text(marker: str, plan: LoopPlan) -> str:
+    """The undo entry of a finished edit, naming what moved where ("Move loop start to frame 41")."""
+    if marker == "loop_point":
+        return f"Move loop point to frame {plan.loop_point}"
+    if marker == "start":
+        return f"Move loop start to frame {plan.first}"
+    return f"Move loop end to frame {plan.last}"
 
 
 def snap_frame(frame: float, candidates: list[int], tolerance_frames: float) -> int:

@@ -156,6 +156,13 @@ class SourcePanel(QWidget):
         self.analysis_cancel.hide()
         self.content_changed.emit()
 
+    def show_source_failed(self, text: str) -> None:
+        """The file could not be read: say so where "Reading the video…" stood."""
+        self.facts_label.setText("This file could not be read as a video.")
+        self.analysis_bar.hide()
+        self.analysis_cancel.hide()
+        self.show_analysis_stopped(text)
+
     def show_analysis_stopped(self, text: str) -> None:
         self.analysis_bar.setRange(0, 1000)
         self.analysis_bar.setValue(0)

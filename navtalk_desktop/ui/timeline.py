@@ -13,32 +13,19 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from ..core.loop_plan import LoopPlan
 from . import plan_edits
+from . import timeline_paint as paint
+from .timeline_paint import COLORS
 
-TOP = 36  # px above the plot: legend, plan label and marker handles
-BOTTOM = 22  # px below: the time ruler
+BOTTOM = 2 * paint.RULER_ROW + 4  # px below the plot: seconds, then frame numbers when zoomed
+LEFT = 20  # px left of the plot: the EAR axis title
 SIDE = 8
 GRAB_PX = 6  # how close the pointer must be to grab a marker
 SNAP_PX = 8  # how close a drag must come to a blink apex to snap to it
 MIN_VISIBLE_FRAMES = 10
-
-COLORS = {
-    "background": QColor("#1d1f24"),
-    "plot": QColor("#24272e"),
-    "grid": QColor("#3c414d"),
-    "text": QColor("#c9ccd3"),
-    "right": QColor("#5aa9ff"),
-    "left": QColor("#ffa64d"),
-    "mean": QColor("#f2f2f2"),
-    "blink": QColor(255, 214, 10),
-    "window": QColor(64, 160, 255),
-    "crossfade": QColor(160, 120, 255),
-    "loop_point": QColor("#3ddc84"),
-    "playhead": QColor("#ff4d4d"),
-}
 
 HIT_ORDER = ("loop_point", "start", "end")
 
@@ -68,6 +55,8 @@ class TimelineWidget(QWidget):
         self._drag_start_plan: LoopPlan | None = None
         self._grab_offset = 0.0
         self._message = "Open a video to see its blink curve"
+        self.lock_length = True  # an edge drag keeps the loop's duration (the other edge follows)
+        self.warnings: list = []  # plan_warnings.PlanWarning, flagged on the plot
 
     # --- data ---------------------------------------------------------------------------------------------
     def set_analysis(self, result) -> None:
@@ -100,6 +89,10 @@ class TimelineWidget(QWidget):
         self._plan = plan
         self.update()
 
+    def set_warnings(self, warnings) -> None:
+        self.warnings = list(warnings)
+        self.update()
+
     def set_playhead(self, frame: int) -> None:
         self._playhead = frame
         if self._frames:
@@ -114,6 +107,22 @@ class TimelineWidget(QWidget):
     def view_range(self) -> tuple[float, float]:
         return self._view
 
+    @property
+    def plan(self) -> LoopPlan | None:
+        return self._plan
+
+    @property
+    def playhead(self) -> int:
+        return self._playhead
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def y_max(self) -> float:
+        return self._y_max
+
     def set_view_range(self, start: float, end: float) -> None:
         total = float(max(self._frames, 1))
         width = min(max(end - start, min(MIN_VISIBLE_FRAMES, total)), total)
@@ -122,8 +131,14 @@ class TimelineWidget(QWidget):
         self.update()
 
     # --- geometry ---------------------------------------------------------------------------------------------
+    def top_margin(self) -> int:
+        """Legend rows (they wrap on a narrow window) plus room for the marker handles."""
+        rows = paint.legend_rows(self, self.width() - LEFT - SIDE, self.fontMetrics())
+        return rows * paint.LEGEND_ROW + paint.HANDLES
+
     def plot_rect(self) -> QRectF:
-        return QRectF(SIDE, TOP, max(1, self.width() - 2 * SIDE), max(1, self.height() - TOP - BOTTOM))
+        top = self.top_margin()
+        return QRectF(LEFT, top, max(1, self.width() - LEFT - SIDE), max(1, self.height() - top - BOTTOM))
 
     def frame_to_x(self, frame: float) -> float:
         rect = self.plot_rect()
@@ -135,7 +150,7 @@ class TimelineWidget(QWidget):
         start, end = self._view
         return start + (x - rect.left()) / rect.width() * (end - start) - 0.5
 
-    def _y(self, value: float) -> float:
+    def value_to_y(self, value: float) -> float:
         rect = self.plot_rect()
         return rect.bottom() - min(value, self._y_max) / self._y_max * rect.height()
 
@@ -188,26 +203,42 @@ class TimelineWidget(QWidget):
         if self._drag is None:
             hit = self._hit(x) if self._frames else None
             self.setCursor(Qt.CursorShape.SizeHorCursor if hit else Qt.CursorShape.ArrowCursor)
+            self._warning_tooltip(event)
             return
         if self._drag == "playhead":
             self.playhead_requested.emit(self._snapped_frame(x))
             return
         frame = self._snapped_frame(x, self._grab_offset)
         base = self._drag_start_plan
-        edit = {"loop_point": plan_edits.move_loop_point, "start": plan_edits.move_window_start,
-                "end": plan_edits.move_window_end}[self._drag]
-        new = edit(base, frame) if base is not None else None
+        if base is None:
+            return
+        if self._drag == "loop_point":
+            new = plan_edits.move_loop_point(base, frame)
+        elif self._drag == "start":
+            new = plan_edits.move_window_start(base, frame, self.lock_length)
+        else:
+            new = plan_edits.move_window_end(base, frame, self.lock_length)
         if new is not None and new != self._plan:
             self.plan_dragged.emit(new)
+        if new is not None:  # the frame view shows the frame under the dragged handle
+            self.playhead_requested.emit(self.marker_frames()[self._drag])
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         if event.button() != Qt.MouseButton.LeftButton or self._drag is None:
             return
         drag, self._drag = self._drag, None
         if drag in HIT_ORDER:
-            text = {"loop_point": "Move loop point", "start": "Move loop start", "end": "Move loop end"}[drag]
+            text = plan_edits.edit_text(drag, self._plan) if self._plan is not None else ""
             self.plan_edit_requested.emit(self._drag_start_plan, self._plan, text)
             self._drag_start_plan = None
+
+    def warning_at(self, x: float):
+        return next((w for w in self.warnings if abs(self.frame_to_x(w.frame) - x) <= GRAB_PX), None)
+
+    def _warning_tooltip(self, event) -> None:
+        warning = self.warning_at(event.position().x()) if self.warnings else None
+        if warning is not None:
+            QToolTip.showText(event.globalPosition().toPoint(), warning.message, self)
 
     def _cancel_drag(self) -> None:
         if self._drag in HIT_ORDER and self._drag_start_plan is not None:
@@ -251,17 +282,19 @@ class TimelineWidget(QWidget):
             self._draw_message(p, rect)
             p.end()
             return
-        p.setClipRect(rect.adjusted(0, -TOP, 0, 0))
-        self._draw_grid(p, rect)
-        self._draw_plan_region(p, rect)
+        p.setClipRect(rect.adjusted(0, -paint.HANDLES, 0, 0))
+        paint.draw_plan_region(p, self, rect, self._plan)
+        paint.draw_grid(p, self, rect)
         self._draw_events(p, rect)
         self._draw_curves(p, rect)
         if not self._curves:
             self._draw_message(p, rect)
+        paint.draw_warnings(p, self, rect, self.warnings)
         self._draw_markers(p, rect)
         p.setClipping(False)
-        self._draw_ruler(p, rect)
-        self._draw_legend(p, rect)
+        paint.draw_ruler(p, self, rect)
+        paint.draw_axis_title(p, rect)
+        paint.draw_legend(p, self, rect.left(), rect.width())
         if self.hasFocus():
             p.setPen(QPen(COLORS["window"], 1))
             p.setBrush(Qt.BrushStyle.NoBrush)
@@ -272,33 +305,9 @@ class TimelineWidget(QWidget):
         p.setPen(COLORS["text"])
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._message)
 
-    def _draw_grid(self, p: QPainter, rect: QRectF) -> None:
-        p.setPen(QPen(COLORS["grid"], 1, Qt.PenStyle.DotLine))
-        step = 0.1 if self._y_max <= 0.6 else 0.2
-        value = step
-        while value < self._y_max:
-            y = self._y(value)
-            p.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
-            p.drawText(QPointF(rect.left() + 3, y - 2), f"{value:.1f}")
-            value += step
-
-    def _span(self, first: float, last: float, rect: QRectF) -> QRectF:
+    def span_rect(self, first: float, last: float, rect: QRectF) -> QRectF:
         x0, x1 = self.frame_to_x(first - 0.5), self.frame_to_x(last + 0.5)
         return QRectF(x0, rect.top(), x1 - x0, rect.height())
-
-    def _draw_plan_region(self, p: QPainter, rect: QRectF) -> None:
-        plan = self._plan
-        if plan is None:
-            return
-        if plan.strategy == "crossfade":
-            fade = QColor(COLORS["crossfade"])
-            fade.setAlpha(45)
-            k = plan.crossfade_frames
-            p.fillRect(self._span(plan.first - k, plan.first - 1, rect), fade)
-            p.fillRect(self._span(plan.last + 1, plan.last + k, rect), fade)
-        fill = QColor(COLORS["window"])
-        fill.setAlpha(50)
-        p.fillRect(self._span(plan.first, plan.last, rect), fill)
 
     def _draw_events(self, p: QPainter, rect: QRectF) -> None:
         font = QFont(self.font())
@@ -307,7 +316,7 @@ class TimelineWidget(QWidget):
         for event in self._events:
             color = QColor(COLORS["blink"])
             color.setAlpha(int(30 + 90 * max(0.0, min(1.0, event.confidence))))
-            span = self._span(event.start, event.end, rect)
+            span = self.span_rect(event.start, event.end, rect)
             p.fillRect(span, color)
             x = self.frame_to_x(event.apex)
             p.setPen(QPen(COLORS["blink"], 1, Qt.PenStyle.DashLine))
@@ -342,7 +351,7 @@ class TimelineWidget(QWidget):
                 f = np.repeat(f[bins], 2)
                 v = np.column_stack([mins, maxs]).ravel()
             xs = [self.frame_to_x(x) for x in f]
-            polys.append(QPolygonF([QPointF(x, self._y(y)) for x, y in zip(xs, v)]))
+            polys.append(QPolygonF([QPointF(x, self.value_to_y(y)) for x, y in zip(xs, v)]))
         return polys
 
     def _draw_curves(self, p: QPainter, rect: QRectF) -> None:
@@ -374,34 +383,3 @@ class TimelineWidget(QWidget):
         x = self.frame_to_x(self._playhead)
         p.setPen(QPen(COLORS["playhead"], 1.5))
         p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom() + BOTTOM))
-
-    def _draw_ruler(self, p: QPainter, rect: QRectF) -> None:
-        p.setPen(COLORS["text"])
-        fps = self._fps or 1.0
-        start, end = self._view
-        seconds = (end - start) / fps
-        step = next((s for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60) if seconds / s <= 12), 120)
-        t = math.ceil(start / fps / step) * step
-        while t * fps <= end:
-            x = self.frame_to_x(t * fps - 0.5)
-            p.drawLine(QPointF(x, rect.bottom()), QPointF(x, rect.bottom() + 4))
-            p.drawText(QPointF(x + 2, rect.bottom() + 15), f"{t:g} s")
-            t = round(t + step, 6)
-
-    def _draw_legend(self, p: QPainter, rect: QRectF) -> None:
-        x = rect.left() + 4
-        y = 13
-        for name, label in (("right", "right eye"), ("left", "left eye"), ("mean", "mean EAR")):
-            p.setPen(QPen(COLORS[name], 2))
-            p.drawLine(QPointF(x, y - 4), QPointF(x + 14, y - 4))
-            p.setPen(COLORS["text"])
-            p.drawText(QPointF(x + 18, y), label)
-            x += 26 + p.fontMetrics().horizontalAdvance(label)
-        p.setPen(COLORS["playhead"])
-        fps = self._fps or 1.0
-        p.drawText(QPointF(x + 12, y), f"playhead: frame {self._playhead} · {self._playhead / fps:.2f} s")
-        if self._plan is not None:
-            p.setPen(COLORS["text"])
-            text = f"loop: {self._plan.strategy} · {self._plan.output_frames} frames · {self._plan.duration:.2f} s"
-            p.drawText(QRectF(rect.left(), 0, rect.width() - 4, 17),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)

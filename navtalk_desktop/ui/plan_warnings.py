@@ -1,0 +1,74 @@
+"""What the artist should know about a plan before exporting: where it fades, and what sits in a fade.
+
+Pure functions (no Qt) shared by the timeline (bands and markers) and the Export panel (the list). The
+seam report's own warnings (`SeamReport.warnings`: kind / frame / message) are used when it has them;
+a blink inside a fade is also found here from the analysis, so the mark shows before any measurement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.loop_plan import LoopPlan
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    kind: str  # "blink_in_fade", "motion_in_fade", ... (the seam report's kinds)
+    frame: int  # source frame the warning is about
+    message: str
+
+
+def fade_spans(plan: LoopPlan | None) -> list[tuple[int, int]]:
+    """Source frame ranges (inclusive) blended at the seam: the faded tail and the head it fades into.
+
+    Works for every strategy that blends (crossfade, morph): `faded_range` is the tail, the frames read
+    before the window (`source_range`) are the head. A ping-pong has none.
+    """
+    if plan is None:
+        return []
+    tail = getattr(plan, "faded_range", None)
+    if not tail:
+        return []
+    spans = [(int(tail[0]), int(tail[1]))]
+    lo = plan.source_range[0]
+    if lo < plan.first:
+        spans.insert(0, (lo, plan.first - 1))
+    return spans
+
+
+def fade_name(plan: LoopPlan | None) -> str:
+    return "morph" if plan is not None and plan.strategy == "morph" else "crossfade"
+
+
+def blinks_in_fade(plan: LoopPlan | None, events) -> list[PlanWarning]:
+    """A blink overlapping a faded span plays half-transparent over open eyes: a ghost blink."""
+    spans = fade_spans(plan)
+    found = []
+    for event in events or []:
+        for lo, hi in spans:
+            if event.start <= hi and event.end >= lo:
+                found.append(PlanWarning("blink_in_fade", int(event.apex),
+                                         f"blink at frame {event.apex} is inside the {fade_name(plan)}"))
+                break
+    return found
+
+
+def report_warnings(report) -> list[PlanWarning]:
+    """The seam report's structured warnings, when the report has any (older reports have none)."""
+    found = []
+    for item in getattr(report, "warnings", None) or []:
+        get = item.get if isinstance(item, dict) else lambda k, _i=item: getattr(_i, k, None)
+        frame = get("frame")
+        if frame is None:
+            continue
+        found.append(PlanWarning(str(get("kind") or "warning"), int(frame), str(get("message") or "")))
+    return found
+
+
+def plan_warnings(plan: LoopPlan | None, events, report=None) -> list[PlanWarning]:
+    """Report warnings first, then local blink-in-fade marks the report did not already name."""
+    found = report_warnings(report)
+    seen = {(w.kind, w.frame) for w in found}
+    found += [w for w in blinks_in_fade(plan, events) if (w.kind, w.frame) not in seen]
+    return sorted(found, key=lambda w: w.frame)
