@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPen, QPolygon
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.ear import LEFT_EYE, RIGHT_EYE
+from . import plan_frames
 
 
 MAX_ZOOM = 16.0  # times the fitted size
@@ -99,12 +100,7 @@ class FrameView(QWidget):
         """Show a weighted blend of source frames [(index, weight), ...] (one part: that frame)."""
         if self._frames is None or not len(self._frames):
             return
-        n = len(self._frames)
-        if len(parts) == 1:
-            self._set_image(self._frames[max(0, min(int(parts[0][0]), n - 1))])
-        else:
-            acc = sum(self._frames[max(0, min(int(i), n - 1))].astype(np.float32) * w for i, w in parts)
-            self._set_image(np.clip(acc + 0.5, 0, 255).astype(np.uint8))
+        self._set_image(plan_frames.blend(self._frames, parts))
         if caption is not None:
             self._caption = caption
         self.update()

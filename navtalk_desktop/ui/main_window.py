@@ -8,8 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
-                               QMessageBox, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QMainWindow, QMessageBox, QScrollArea, QWidget
 
 from .. import __version__
 from ..core.errors import NavTalkError
@@ -20,12 +19,12 @@ from .blink_editor import BlinkEditor
 from .blink_refit_dialog import RefitOffer
 from .document import StudioDocument
 from .export_panel import ExportPanel
-from .frame_view import FrameView
+from .editor_area import EditorArea
 from .generate_controller import GenerateController
 from .generate_panel import GeneratePanel
 from .jobs_panel import JobsPanel
 from .loop_controller import IMAGE_SUFFIXES, LoopController
-from .message_bar import MessageBar
+from .playback import PlaybackController
 from .source_panel import SourcePanel
 from . import window_actions, window_settings
 from .timeline import TimelineWidget
@@ -107,40 +106,17 @@ class MainWindow(QMainWindow):
 
     # --- layout ---------------------------------------------------------------------------------------------------
     def _build_central(self) -> None:
-        self.editor = QWidget()
-        layout = QVBoxLayout(self.editor)
-        layout.setContentsMargins(4, 4, 4, 4)
-        self.message_bar = MessageBar()
-        layout.addWidget(self.message_bar)
-        self.frame_view = FrameView()
-        self.timeline = TimelineWidget()
-        timeline_box = QWidget()
-        tl = QVBoxLayout(timeline_box)
-        tl.setContentsMargins(0, 0, 0, 0)
-        bar = QHBoxLayout()
-        self.snap_check = QCheckBox("Snap to blinks")
-        self.landmarks_check = QCheckBox("Eye landmarks")
-        fit = QToolButton()
-        fit.setText("Fit")
-        fit.setToolTip("Show the whole clip (F)")
-        fit.clicked.connect(self.timeline.zoom_to_fit)
-        hint = QLabel("←/→ frame · Shift 10 frames · Ctrl blink · I/O loop start/end · L loop point · wheel zoom")
-        hint.setStyleSheet("color:#8a8f99")
-        bar.addWidget(self.snap_check)
-        bar.addWidget(self.landmarks_check)
-        bar.addWidget(fit)
-        bar.addStretch(1)
-        bar.addWidget(hint)
-        tl.addLayout(bar)
-        tl.addWidget(self.timeline, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.frame_view)
-        splitter.addWidget(timeline_box)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([480, 300])
-        layout.addWidget(splitter, 1)
+        self.editor = EditorArea(self.document)
+        self.message_bar, self.frame_view = self.editor.message_bar, self.editor.frame_view
+        self.timeline, self.seam_view = self.editor.timeline, self.editor.seam_view
+        self.snap_check, self.landmarks_check = self.editor.snap_check, self.editor.landmarks_check
+        self.playback = PlaybackController(self.document, parent=self)
+        self.playback.output_frame_changed.connect(self._show_output_frame)
         self.setCentralWidget(self.editor)
+
+    def _show_output_frame(self, _index: int, parts) -> None:
+        """A played frame: the blend the export will encode, captioned with where the loop is."""
+        self.frame_view.set_mix(parts, f"{self.frame_view.caption} · {self.playback.caption()}")
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -230,10 +206,17 @@ class MainWindow(QMainWindow):
         if self.document.is_modified and self.document.source_path is not None and not self.ask_to_save():
             return False
         self.document.project_path = None
+        self.fresh_state()
         opened = self.loop.open_path(path)
         if opened:
             self.timeline.setFocus()
         return opened
+
+    def fresh_state(self) -> None:
+        """A new file starts clean: no banner or status left from the previous one (the panels reset too)."""
+        self.playback.stop()
+        self.message_bar.hide()
+        self.statusBar().clearMessage()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -276,6 +259,7 @@ class MainWindow(QMainWindow):
         except NavTalkError as exc:
             self.show_message(f"{exc}.", "error")
             return False
+        self.fresh_state()
         self.export_panel.set_settings(project.export)
         self.generate_panel.set_settings(project.generation)
         opened = True

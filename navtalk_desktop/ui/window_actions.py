@@ -1,6 +1,6 @@
 """The studio window's actions, menus and toolbar (what each command is, its shortcut, where it appears).
 
-Timeline keys (arrows, I/O/L, F) are window actions limited to the frame view + timeline area
+Timeline keys (arrows, Space, J/K/L, I/O/P, F) are window actions limited to the frame view + timeline area
 (WidgetWithChildrenShortcut), so they never steal keys from text fields in the panels.
 """
 
@@ -53,7 +53,8 @@ def build_actions(window) -> None:
         None,
         make_action(window, "Set loop start at playhead", d.set_window_start_here, "I", editor=True),
         make_action(window, "Set loop end at playhead", d.set_window_end_here, "O", editor=True),
-        make_action(window, "Move loop point to playhead", d.set_loop_point_here, "L", editor=True),
+        # P, not L: L is the shuttle's "forwards" (J/K/L), as in every video editor
+        make_action(window, "Move loop point to playhead", d.set_loop_point_here, "P", editor=True),
         None,
         make_action(window, "Zoom to fit", window.timeline.zoom_to_fit, "F", editor=True),
     ]
@@ -82,6 +83,43 @@ def build_actions(window) -> None:
     window.landmarks_action.toggled.connect(window._set_landmarks)
     window.landmarks_check.setChecked(window.settings.show_landmarks)
     window.landmarks_check.toggled.connect(window.landmarks_action.setChecked)
+    build_playback_actions(window)
+    window.editor.fill_tools(window.play_action, window.play_seam_action, window.seam_view_action,
+                             window.fit_action)
+
+
+def build_playback_actions(window) -> None:
+    """Space / J / K / L / Shift+Space, the seam view (S) and the frame view's zoom keys."""
+    pb, fv = window.playback, window.frame_view
+    window.play_action = make_action(window, "Play", pb.toggle, "Space", "Play or pause the loop (Space)", True)
+    window.play_action.setToolTip("Play / pause the planned loop, wrap included (Space)")
+    window.play_seam_action = make_action(window, "Play seam", pb.play_seam, "Shift+Space",
+                                          "Play from 1 s before the wrap to 1 s after, repeating", True)
+    window.play_seam_action.setToolTip("Play across the seam: 1 s before the wrap to 1 s after, repeating "
+                                       "(Shift+Space)")
+    window.seam_view_action = make_action(window, "Seam view", lambda: None, "S",
+                                          "The loop's last frame beside its first", True)
+    window.seam_view_action.setCheckable(True)
+    window.seam_view_action.toggled.connect(window.editor.show_seam_view)
+    window.seam_view_action.setToolTip("Last frame beside first, onion skin or difference (S)")
+    window.fit_action = window.timeline_actions[-1]
+    window.fit_action.setText("Fit")
+    window.fit_action.setToolTip("Show the whole clip on the timeline (F)")
+    window.playback_actions = [
+        window.play_action,
+        make_action(window, "Shuttle backwards", lambda: pb.shuttle(-1), "J", editor=True),
+        make_action(window, "Stop", pb.stop, "K", editor=True),
+        make_action(window, "Shuttle forwards", lambda: pb.shuttle(1), "L", editor=True),
+        window.play_seam_action,
+        None,
+        window.seam_view_action,
+        make_action(window, "Zoom frame in", fv.zoom_in, "+", editor=True),
+        make_action(window, "Zoom frame out", fv.zoom_out, "-", editor=True),
+        make_action(window, "Frame at 1:1", fv.zoom_actual_pixels, "1", editor=True),
+        make_action(window, "Fit frame", fv.zoom_to_fit, "0", editor=True),
+    ]
+    window.playback_actions[7].setShortcuts([QKeySequence("+"), QKeySequence("=")])
+    window.playback.playing_changed.connect(lambda on: window.play_action.setText("Pause" if on else "Play"))
 
 
 def build_menus(window) -> None:
@@ -105,6 +143,9 @@ def build_menus(window) -> None:
     edit.addAction(window.undo_action)
     edit.addAction(window.redo_action)
     window.edit_menu = edit
+    playback = bar.addMenu("&Playback")
+    for action in window.playback_actions:
+        playback.addSeparator() if action is None else playback.addAction(action)
     timeline = bar.addMenu("&Timeline")
     for action in window.timeline_actions:
         timeline.addSeparator() if action is None else timeline.addAction(action)

@@ -47,12 +47,33 @@ def test_drag_loop_point_moves_plan_by_exact_frames(qtbot, pingpong_window):
     assert after.loop_point == 110
     assert (after.first, after.last) == (80, 140)  # the window travels with the loop point
     assert doc.undo_stack.count() == 1  # one drag = one undo step, however many move events
-    assert doc.undo_stack.undoText() == "Move loop point"
+    assert doc.undo_stack.undoText() == "Move loop point to frame 110"
+    assert window.undo_action.text() == "&Undo Move loop point to frame 110"
+
+
+def test_edge_drag_keeps_the_duration_while_the_length_is_locked(qtbot, pingpong_window):
+    window = pingpong_window
+    doc, timeline = window.document, window.timeline
+    assert window.editor.lock_check.isChecked()  # locked by default
+    before = doc.plan
+    drag(qtbot, timeline, _x(timeline, 64.5), _x(timeline, 54.5), _y(timeline))  # start edge 65 -> 55
+    after = doc.plan
+    assert (after.first, after.last, after.loop_point) == (55, 115, 95)  # the end edge followed
+    assert after.output_frames == before.output_frames and after.duration == before.duration == 4.0
+    assert doc.undo_stack.undoText() == "Move loop start to frame 55"
+    assert window.export_panel.duration_spin.value() == 4.0
+    drag(qtbot, timeline, _x(timeline, 115.5), _x(timeline, 130.5), _y(timeline))  # end edge 115 -> 130
+    assert (doc.plan.first, doc.plan.last) == (70, 130) and doc.plan.duration == 4.0
+    assert doc.undo_stack.undoText() == "Move loop end to frame 130"
+    # the loop point stays inside: the window cannot slide past it
+    drag(qtbot, timeline, _x(timeline, 69.5), _x(timeline, 120), _y(timeline))
+    assert doc.plan.first == 95 and doc.plan.span == before.span
 
 
 def test_drag_window_edges_changes_only_that_edge(qtbot, pingpong_window):
     window = pingpong_window
     doc, timeline = window.document, window.timeline
+    window.editor.lock_check.setChecked(False)  # unlocked: an edge drag changes the length
     drag(qtbot, timeline, _x(timeline, 64.5), _x(timeline, 54.5), _y(timeline))  # start edge sits at first - 0.5
     assert (doc.plan.first, doc.plan.last, doc.plan.loop_point) == (55, 125, 95)
     assert doc.plan.output_frames == 2 * (125 - 55 + 1) - 2
@@ -192,6 +213,7 @@ def test_plan_edits_refuse_impossible_windows():
 def test_seam_prediction_follows_each_edit_before_any_export(qtbot, pingpong_window):
     window = pingpong_window
     doc, timeline, panel = window.document, window.timeline, window.export_panel
+    window.editor.lock_check.setChecked(False)
     drag(qtbot, timeline, _x(timeline, 64.5), _x(timeline, 54.5), _y(timeline))  # window now 55-125
     edited = doc.plan
     assert edited.output_frames == 140
@@ -218,6 +240,19 @@ def _eye_pixels(frame_view) -> int:
     return int((np.abs(rgb.astype(int) - target).max(axis=2) < 24).sum())
 
 
+def _ring_length(frame_view, index: int) -> float:
+    """On-screen length of the right-eye ring the view draws at `index`."""
+    import numpy as np
+
+    from navtalk_desktop.core.ear import RIGHT_EYE
+
+    image = frame_view.current_image()
+    target = frame_view._target(image)
+    k = frame_view._scale * target.width() / image.width()
+    ring = frame_view._points[index][list(RIGHT_EYE) + [RIGHT_EYE[0]]] * k
+    return float(np.linalg.norm(np.diff(ring, axis=0), axis=1).sum())
+
+
 def test_eye_landmarks_drawn_on_the_frame_only_when_asked(qtbot, pingpong_window):
     window = pingpong_window
     window.document.set_playhead(40)  # eyes open, face found
@@ -227,7 +262,9 @@ def test_eye_landmarks_drawn_on_the_frame_only_when_asked(qtbot, pingpong_window
     window.landmarks_check.setChecked(True)  # the checkbox above the timeline
     assert window.frame_view.show_landmarks and window.settings.show_landmarks
     with_marks = _eye_pixels(window.frame_view)
-    assert with_marks > without + 30
+    assert with_marks > without + 12
+    # thin outlines, not blobs: about one pen width along the eye ring (dots of 4.4 px would triple it)
+    assert with_marks - without < 3 * _ring_length(window.frame_view, 40)
     window.landmarks_action.setChecked(False)  # the Timeline menu's toggle does the same
     assert not window.landmarks_check.isChecked()
     assert _eye_pixels(window.frame_view) <= without + 5
