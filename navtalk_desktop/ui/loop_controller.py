@@ -37,6 +37,7 @@ class LoopController(QObject):
     plan_ready = Signal(object)  # the starting plan of a new source
     export_finished = Signal(object)  # ExportResult, or None when cancelled / failed
     seam_predicted = Signal(object)  # SeamReport of the current plan
+    frames_ready = Signal(object)  # the source's decoded preview frames (n, h, w, 3), in memory
 
     def __init__(self, document: StudioDocument, runner: TaskRunner, settings: Settings, source_panel: SourcePanel,
                  export_panel: ExportPanel, timeline: TimelineWidget, frame_view: FrameView,
@@ -178,6 +179,7 @@ class LoopController(QObject):
         self.preview = preview
         self.frame_view.set_frames(preview.frames, preview.scale)
         self._playhead_changed(self.doc.playhead)
+        self.frames_ready.emit(preview.frames)
 
     def _gray_frames_loaded(self, frames) -> None:
         self.gray_frames = frames

@@ -200,14 +200,37 @@ def test_unreadable_loop_is_reported(make_panel, qtbot, tmp_path):
     assert "not a video" in panel.status_label.text() and panel.loop is None
 
 
-def test_studio_window_previews_the_analysed_video(analysed_window, qtbot):
+def test_studio_window_previews_the_current_plan(analysed_window, qtbot):
+    import numpy as np
+
+    from navtalk_desktop.core.loop_plan import make_plan
+    from navtalk_desktop.ui import plan_frames
+
     window = analysed_window
     panel = window.preview_panel
     assert panel.loop is None  # a hidden tab costs nothing
     with qtbot.waitSignal(panel.loop_loaded, timeout=30000):
         window.preview_dock.raise_()
-    assert panel.loop.frames is window.loop.preview.frames  # the studio's frames, not a second decode
-    assert panel.loop.renderer is not None and panel.player.is_playing
+    plan, source = window.document.plan, window.loop.preview.frames
+    loop = panel.loop
+    assert loop.plan == plan and loop.frame_count == plan.output_frames  # the plan, not the raw clip
+    for i, parts in enumerate(plan.output_sources()):  # assembled from the studio's frames, no decode
+        assert np.array_equal(loop.frames[i], plan_frames.blend(source, parts))
+    assert loop.renderer is not None and panel.player.is_playing
+    assert "current plan" in panel.status_label.text()
+    # a changed plan (here a crossfade around another frame) replaces the preview without an export
+    info = window.document.video_info
+    crossfade = make_plan("crossfade", info.fps, info.frame_count, 100, duration=3.0)
+    with qtbot.waitSignal(panel.loop_loaded, timeout=10000) as loaded:
+        window.document.edit_plan(crossfade, "test")
+    blended = loaded.args[0]
+    assert blended.plan == crossfade and blended.frame_count == crossfade.output_frames
+    k = crossfade.crossfade_frames
+    for t in range(crossfade.output_frames - k, crossfade.output_frames - 1):  # the faded tail is blended
+        parts = crossfade.output_sources()[t]
+        assert len(parts) == 2
+        assert np.array_equal(blended.frames[t], plan_frames.blend(source, parts))
+        assert not np.array_equal(blended.frames[t], source[parts[0][0]])
     started = []
     panel.utterance_started.connect(started.append)
     assert panel.speak(LONG)

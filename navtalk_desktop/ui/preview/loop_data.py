@@ -28,6 +28,8 @@ class PreviewLoop:
     path: Path | None = None
     source_size: tuple[int, int] = (0, 0)
     note: str = ""  # shown to the user (e.g. no face: the mouth cannot move)
+    label: str = ""  # what is playing, when it is not a file ("the current plan …")
+    plan: object | None = None  # the LoopPlan these frames were assembled from (None: a file)
 
     @property
     def frame_count(self) -> int:

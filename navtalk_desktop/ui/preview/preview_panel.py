@@ -62,6 +62,7 @@ class PreviewPanel(QWidget):
     loop_loaded = Signal(object)  # PreviewLoop now playing
     utterance_started = Signal(object)  # Utterance now speaking
     view_replaced = Signal(object)  # the GL view failed; the raster view that replaced it
+    plan_loop_requested = Signal()  # the user wants the studio's current plan back (after playing a file)
 
     def __init__(self, runner: TaskRunner | None = None, settings: Settings | None = None,
                  parent: QWidget | None = None, session=None) -> None:
@@ -73,7 +74,7 @@ class PreviewPanel(QWidget):
         self._speech_generation = 0
         self._stream = None  # StreamedSpeech of the online utterance being streamed
         self._loop_generation = 0
-        self._pending_source: tuple[Path, object] | None = None  # (path, frames provider) until on screen
+        self._pending_source: tuple | None = None  # (path, frames provider, from_file) until on screen
         self._resume_on_show = False
         self._dock = None  # the QDockWidget holding the panel in the studio (its tab may be in the background)
         self._dock_shown = True
@@ -108,6 +109,10 @@ class PreviewPanel(QWidget):
         self.loop_check.toggled.connect(lambda on: self.player.set_looping(on))
         self.counter_label = QLabel("–")
         self.counter_label.setMinimumWidth(90)
+        self.plan_button = QToolButton()
+        self.plan_button.setText("Plan")
+        self.plan_button.setToolTip("Play the studio's current loop plan (what Export will write)")
+        self.plan_button.clicked.connect(self.plan_loop_requested)
         self.open_button = QToolButton()
         self.open_button.setText("Open…")
         self.open_button.setToolTip("Preview another loop file")
@@ -118,6 +123,7 @@ class PreviewPanel(QWidget):
         transport.addStretch(1)
         self.mouth_button = make_mouth_button(self)
         transport.addWidget(self.mouth_button)
+        transport.addWidget(self.plan_button)
         transport.addWidget(self.open_button)
         layout.addLayout(transport)
 
@@ -216,7 +222,7 @@ class PreviewPanel(QWidget):
         visible = self.on_screen()
         self.player.set_loop(loop.frames, loop.fps, loop.renderer, play=visible)
         self._resume_on_show = not visible  # a hidden panel starts playing when it is shown
-        name = loop.path.name if loop.path else "loop"
+        name = loop.label or (loop.path.name if loop.path else "loop")
         h, w = loop.frames.shape[1:3]
         text = f"{name}: {loop.frame_count} frames at {loop.fps:g} fps, shown at {w}×{h}"
         self._status(text + (f". Note: {loop.note}" if loop.note else ""), "warning" if loop.note else "info")
@@ -383,24 +389,25 @@ class PreviewPanel(QWidget):
         self.player.clear(placeholder)
         self._update_buttons()
 
-    def load_loop_when_shown(self, path: Path, frames_provider=None) -> None:
+    def load_loop_when_shown(self, path: Path, frames_provider=None, from_file: bool = True) -> None:
         """Load `path` now if the panel is on screen, else when it first is (a background tab costs nothing).
 
-        `frames_provider()` may return a ready PreviewLoop (frames already in memory) to skip decoding.
+        `frames_provider()` may return a ready PreviewLoop (frames already in memory) to skip decoding;
+        when it returns None and not `from_file`, nothing is decoded (the frames are still coming).
         """
-        self._pending_source = (Path(path), frames_provider)
+        self._pending_source = (Path(path), frames_provider, from_file)
         if self.on_screen():
             QTimer.singleShot(0, self._load_pending)
 
     def _load_pending(self) -> None:
         if self._pending_source is None:
             return
-        path, provider = self._pending_source
+        path, provider, from_file = self._pending_source
         self._pending_source = None
         loop = provider() if provider is not None else None
         if loop is not None:
             self.set_loop(loop)
-        else:
+        elif from_file:
             self.load_loop(path)
 
     # --- visibility ---------------------------------------------------------------------------------------------
