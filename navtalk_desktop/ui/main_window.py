@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.loop.confirm_overwrite = self._confirm_overwrite
         self.blink_editor = BlinkEditor(self.timeline, self.document, self)
         self.refit_offer = RefitOffer(self)
+        self.loop.frames_ready.connect(self.seam_view.set_frames)
         self.generate = GenerateController(self.document, self.runner, self.settings, self.generate_panel,
                                            self.jobs_panel,
                                            open_video=lambda p, keep: self.loop.open_path(p, keep_portrait=keep),

@@ -57,9 +57,13 @@ class TimelineWidget(QWidget):
         self._message = "Open a video to see its blink curve"
         self.lock_length = True  # an edge drag keeps the loop's duration (the other edge follows)
         self.warnings: list = []  # plan_warnings.PlanWarning, flagged on the plot
+        self._top_cache: tuple | None = None
+        self._curve_cache: tuple | None = None
+        self._curves_version = 0  # bumped with every new analysis (invalidates the curve cache)
 
     # --- data ---------------------------------------------------------------------------------------------
     def set_analysis(self, result) -> None:
+        self._curves_version += 1
         if result is None:
             self._curves, self._events = {}, []
             self._message = "Analysing…" if self._frames else "Open a video to see its blink curve"
@@ -132,9 +136,13 @@ class TimelineWidget(QWidget):
 
     # --- geometry ---------------------------------------------------------------------------------------------
     def top_margin(self) -> int:
-        """Legend rows (they wrap on a narrow window) plus room for the marker handles."""
-        rows = paint.legend_rows(self, self.width() - LEFT - SIDE, self.fontMetrics())
-        return rows * paint.LEGEND_ROW + paint.HANDLES
+        """Legend rows (they wrap on a narrow window) plus room for the marker handles (cached: every
+        frame_to_x needs it)."""
+        key = (self.width(), self._plan, len(self.warnings), self._fps)
+        if self._top_cache is None or self._top_cache[0] != key:
+            rows = paint.legend_rows(self, self.width() - LEFT - SIDE, self.fontMetrics())
+            self._top_cache = (key, rows * paint.LEGEND_ROW + paint.HANDLES)
+        return self._top_cache[1]
 
     def plot_rect(self) -> QRectF:
         top = self.top_margin()
@@ -355,12 +363,15 @@ class TimelineWidget(QWidget):
         return polys
 
     def _draw_curves(self, p: QPainter, rect: QRectF) -> None:
+        # The polygons only change with the view: playback repaints the playhead 30 times a second.
+        key = (self._view, rect.getRect(), self._y_max, self._curves_version)
+        if self._curve_cache is None or self._curve_cache[0] != key:
+            self._curve_cache = (key, {name: self._curve_polygons(values, rect)
+                                       for name, values in self._curves.items()})
+        polygons = self._curve_cache[1]
         for name, width in (("right", 1.2), ("left", 1.2), ("mean", 2.0)):
-            values = self._curves.get(name)
-            if values is None:
-                continue
             p.setPen(QPen(COLORS[name], width))
-            for poly in self._curve_polygons(values, rect):
+            for poly in polygons.get(name, []):
                 p.drawPolyline(poly)
 
     def _draw_markers(self, p: QPainter, rect: QRectF) -> None:

@@ -161,7 +161,7 @@ def legend_items(tl) -> list[tuple[str, str, str]]:
     if tl.warnings:
         items.append(("flag", "warning", "warning (hover)"))
     fps = tl.fps or 1.0
-    items.append(("text", "playhead", f"playhead {tl.playhead} · {tl.playhead / fps:.2f} s"))
+    items.append(("text", "playhead", f"playhead {tl.playhead:>4} · {tl.playhead / fps:5.2f} s"))
     if plan is not None:
         items.append(("text", "text", f"{plan.strategy} · {plan.output_frames} frames · {plan.duration:.2f} s"))
     return items
