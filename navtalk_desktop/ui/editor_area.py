@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget
-from superqt import QElidingLabel, QFlowLayout
+from superqt import QElidingLabel
+
+from .flow_row import FlowRow
 
 from .frame_view import FrameView
 from .message_bar import MessageBar
@@ -35,9 +37,8 @@ class EditorArea(QWidget):
         self.view_stack.setMinimumSize(200, 150)
         self.timeline = TimelineWidget()
 
-        self.tools = QWidget()
-        self.tools_layout = QFlowLayout(self.tools)
-        self.tools_layout.setContentsMargins(0, 0, 0, 0)
+        self.tools = FlowRow()
+        self.tools_layout = self.tools.flow
         self.snap_check = QCheckBox("Snap to blinks")
         self.landmarks_check = QCheckBox("Eye landmarks")
         self.lock_check = QCheckBox("Lock length")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QToolButton, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
+
+from superqt import QElidingLabel
 
 from ..core.project import ExportSettings
 from . import plan_edits
@@ -98,12 +100,17 @@ class ExportPanel(QWidget):
         self.export_button.setDefault(True)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
+        # a message with a long unbreakable word (a file name) wraps inside the dock instead of widening it
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.status_label)
 
         self.result_box = QGroupBox("Last export")
         result_layout = QVBoxLayout(self.result_box)
+        self.path_label = QElidingLabel()  # the saved file's full path, elided in the middle; whole in the tooltip
+        self.path_label.setElideMode(Qt.TextElideMode.ElideMiddle)
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
+        result_layout.addWidget(self.path_label)
         result_layout.addWidget(self.result_label)
         row = QHBoxLayout()
         self.show_folder_button = QPushButton("Show in folder")
@@ -211,6 +218,8 @@ class ExportPanel(QWidget):
         if not keep_output:
             self.output_edit.clear()
         self._last_output = ""
+        self.path_label.setText("")
+        self.path_label.setToolTip("")
         self.result_label.clear()
         self.result_box.hide()
         self.status_label.clear()
@@ -250,5 +259,7 @@ class ExportPanel(QWidget):
             report = result.report
             verdict = report.verdict()
             mark = "✓" if verdict == "seamless" else "⚠"
-            self.result_label.setText(f"{Path(result.path).name}\n{mark} {verdict}\n{report.summary()}")
+            self.path_label.setText(str(result.path))
+            self.path_label.setToolTip(str(result.path))
+            self.result_label.setText(f"{mark} {verdict}\n{report.summary()}")
             self.result_box.show()

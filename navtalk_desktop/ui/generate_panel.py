@@ -55,7 +55,9 @@ class GeneratePanel(QWidget):
             self.model_box.addItem(name, name)
         self.mode_box = QComboBox()
         self.duration_box = QComboBox()
-        self.tail_check = QCheckBox("Loop tail (end on the start frame)")
+        self.tail_check = QCheckBox("Loop tail")  # short: the panel must fit a 280 px dock
+        self.tail_check.setToolTip("Ask Kling to end the clip on its start frame (a loop tail), where the "
+                                   "model supports it")
         form.addRow("Model", self.model_box)
         form.addRow("Mode", self.mode_box)
         form.addRow("Duration", self.duration_box)

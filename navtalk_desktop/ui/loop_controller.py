@@ -377,7 +377,7 @@ class LoopController(QObject):
 
     def _exported(self, result) -> None:
         self.last_export = result
-        self.export_panel.export_finished(result, f"Saved {result.path}")
+        self.export_panel.export_finished(result, "Saved: see Last export below.")
         self.status.emit(f"Exported {Path(result.path).name}: {result.report.verdict()}")
         self.export_finished.emit(result)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from superqt import QElidingLabel
 
 
 def _facts_html(rows: list[tuple[str, str]]) -> str:
@@ -25,8 +26,8 @@ class SourcePanel(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.name_label = QLabel("Nothing open")
-        self.name_label.setWordWrap(True)
+        self.name_label = QElidingLabel("Nothing open")  # a long name is elided; the full path is its tooltip
+        self.name_label.setElideMode(Qt.TextElideMode.ElideMiddle)
         self.name_label.setStyleSheet("font-weight:600")
         self.open_button = QPushButton("Open…")
         self.open_button.setToolTip("Open a portrait image or a video (or drop a file on the window)")
@@ -71,15 +72,19 @@ class SourcePanel(QWidget):
         layout.addStretch(1)
 
     # --- states ---------------------------------------------------------------------------------------------
+    def _show_name(self, path: Path | None) -> None:
+        self.name_label.setText(path.name if path else "Nothing open")
+        self.name_label.setToolTip(str(path) if path else "")
+
     def show_nothing(self) -> None:
-        self.name_label.setText("Nothing open")
+        self._show_name(None)
         self.facts_label.setText("Open a portrait to generate a clip from it, or a video to loop it.")
         self.preflight_box.hide()
         self.analysis_box.hide()
         self.content_changed.emit()
 
     def show_image(self, path: Path) -> None:
-        self.name_label.setText(path.name)
+        self._show_name(path)
         self.facts_label.setText("Portrait image: checking it against Kling's upload rules…")
         self.preflight_box.show()
         self.preflight_label.setText("Checking…")
@@ -110,7 +115,7 @@ class SourcePanel(QWidget):
         self.content_changed.emit()
 
     def show_video(self, path: Path) -> None:
-        self.name_label.setText(path.name)
+        self._show_name(path)
         self.facts_label.setText("Reading the video…")
         self.preflight_box.hide()
         self.analysis_box.show()

@@ -168,11 +168,15 @@ def legend_items(tl) -> list[tuple[str, str, str]]:
 
 
 def legend_layout(tl, width: float, metrics) -> list[tuple[float, int, tuple[str, str, str]]]:
-    """Items flowed into rows that fit `width`: (x, row, item)."""
+    """Items flowed into rows that fit `width`: (x, row, item). The swatches wrap onto as many rows as they
+    need; the playhead and plan texts only fill room left on those rows (the caption and the Export panel
+    say the same), so a narrow window keeps its plot."""
     placed, x, row = [], 4.0, 0
     for item in legend_items(tl):
         w = metrics.horizontalAdvance(item[2]) + (4 if item[0] == "text" else 22) + 12
         if x + w > width and x > 4:
+            if item[0] == "text":
+                continue
             x, row = 4.0, row + 1
         placed.append((x, row, item))
         x += w

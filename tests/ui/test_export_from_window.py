@@ -35,7 +35,8 @@ def test_export_writes_loop_with_planned_frame_count(qtbot, analysed_window, tmp
     assert sidecar["plan"]["first"] == plan.first and sidecar["plan"]["last"] == plan.last
     # afterwards: the seam report and the buttons to find the file
     assert panel.result_box.isVisible()
-    assert out.name in panel.result_label.text() and "verdict" in panel.result_label.text()
+    assert panel.path_label.text() == str(out) and panel.path_label.toolTip() == str(out)  # elided, whole in tip
+    assert "verdict" in panel.result_label.text()
     assert panel.show_folder_button.isVisible() and panel.open_button.isVisible()
     assert panel.export_button.isVisible() and not panel.cancel_button.isVisible()
     # the buttons hand the folder / the file to the desktop (a real QDesktopServices handler catches them)

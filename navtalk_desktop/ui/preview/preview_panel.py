@@ -14,10 +14,11 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+                               QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.settings import Settings
+from ..flow_row import FlowRow
 from ..workers import TaskError, TaskRunner
 from .loop_data import PreviewLoop, load_preview_loop, with_mouth
 from .mouth_menu import make_mouth_button, use_patches
@@ -99,7 +100,8 @@ class PreviewPanel(QWidget):
         self.view_box.addWidget(self.view)
         layout.addLayout(self.view_box, 1)
 
-        transport = QHBoxLayout()
+        transport_row = FlowRow()  # wraps onto a second row in a narrow dock instead of cutting its tools off
+        transport = transport_row.flow
         self.play_button = QToolButton()
         self.play_button.setText("Play")
         self.play_button.setToolTip("Play or pause the loop")
@@ -108,7 +110,7 @@ class PreviewPanel(QWidget):
         self.loop_check.setChecked(True)
         self.loop_check.toggled.connect(lambda on: self.player.set_looping(on))
         self.counter_label = QLabel("–")
-        self.counter_label.setMinimumWidth(90)
+        self.counter_label.setMinimumWidth(self.counter_label.fontMetrics().horizontalAdvance("Frame 0000 / 0000"))
         self.plan_button = QToolButton()
         self.plan_button.setText("Plan")
         self.plan_button.setToolTip("Play the studio's current loop plan (what Export will write)")
@@ -120,12 +122,11 @@ class PreviewPanel(QWidget):
         transport.addWidget(self.play_button)
         transport.addWidget(self.loop_check)
         transport.addWidget(self.counter_label)
-        transport.addStretch(1)
         self.mouth_button = make_mouth_button(self)
         transport.addWidget(self.mouth_button)
         transport.addWidget(self.plan_button)
         transport.addWidget(self.open_button)
-        layout.addLayout(transport)
+        layout.addWidget(transport_row)
 
         self.text_edit = QPlainTextEdit()
         self.text_edit.setPlaceholderText("Type what the avatar should say…")
@@ -154,6 +155,7 @@ class PreviewPanel(QWidget):
 
         self.status_label = QLabel(getattr(self.view, "backend_reason", ""))
         self.status_label.setWordWrap(True)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # never widens
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_label.setStyleSheet("color:#8a8f99")
         self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)

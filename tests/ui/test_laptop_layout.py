@@ -1,0 +1,101 @@
+"""The window fits a laptop screen, and every file opens in a fresh state.
+
+At each screen size, every visible control of every dock (each tab of a tabbed dock raised in turn) must
+lie inside the dock's visible area and be at least as wide as its own minimum: a control pushed past the
+edge or squeezed below its text ("Defaul[t]") fails, naming itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtWidgets import (QAbstractButton, QAbstractScrollArea, QComboBox, QLabel, QLineEdit, QScrollArea,
+                               QWidget)
+from studio_helpers import CLIP, open_and_wait_for_plan
+
+SIZES = [(1024, 700), (1280, 720), (1366, 768), (1920, 1080)]
+CONTROLS = (QAbstractButton, QComboBox, QLineEdit, QLabel)
+
+
+def _visible_rect(dock) -> QRect:
+    """The part of the dock a user can see: its scroll area's viewport (or the dock's content)."""
+    scroll = dock.widget()
+    area = scroll.viewport() if isinstance(scroll, QScrollArea) else scroll
+    return QRect(area.mapTo(dock, QPoint(0, 0)), area.size())
+
+
+def _inside_a_nested_scroll(widget, dock) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None and parent is not dock:
+        if isinstance(parent, QAbstractScrollArea) and parent is not dock.widget():
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def _problems(window) -> list[str]:
+    found = []
+    for dock in window.findChildren(type(window.export_dock)):
+        if not dock.isVisible() or dock.visibleRegion().isEmpty():
+            continue  # a background tab: checked when it is raised
+        scroll = dock.widget()
+        visible = _visible_rect(dock)
+        content = scroll.widget() if isinstance(scroll, QScrollArea) else scroll
+        if content.width() > visible.width() + 1:
+            found.append(f"{dock.windowTitle()}: content {content.width()} px wide in a {visible.width()} px view")
+        for child in content.findChildren(QWidget):
+            if not child.isVisibleTo(dock) or not isinstance(child, CONTROLS) or _inside_a_nested_scroll(child, dock):
+                continue
+            rect = QRect(child.mapTo(dock, QPoint(0, 0)), child.size())
+            name = f"{dock.windowTitle()}: {type(child).__name__} {getattr(child, 'text', lambda: '')()!r:.40}"
+            if rect.left() < visible.left() - 1 or rect.right() > visible.right() + 1:
+                found.append(f"{name} at x {rect.left()}–{rect.right()} outside {visible.left()}–{visible.right()}")
+            wrapping = isinstance(child, QLabel) and (child.wordWrap() or not child.text())
+            if not wrapping and child.width() + 1 < child.minimumSizeHint().width():
+                found.append(f"{name} squeezed to {child.width()} px (needs {child.minimumSizeHint().width()})")
+    return found
+
+
+def _tab_groups(window):
+    return [[window.source_dock], [window.generate_dock, window.jobs_dock],
+            [window.export_dock, window.preview_dock]]
+
+
+def test_minimum_size_fits_a_laptop(window):
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 680, hint
+    minimum = window.minimumSize()
+    assert minimum.width() <= 1024 and minimum.height() <= 680
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_no_dock_clips_a_control(qtbot, window, tmp_path, size):
+    # a long file name in deep folders, exported next to itself: the paths every panel shows are long
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name-for-a-project"] * 4)
+    deep.mkdir(parents=True)
+    clip = deep / ("liveportrait_clip_with_a_very_long_descriptive_name_" + "x" * 40 + ".mp4")
+    shutil.copy(CLIP, clip)
+    open_and_wait_for_plan(qtbot, window, clip)
+    with qtbot.waitSignal(window.loop.export_finished, timeout=90000):
+        assert window.loop.export()
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0] or window.width() <= size[0], timeout=2000)
+    assert window.width() <= size[0] and window.height() <= size[1]
+    for group in _tab_groups(window):
+        for dock in group:
+            dock.raise_()
+            qtbot.wait(60)
+            problems = _problems(window)
+            assert not problems, "\n".join(problems)
+    # the editor too: the tool row (wrapped) and the whole timeline, ruler included, are on screen
+    editor = window.editor
+    area = QRect(QPoint(0, 0), editor.size())
+    for widget in [window.timeline, *editor.tools.findChildren(QAbstractButton)]:
+        rect = QRect(widget.mapTo(editor, QPoint(0, 0)), widget.size())
+        assert area.contains(rect), (widget, rect, area)
+    assert window.timeline.plot_rect().height() >= 60  # the legend leaves the curves room
+    # long paths are elided, the whole path in the tooltip
+    assert str(clip.with_name(clip.stem + "_loop.mp4")) in window.export_panel.path_label.toolTip()
+    assert str(clip) in window.source_panel.name_label.toolTip()
