@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QButtonGroup, QLabel, QRadioButton, QSizePolicy, QVBoxLayout, QWidget
 
 from . import plan_frames
+from .flow_row import FlowRow
 
-MODES = (("side", "Side by side"), ("onion", "Onion skin 50 %"), ("difference", "Difference ×4"))
+MODES = (("side", "Side by side"), ("onion", "Onion skin 50 %"), ("difference", "Difference"))
 
 
 def _qimage(frame: np.ndarray) -> tuple[QImage, np.ndarray]:
@@ -77,7 +77,8 @@ class SeamView(QWidget):
         self.mode = "side"
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
+        row_widget = FlowRow()  # wraps in a narrow window
+        row = row_widget.flow
         self.buttons = QButtonGroup(self)
         for value, label in MODES:
             button = QRadioButton(label)
@@ -87,10 +88,8 @@ class SeamView(QWidget):
             row.addWidget(button)
         self.buttons.buttonClicked.connect(lambda b: self.set_mode(b.property("mode")))
         self.metric_label = QLabel()
-        self.metric_label.setStyleSheet("color:#c9ccd3")
-        row.addStretch(1)
         row.addWidget(self.metric_label)
-        layout.addLayout(row)
+        layout.addWidget(row_widget)
         self.canvas = SeamCanvas()
         layout.addWidget(self.canvas, 1)
         document.plan_changed.connect(lambda _p: self.refresh())
@@ -117,7 +116,7 @@ class SeamView(QWidget):
         last, first = plan_frames.seam_pair(self._frames, plan)
         n = plan.output_frames
         step = float(np.abs(last.astype(np.int16) - first.astype(np.int16)).mean())
-        self.metric_label.setText(f"mean |last − first| {step:.1f} levels")
+        self.metric_label.setText(f"mean |last − first|: {step:.1f} levels")
         tail = f"last frame ({n} of {n})"
         if self.mode == "side":
             self.canvas.show_frames([(last, tail), (first, f"first frame (1 of {n})")])

@@ -33,7 +33,7 @@ HANDLES = 18  # px between the legend and the plot for the marker handles
 RULER_ROW = 14  # px per ruler text row
 FRAME_LABEL_PX = 34  # least spacing of frame-number labels on the ruler
 SECOND_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120)
-FRAME_STEPS = (1, 2, 5, 10, 20, 25, 50)
+FRAME_STEPS = (1, 2, 5, 10)  # coarser than every 10 frames: not zoomed in, seconds say enough
 
 
 def _luminance(color: QColor) -> float:
@@ -64,7 +64,7 @@ def second_ticks(view: tuple[float, float], fps: float) -> list[tuple[float, str
 
 
 def frame_ticks(view: tuple[float, float], plot_width: float) -> list[tuple[int, str]]:
-    """Frame-number ticks, only when zoomed in far enough that one every ≤ 50 frames fits; else []."""
+    """Frame-number ticks, only when zoomed in far enough that one every ≤ 10 frames fits; else []."""
     start, end = view
     px_per_frame = plot_width / max(1e-9, end - start)
     step = next((s for s in FRAME_STEPS if s * px_per_frame >= FRAME_LABEL_PX), None)

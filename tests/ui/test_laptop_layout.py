@@ -99,3 +99,35 @@ def test_no_dock_clips_a_control(qtbot, window, tmp_path, size):
     # long paths are elided, the whole path in the tooltip
     assert str(clip.with_name(clip.stem + "_loop.mp4")) in window.export_panel.path_label.toolTip()
     assert str(clip) in window.source_panel.name_label.toolTip()
+
+
+def test_every_file_opens_in_a_fresh_state(qtbot, window, tmp_path):
+    from studio_helpers import FIXTURES
+
+    panel, doc = window.export_panel, window.document
+    open_and_wait_for_plan(qtbot, window)
+    assert not doc.is_modified and not window.isWindowModified()  # opening is not an edit
+    first_out = tmp_path / "first_loop.mp4"
+    panel.output_edit.setText(str(first_out))
+    with qtbot.waitSignal(window.loop.export_finished, timeout=90000):
+        assert window.loop.export()
+    assert first_out.exists() and panel.result_box.isVisible()
+    window.open_path(tmp_path / "missing.mp4")  # a failed open: the red banner
+    assert window.message_bar.isVisible() and window.message_bar.level == "error"
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    window.open_path(broken)
+    qtbot.waitUntil(lambda: "could not be read" in window.source_panel.facts_label.text(), timeout=15000)
+    assert "Reading the video" not in window.source_panel.facts_label.text()  # not stuck
+    second = tmp_path / "second.mp4"
+    shutil.copy(FIXTURES / "liveportrait_d12.mp4", second)
+    open_and_wait_for_plan(qtbot, window, second)
+    assert not window.message_bar.isVisible()  # no banner left from the failed opens
+    assert panel.output_edit.text() == ""  # not the previous clip's output
+    assert panel.output_path(second) == second.with_name("second_loop.mp4")
+    assert not panel.result_box.isVisible() and panel.status_label.text() == "" and panel.path_label.text() == ""
+    assert window.loop.last_export is None
+    assert not doc.is_modified and not window.isWindowModified()
+    doc.set_playhead(doc.plan.loop_point + 3)
+    assert doc.set_loop_point_here()  # a user edit marks the project modified
+    assert doc.is_modified and window.isWindowModified()
