@@ -85,7 +85,7 @@ case "$cmd" in
       # Under Xvfb, so the preview benchmark can measure the OpenGL path too.
       QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python "$b"
     done ;;
-  screenshots) setup; xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python tools/screenshots.py "$@" ;;
+  screenshots) setup; xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python tools/screenshots.py "$@" ;;
   package) setup; bash packaging/build.sh "$@" ;;
   *) echo "usage: bash scripts/dev.sh [start|setup|demo|test|bench|screenshots|package]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,9 @@
 """Render the studio's main states to PNG for the README (`make screenshots`, under Xvfb).
 
 States: empty window, image pre-flight (a portrait that needs a fix), generating (demo simulator),
-timeline with blinks (the real fixture clip, eye landmarks on), an edited blink (handles, one-eye mark), export done, the live preview speaking.
+timeline with blinks (the real fixture clip, eye landmarks on), an edited blink (handles, one-eye mark), export done,
+the live preview speaking, the editor on a 1280×720 laptop screen while the plan plays, the seam view (onion
+skin, side by side), and a crossfade with a blink inside its fade, zoomed in (frame numbers, the warning flag).
 Every state is produced by driving the real window, with user folders in a temporary directory.
 
     xvfb-run -a python tools/screenshots.py [OUT_DIR]      (default docs/screenshots)
@@ -150,6 +152,38 @@ def main(argv: list[str]) -> int:
     window.screen().grabWindow(window.winId()).save(str(path))
     print(f"wrote {path}")
     panel.stop()
+
+    # 7. a 1280x720 laptop: the editor playing the plan (Space), playhead following
+    window.export_dock.raise_()
+    window.resize(1280, 720)
+    settle(0.6)
+    window.timeline.setFocus()
+    window.playback.play(1.0)
+    settle(1.3)
+    window.playback.stop()
+    shot(window, "08-laptop-1280x720-playing")
+
+    # 8. the seam view: last frame with the first at 50 % over it
+    window.seam_view_action.setChecked(True)
+    window.seam_view.set_mode("onion")
+    shot(window, "09-seam-view-onion")
+    window.seam_view.set_mode("side")
+    shot(window, "10-seam-view-side-by-side")
+    window.seam_view_action.setChecked(False)
+
+    # 10. a crossfade whose fade holds the second blink: flagged; zoomed in, frame numbers on the ruler
+    doc = window.document
+    apex = max(doc.blink_apexes())
+    from navtalk_desktop.core.loop_plan import make_plan
+
+    info = doc.video_info
+    plan = make_plan("crossfade", info.fps, info.frame_count, apex - 60, duration=2.0, before=0)
+    doc.edit_plan(plan.with_window(apex - 66, apex + 2), "Crossfade ending on the blink")
+    window.resize(1366, 768)
+    settle(0.5)
+    window.timeline.set_view_range(apex - 50, apex + 10)
+    doc.set_playhead(apex)
+    shot(window, "11-fade-warning-zoomed-1366x768")
     window.close()
     return 0
 

@@ -20,8 +20,10 @@ def blend(frames: np.ndarray, parts) -> np.ndarray:
 
 
 def assemble(frames: np.ndarray, plan) -> np.ndarray:
-    """Every output frame of `plan`, in loop order: (output_frames, h, w, 3)."""
-    return np.stack([blend(frames, parts) for parts in plan.output_sources()])
+    """Every output frame of `plan`, in loop order: (output_frames, h, w, 3) — the seam metrics' recipe."""
+    from ..core.seam import assemble as assemble_plan  # OpenCV: loaded only once a plan is previewed
+
+    return assemble_plan(plan, frames)
 
 
 def assemble_points(points: np.ndarray, plan) -> np.ndarray:

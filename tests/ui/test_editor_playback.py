@@ -160,6 +160,9 @@ def test_seam_view_shows_last_beside_first_onion_and_difference(qtbot, editor):
     seam = window.seam_view
     assert window.editor.view_stack.currentWidget() is seam and seam.isVisible()
     last, first = plan_frames.seam_pair(frames, doc.plan)
+    order = [parts[0][0] for parts in doc.plan.output_sources()]  # ping-pong: one source frame each
+    assert np.array_equal(last, frames[order[-1]]) and np.array_equal(first, frames[order[0]])
+    assert order[-1] == doc.plan.first + 1 and order[0] == doc.plan.first  # the way back ends beside the start
     panels = seam.canvas._buffers
     assert len(panels) == 2 and np.array_equal(panels[0], last) and np.array_equal(panels[1], first)
     assert "last frame" in seam.canvas.panels[0][1] and "first frame" in seam.canvas.panels[1][1]

@@ -229,8 +229,11 @@ def test_studio_window_previews_the_current_plan(analysed_window, qtbot):
     for t in range(crossfade.output_frames - k, crossfade.output_frames - 1):  # the faded tail is blended
         parts = crossfade.output_sources()[t]
         assert len(parts) == 2
-        assert np.array_equal(blended.frames[t], plan_frames.blend(source, parts))
-        assert not np.array_equal(blended.frames[t], source[parts[0][0]])
+        (a, wa), (b, wb) = parts
+        expected = np.clip(source[a].astype(np.float32) * wa + source[b].astype(np.float32) * wb + 0.5, 0, 255)
+        assert np.array_equal(blended.frames[t], expected.astype(np.uint8))  # the export's weights
+        assert np.array_equal(plan_frames.blend(source, parts), expected.astype(np.uint8))  # and playback's
+        assert not np.array_equal(blended.frames[t], source[a])
     started = []
     panel.utterance_started.connect(started.append)
     assert panel.speak(LONG)
