@@ -127,7 +127,11 @@ def test_closing_during_export_leaves_no_file(qtbot, analysed_window, tmp_path):
 
 def test_unsaved_changes_ask_before_closing(qtbot, make_window, monkeypatch):
     window = make_window()
-    window.open_path(CLIP)
+    with qtbot.waitSignal(window.loop.plan_ready, timeout=60000):
+        window.open_path(CLIP)
+    assert not window.document.is_modified  # opening a file is not an edit
+    window.document.set_playhead(window.document.plan.loop_point + 2)
+    assert window.document.set_loop_point_here()  # a user edit
     assert window.document.is_modified
     asked = []
     window.ask_to_save = lambda: asked.append(True) or False  # the user picks Cancel
@@ -145,6 +149,7 @@ def test_unsaved_dialog_buttons(qtbot, make_window, monkeypatch, answer, expect_
     window = make_window()
     window.ask_to_save = window._ask_to_save  # the real dialog
     window.document.set_source(CLIP, "video")
+    window.document.mark_modified()  # a user edit (opening alone leaves the project unmodified)
     button = {"discard": QMessageBox.StandardButton.Discard, "cancel": QMessageBox.StandardButton.Cancel}[answer]
     monkeypatch.setattr(QMessageBox, "exec", lambda self: button)
     window.close()

@@ -248,9 +248,10 @@ def test_studio_window_previews_each_exported_loop(analysed_window, qtbot, tmp_p
     with qtbot.waitSignal(panel.loop_loaded, timeout=30000):
         window.preview_dock.raise_()
     out = tmp_path / "exported_loop.mp4"
-    with qtbot.waitSignal(panel.loop_loaded, timeout=90000) as loaded:
+    with qtbot.waitSignal(panel.loop_loaded, timeout=90000, check_params_cb=lambda lp: lp.path == out) as loaded:
         assert window.loop.export(out)
     loop = loaded.args[0]
+    assert loop.plan is None  # the file itself, decoded
     assert loop.path == out and loop.frame_count == window.document.plan.output_frames
     assert loop.renderer is not None  # landmarked in the background, so the exported loop can talk too
     assert out.name in panel.status_label.text()
@@ -258,6 +259,9 @@ def test_studio_window_previews_each_exported_loop(analysed_window, qtbot, tmp_p
     assert not panel.player.is_playing
     window.preview_dock.raise_()
     wait_until(qtbot, lambda: panel.player.is_playing, 5)
+    with qtbot.waitSignal(panel.loop_loaded, timeout=10000) as back:  # Plan: the current plan again
+        panel.plan_button.click()
+    assert back.args[0].plan == window.document.plan and "current plan" in panel.status_label.text()
 
 
 def test_online_engine_unreachable_speaks_offline_and_says_so(panel, qtbot, monkeypatch):

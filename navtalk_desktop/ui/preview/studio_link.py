@@ -54,7 +54,10 @@ def link_to_studio(panel, document, loop_controller) -> None:
         waiting = document.source_kind == "video"
         panel.clear_loop("Analysing the video…" if waiting else "Open a video: its loop plays here")
 
-    def load_plan() -> None:
+    def load_plan(force: bool = False) -> None:
+        playing = panel.loop.plan if panel.loop is not None else None
+        if not force and playing is not None and playing == document.plan:
+            return  # already playing this plan (the frames arrived, or an edit was undone and redone)
         if document.plan is not None and document.source_path is not None:
             panel.load_loop_when_shown(document.source_path, lambda: plan_loop(document, loop_controller),
                                        from_file=False)
@@ -63,9 +66,9 @@ def link_to_studio(panel, document, loop_controller) -> None:
         if result is not None:
             panel.load_loop_when_shown(Path(result.path))
 
-    panel.plan_loop_requested.connect(load_plan)
+    panel.plan_loop_requested.connect(lambda: load_plan(force=True))
     document.source_changed.connect(source_changed)
     document.plan_changed.connect(lambda _plan: timer.start())
     loop_controller.frames_ready.connect(lambda _frames: timer.start())
-    timer.timeout.connect(load_plan)
+    timer.timeout.connect(lambda: load_plan())
     loop_controller.export_finished.connect(exported)
