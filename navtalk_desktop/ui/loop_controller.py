@@ -332,6 +332,10 @@ class LoopController(QObject):
         self.doc.edit_plan(new, text)
 
     # --- playhead ---------------------------------------------------------------------------------------------------
+    def show_playhead(self) -> None:
+        """Show the playhead's frame and caption again (e.g. when playback stops on a blended frame)."""
+        self._playhead_changed(self.doc.playhead)
+
     def _playhead_changed(self, frame: int) -> None:
         self.timeline.set_playhead(frame)
         fps = self.doc.fps or 1.0

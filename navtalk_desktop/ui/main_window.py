@@ -18,8 +18,8 @@ from ..core.settings import Settings, load_settings, save_settings
 from .blink_editor import BlinkEditor
 from .blink_refit_dialog import RefitOffer
 from .document import StudioDocument
-from .export_panel import ExportPanel
 from .editor_area import EditorArea
+from .export_panel import ExportPanel
 from .generate_controller import GenerateController
 from .generate_panel import GeneratePanel
 from .jobs_panel import JobsPanel
@@ -27,7 +27,6 @@ from .loop_controller import IMAGE_SUFFIXES, LoopController
 from .playback import PlaybackController
 from .source_panel import SourcePanel
 from . import window_actions, window_settings
-from .timeline import TimelineWidget
 from .workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -66,6 +65,8 @@ class MainWindow(QMainWindow):
         self.blink_editor = BlinkEditor(self.timeline, self.document, self)
         self.refit_offer = RefitOffer(self)
         self.loop.frames_ready.connect(self.seam_view.set_frames)
+        self.timeline.playhead_requested.connect(lambda _f: self.playback.stop())  # a scrub or drag takes over
+        self.playback.playing_changed.connect(lambda on: on or self.loop.show_playhead())  # caption back
         self.generate = GenerateController(self.document, self.runner, self.settings, self.generate_panel,
                                            self.jobs_panel,
                                            open_video=lambda p, keep: self.loop.open_path(p, keep_portrait=keep),

@@ -59,6 +59,10 @@ def test_space_plays_the_plan_at_the_clip_rate_and_the_playhead_follows(qtbot, e
     stopped = doc.playhead
     qtbot.wait(200)
     assert doc.playhead == stopped  # paused where it was
+    assert "output frame" not in window.frame_view.caption and f"frame {stopped}" in window.frame_view.caption
+    key(qtbot, window, Qt.Key.Key_Space)
+    qtbot.mouseClick(window.timeline, Qt.MouseButton.LeftButton, pos=QPoint(_x(window.timeline, 30), _y(window.timeline)))
+    assert not pb.is_playing and doc.playhead == 30  # scrubbing takes over from playback
 
 
 def test_playback_wraps_and_uses_only_frames_in_memory(qtbot, editor, monkeypatch):

@@ -20,42 +20,16 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPla
 from ...core.settings import Settings
 from ..flow_row import FlowRow
 from ..workers import TaskError, TaskRunner
-from .loop_data import PreviewLoop, load_preview_loop, with_mouth
+from .loop_data import PreviewLoop, with_mouth
 from .mouth_menu import make_mouth_button, use_patches
 from .player import LoopPlayer
+from .preview_tasks import loop_task, speech_task
 from .view_factory import create_preview_view, create_raster_fallback
 from .voice_picker import VoicePicker
 
 log = logging.getLogger(__name__)
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.webm *.mkv *.avi *.m4v);;All files (*)"
-
-
-def speech_task(text: str, engine: str, voice: str | None, offline_voice: str | None = None):
-    """Prepare the utterance; when the online engine cannot be reached, speak offline and say so."""
-    def run(ctx):
-        from ...core.speech.edge_engine import TtsNetworkError
-        from ...core.speech.utterance import prepare_utterance
-
-        ctx.progress(-1, "Preparing speech…")
-        try:
-            return prepare_utterance(text, engine, voice, cancel=ctx.cancel)
-        except TtsNetworkError as exc:
-            if engine != "edge":
-                raise
-            utterance = prepare_utterance(text, "espeak", offline_voice, cancel=ctx.cancel)
-            utterance.notice = f"online voices unavailable ({exc}); spoken with espeak-ng offline instead"
-            return utterance
-
-    return run
-
-
-def loop_task(path: Path, patches: Path | None = None):
-    def run(ctx):
-        return load_preview_loop(path, patches, on_progress=lambda f: ctx.progress(f, f"Loading {path.name}…"),
-                                 cancel=ctx.cancel)
-
-    return run
 
 
 class PreviewPanel(QWidget):
