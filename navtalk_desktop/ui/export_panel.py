@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
-from superqt import QElidingLabel
+from superqt import QCollapsible, QElidingLabel
 
 from ..core.project import ExportSettings
 from . import plan_edits
@@ -108,10 +108,15 @@ class ExportPanel(QWidget):
         result_layout = QVBoxLayout(self.result_box)
         self.path_label = QElidingLabel()  # the saved file's full path, elided in the middle; whole in the tooltip
         self.path_label.setElideMode(Qt.TextElideMode.ElideMiddle)
-        self.result_label = QLabel()
+        self.verdict_label = QLabel()
+        self.verdict_label.setWordWrap(True)
+        self.result_label = QLabel()  # the measured numbers: folded away, a laptop screen is short
         self.result_label.setWordWrap(True)
+        self.details = QCollapsible("Seam measurements")
+        self.details.addWidget(self.result_label)
         result_layout.addWidget(self.path_label)
-        result_layout.addWidget(self.result_label)
+        result_layout.addWidget(self.verdict_label)
+        result_layout.addWidget(self.details)
         row = QHBoxLayout()
         self.show_folder_button = QPushButton("Show in folder")
         self.open_button = QPushButton("Open")
@@ -221,6 +226,7 @@ class ExportPanel(QWidget):
         self.path_label.setText("")
         self.path_label.setToolTip("")
         self.result_label.clear()
+        self.verdict_label.clear()
         self.result_box.hide()
         self.status_label.clear()
         self.show_warnings([])
@@ -261,5 +267,6 @@ class ExportPanel(QWidget):
             mark = "✓" if verdict == "seamless" else "⚠"
             self.path_label.setText(str(result.path))
             self.path_label.setToolTip(str(result.path))
-            self.result_label.setText(f"{mark} {verdict}\n{report.summary()}")
+            self.verdict_label.setText(f"{mark} {verdict}")
+            self.result_label.setText(report.summary())
             self.result_box.show()

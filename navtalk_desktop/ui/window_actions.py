@@ -122,6 +122,23 @@ def build_playback_actions(window) -> None:
     window.playback.playing_changed.connect(lambda on: window.play_action.setText("Pause" if on else "Play"))
 
 
+def shortcut_lines(window) -> list[str]:
+    """Every editor key, from the actions themselves (so the list cannot drift from the keys)."""
+    lines = []
+    for action in [*window.playback_actions, *window.timeline_actions]:
+        if action is not None and not action.shortcut().isEmpty():
+            keys = " / ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
+            lines.append(f"{keys}\t{action.text().replace('&', '')}")
+    return lines
+
+
+def show_shortcuts(window) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    QMessageBox.information(window, "Keyboard shortcuts", "\n".join(shortcut_lines(window)) +
+                            "\n\nThe loop point moves with P (L is the shuttle's forwards).")
+
+
 def build_menus(window) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
@@ -159,6 +176,7 @@ def build_menus(window) -> None:
     for dock in (window.source_dock, window.generate_dock, window.export_dock, window.jobs_dock):
         window.view_menu.addAction(dock.toggleViewAction())
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(make_action(window, "&Keyboard Shortcuts", lambda: show_shortcuts(window), "F1"))
     help_menu.addAction(make_action(window, "&About NavTalk Loop Studio", window._about))
     toolbar = window.addToolBar("Main")
     toolbar.setObjectName("main_toolbar")

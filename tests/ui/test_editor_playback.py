@@ -114,6 +114,10 @@ def test_jkl_shuttle_and_the_loop_point_key_moved_to_p(qtbot, editor):
     assert "P loop point" in SHORTCUTS and "J/K/L" in SHORTCUTS
     menu_keys = {a.shortcut().toString() for a in window.playback_actions if a is not None}
     assert {"Space", "J", "K", "L", "Shift+Space"} <= menu_keys
+    from navtalk_desktop.ui.window_actions import shortcut_lines
+
+    lines = shortcut_lines(window)  # Help ▸ Keyboard Shortcuts
+    assert "P\tMove loop point to playhead" in lines and "L\tShuttle forwards" in lines
     key(qtbot, window, Qt.Key.Key_Home)
     assert doc.playhead == 0
     key(qtbot, window, Qt.Key.Key_End)
