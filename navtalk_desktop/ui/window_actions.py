@@ -125,7 +125,7 @@ def build_playback_actions(window) -> None:
 def shortcut_lines(window) -> list[str]:
     """Every editor key, from the actions themselves (so the list cannot drift from the keys)."""
     lines = []
-    for action in [*window.playback_actions, *window.timeline_actions]:
+    for action in [*window.playback_actions, *window.timeline_actions, *getattr(window, "blink_actions", [])]:
         if action is not None and not action.shortcut().isEmpty():
             keys = " / ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
             lines.append(f"{keys}\t{action.text().replace('&', '')}")
