@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
-from superqt import QCollapsible, QElidingLabel
+from superqt import QElidingLabel
 
 from ..core.project import ExportSettings
 from . import plan_edits
@@ -110,13 +110,13 @@ class ExportPanel(QWidget):
         self.path_label.setElideMode(Qt.TextElideMode.ElideMiddle)
         self.verdict_label = QLabel()
         self.verdict_label.setWordWrap(True)
-        self.result_label = QLabel()  # the measured numbers: folded away, a laptop screen is short
+        # The measured numbers. Not in a QCollapsible: it fixes its content's height when it unfolds, so a
+        # later, longer report or a narrower dock squashes the lines (the layout test caught it).
+        self.result_label = QLabel()
         self.result_label.setWordWrap(True)
-        self.details = QCollapsible("Seam measurements")
-        self.details.addWidget(self.result_label)
         result_layout.addWidget(self.path_label)
         result_layout.addWidget(self.verdict_label)
-        result_layout.addWidget(self.details)
+        result_layout.addWidget(self.result_label)
         row = QHBoxLayout()
         self.show_folder_button = QPushButton("Show in folder")
         self.open_button = QPushButton("Open")

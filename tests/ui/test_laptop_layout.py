@@ -55,6 +55,9 @@ def _problems(window) -> list[str]:
             wrapping = isinstance(child, QLabel) and (child.wordWrap() or not child.text())
             if not wrapping and child.width() + 1 < child.minimumSizeHint().width():
                 found.append(f"{name} squeezed to {child.width()} px (needs {child.minimumSizeHint().width()})")
+            if wrapping and child.text() and child.height() + 1 < child.heightForWidth(child.width()):
+                found.append(f"{name} squashed to {child.height()} px high (its lines need "
+                             f"{child.heightForWidth(child.width())})")
     return found
 
 
@@ -80,6 +83,13 @@ def test_no_dock_clips_a_control(qtbot, window, tmp_path, size):
     open_and_wait_for_plan(qtbot, window, clip)
     with qtbot.waitSignal(window.loop.export_finished, timeout=90000):
         assert window.loop.export()
+    # the longest plan box: a crossfade whose fade holds a blink (a warning line)
+    from navtalk_desktop.core.loop_plan import make_plan
+
+    doc = window.document
+    apex = max(doc.blink_apexes())
+    plan = make_plan("crossfade", doc.video_info.fps, doc.frame_count, apex - 60, duration=2.0, before=0)
+    doc.edit_plan(plan.with_window(apex - 66, apex + 2), "test")
     window.resize(*size)
     qtbot.waitUntil(lambda: window.width() == size[0] or window.width() <= size[0], timeout=2000)
     assert window.width() <= size[0] and window.height() <= size[1]
