@@ -87,8 +87,11 @@ def draw(out: np.ndarray, cavity: np.ndarray, frame_uv: tuple, jaw_uv: tuple, fa
     lit = 0.78 + 0.22 * _ss((v - up_dst) / 0.05)  # the upper lip shades the top of the teeth
     lit = lit * (1.0 - 0.45 * (u / row) ** 2)
     lit = lit * (1.0 - 0.10 * _ss((v - edge + 0.03) / 0.03))  # the incisal edge is a little translucent
+    table_u = np.linspace(-row, row, 257)
+    gaps = np.ones_like(table_u)
     for b in INCISORS:
-        lit = lit * (1.0 - 0.22 * np.exp(-(((np.abs(u) - b) / max(px, 0.004)) ** 2)))
+        gaps *= 1.0 - 0.22 * np.exp(-(((np.abs(table_u) - b) / max(px, 0.004)) ** 2))
+    lit = lit * np.interp(u, table_u, gaps)
     teeth = palette.teeth[None, None, :] * lit[..., None]
     a = a[..., None]
     colour = colour * (1.0 - a) + teeth * a

@@ -141,8 +141,9 @@ class MouthRenderer:
         r = m.to_local
         a_coarse = _soft_side(m.grid_local, line_x, line_y, half_dst, face.frame.width).reshape(hs, ws)
         coarse = np.concatenate([back_up - m.grid_px, back_low - m.grid_px], axis=2).astype(np.float32)
-        fields = cv2.remap(coarse, entry.fine_x, entry.fine_y, cv2.INTER_LINEAR)
-        a = cv2.remap(a_coarse.astype(np.float32), entry.fine_x, entry.fine_y, cv2.INTER_LINEAR)
+        size = (ws * m.step, hs * m.step)
+        fields = cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR)[:m.h, :m.w]
+        a = np.ascontiguousarray(cv2.resize(a_coarse.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)[:m.h, :m.w])
         d_up, d_low = fields[..., :2], fields[..., 2:4]
         box = self._lip_box(m, tg)
         cavity = None
@@ -151,14 +152,15 @@ class MouthRenderer:
             bx0, by0, bx1, by1 = box
             xs = entry.abs_x[:, bx0:bx1] - np.float32(face.frame.origin[0])
             ys = entry.abs_y[by0:by1] - np.float32(face.frame.origin[1])
-            pu, pv = xs * r[0, 0] + ys * r[1, 0], xs * r[0, 1] + ys * r[1, 1]
-            src_up = d_up[by0:by1, bx0:bx1] + np.stack([np.broadcast_to(xs, pu.shape), np.broadcast_to(ys, pu.shape)], -1)
-            src_low = d_low[by0:by1, bx0:bx1] + np.stack([np.broadcast_to(xs, pu.shape), np.broadcast_to(ys, pu.shape)], -1)
+            pu, pv = _to_local(xs, ys, r)
+            du, dl = d_up[by0:by1, bx0:bx1], d_low[by0:by1, bx0:bx1]
+            up_uv = _to_local(du[..., 0] + xs, du[..., 1] + ys, r)
+            low_uv = _to_local(dl[..., 0] + xs, dl[..., 1] + ys, r)
             keep = tg.keep
-            lo = m.lower_side(src_low @ r, m.lower_edge, keep)
-            up = 1.0 - m.lower_side(src_up @ r, m.upper_edge, keep)
+            lo = m.lower_side(low_uv, m.lower_edge, keep)
+            up = 1.0 - m.lower_side(up_uv, m.upper_edge, keep)
             gate = np.clip((half_dst - np.abs(pu)) / 0.09, 0.0, 1.0) ** 0.7
-            soft = _soft_side(np.stack([pu, pv], -1), line_x, line_y, half_dst, face.frame.width)
+            soft = _soft_side((pu, pv), line_x, line_y, half_dst, face.frame.width)
             exact = lo / np.maximum(lo + up, 1e-3)
             a[by0:by1, bx0:bx1] = gate * exact + (1.0 - gate) * soft
             cavity = (np.clip(1.0 - up - lo, 0.0, 1.0) * gate).astype(np.float32)
@@ -171,20 +173,22 @@ class MouthRenderer:
         warped = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if cavity is not None:
             bx0, by0, bx1, by1 = box
-            sub = warped[by0:by1, bx0:bx1].astype(np.float32)
-            jaw_local = src_low @ r
-            inner_mouth.draw(sub, cavity, (pu, pv), (jaw_local[..., 0], jaw_local[..., 1]), face, tg, params,
-                             self._palette(frame, entry), 1.0 / face.frame.width)
-            warped[by0:by1, bx0:bx1] = np.clip(sub + 0.5, 0, 255).astype(np.uint8)
+            ys_c, xs_c = np.nonzero(cavity.max(axis=1) > 0.004)[0], np.nonzero(cavity.max(axis=0) > 0.004)[0]
+            cy0, cy1, cx0, cx1 = ys_c[0], ys_c[-1] + 1, xs_c[0], xs_c[-1] + 1
+            sub = warped[by0 + cy0:by0 + cy1, bx0 + cx0:bx0 + cx1].astype(np.float32)
+            cut = (slice(cy0, cy1), slice(cx0, cx1))
+            inner_mouth.draw(sub, cavity[cut], (pu[cut], pv[cut]), (low_uv[0][cut], low_uv[1][cut]), face, tg,
+                             params, self._palette(frame, entry), 1.0 / face.frame.width)
+            warped[by0 + cy0:by0 + cy1, bx0 + cx0:bx0 + cx1] = np.clip(sub + 0.5, 0, 255).astype(np.uint8)
         return warped
 
     @staticmethod
     def _lip_box(m: warp.WarpModel, tg: pose.LipTargets):
         """ROI pixel box around the source and destination lips (where the parting line can be)."""
         face = m.face
-        pts = np.concatenate([face.outer_upper, face.outer_lower, tg.inner_upper, tg.inner_lower])
-        lo = pts.min(axis=0) - (0.2, 0.06)
-        hi = pts.max(axis=0) + (0.2, 0.06)
+        pts = np.concatenate([face.inner_upper, face.inner_lower, tg.inner_upper, tg.inner_lower])
+        lo = pts.min(axis=0) - (0.1, 0.05)
+        hi = pts.max(axis=0) + (0.1, 0.05)
         corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [lo[0], hi[1]], [hi[0], hi[1]]])
         g = face.frame.to_global(corners) - (m.x0, m.y0)
         x0, y0 = np.maximum(np.floor(g.min(axis=0)).astype(int), 0)
@@ -209,7 +213,12 @@ def _sorted_xy(pts):
 
 def _soft_side(local: np.ndarray, line_x, line_y, half: float, width_px: float) -> np.ndarray:
     """0 above the destination parting line, 1 below; a pixel wide at the lips, wider in the cheeks."""
-    u, v = local[..., 0], local[..., 1]
+    u, v = local if isinstance(local, tuple) else (local[..., 0], local[..., 1])
     tau = np.minimum(0.6 / width_px + warp.TAU_OUTSIDE * np.maximum(np.abs(u) - half, 0.0), warp.TAU_MAX)
     t = np.clip(0.5 + (v - np.interp(u, line_x, line_y)) / (2.0 * tau), 0.0, 1.0)
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+
+
+def _to_local(x: np.ndarray, y: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel offsets from the mouth origin -> local (u, v), without a slow stacked matmul."""
+    return x * r[0, 0] + y * r[1, 0], x * r[0, 1] + y * r[1, 1]

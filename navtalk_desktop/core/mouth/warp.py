@@ -87,8 +87,9 @@ class WarpModel:
         w, h = x1 - x0, y1 - y0
         fr = face.frame
         step = max(1, int(round(fr.width / GRID_PER_WIDTH)))
-        hs, ws = -(-h // step) + 1, -(-w // step) + 1
-        gy, gx = np.mgrid[0:hs, 0:ws].astype(np.float32) * step
+        hs, ws = -(-h // step), -(-w // step)
+        # Coarse sample j sits at pixel (j + 0.5) * step - 0.5: cv2.resize then upsamples exactly onto it.
+        gy, gx = np.mgrid[0:hs, 0:ws].astype(np.float32) * step + np.float32((step - 1) / 2.0)
         grid_px = np.stack([gx, gy], axis=-1)
         to_px = np.stack([fr.ex, fr.ey]) * fr.width  # local (dx, dy) @ to_px = pixel offset
         to_local = np.linalg.inv(to_px)
@@ -125,7 +126,7 @@ class WarpModel:
         parting line towards that lip: the part of the source's open mouth beyond it is given up.
         """
         face = self.face
-        u, v = local[..., 0], local[..., 1]
+        u, v = local if isinstance(local, tuple) else (local[..., 0], local[..., 1])
         beyond = np.maximum(np.abs(u) - self.inner_half, 0.0)
         tau = np.minimum(0.6 / face.frame.width + TAU_OUTSIDE * beyond, TAU_MAX)
         line_y = face.slit_y if edge is None or keep >= 1.0 else face.slit_y + (edge - face.slit_y) * (1.0 - keep)
@@ -186,9 +187,10 @@ def invert(model: WarpModel, field_local: np.ndarray, iterations: int = 3) -> np
     disp = (field_local @ model.to_px).reshape(hs, ws, 2).astype(np.float32)
     x = model.grid_px - disp
     inv_step = 1.0 / model.step
+    shift = (model.step - 1) / 2.0
     for _ in range(iterations - 1):
-        gx = x[..., 0] * inv_step
-        gy = x[..., 1] * inv_step
+        gx = (x[..., 0] - shift) * inv_step
+        gy = (x[..., 1] - shift) * inv_step
         d = cv2.remap(disp, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x = model.grid_px - d
     return x
