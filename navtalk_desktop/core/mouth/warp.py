@@ -22,6 +22,7 @@ import numpy as np
 from .face_model import FaceModel
 
 SIGMA = 0.11  # kernel width, mouth widths
+CORRECTIONS = 3
 FAR_WEIGHT = 0.05  # beyond about 2.5 SIGMA from every control point the offsets fade to zero
 GRID_PER_WIDTH = 24.0
 TAU_OUTSIDE = 1.2  # parting-line softness growth beyond the mouth corners (per mouth width)
@@ -43,6 +44,7 @@ class Group:
     n_moving: int  # the first n_moving points get targets; the rest are anchors (offset 0)
     norm: np.ndarray  # (G,) 1 / (sum of the kernel weights + FAR_WEIGHT)
     grid_kernel: np.ndarray  # (G, N)
+    at_points: np.ndarray  # (n_moving, N): the blend evaluated at the moving points themselves
 
 
 def _kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -54,7 +56,9 @@ def _group(moving: np.ndarray, anchors: np.ndarray, grid_local: np.ndarray) -> G
     pts = np.concatenate([moving, anchors]).astype(np.float64)
     k = _kernel(grid_local, pts)
     norm = (1.0 / (k.sum(axis=1) + FAR_WEIGHT)).astype(np.float32)
-    return Group(pts, len(moving), norm, k)
+    kp = _kernel(pts[:len(moving)], pts)
+    at_points = kp / (kp.sum(axis=1, keepdims=True) + FAR_WEIGHT)
+    return Group(pts, len(moving), norm, k, at_points.astype(np.float32))
 
 
 @dataclass
@@ -170,7 +174,12 @@ def field(group: Group, offsets_local: np.ndarray) -> np.ndarray:
     (anchors have none). Why not an exact RBF solve: lip contours, parting line and corners lie close
     together, and an interpolating solve overshoots and folds between them; an average never does."""
     values = np.zeros((len(group.points), 2), np.float32)
-    values[:group.n_moving] = offsets_local
+    target = np.asarray(offsets_local, np.float32)
+    values[:group.n_moving] = target
+    # A few residual corrections bring the blend close to the targets at the points (the lips shut
+    # fully for p/b/m) while staying far from an exact, overshooting solve.
+    for _ in range(CORRECTIONS):
+        values[:group.n_moving] += target - group.at_points @ values
     return (group.grid_kernel @ values) * group.norm[:, None]
 
 

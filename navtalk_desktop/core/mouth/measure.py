@@ -1,0 +1,154 @@
+"""Measures of a talking mouth read back from video frames by Face Mesh, and of an idle loop's own mouth.
+
+Why from the frames: the renderer's own numbers say what it meant to draw; Face Mesh on the output
+says what a viewer sees. Used by tests, bench/bench_mouth.py and the "this idle clip talks" warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .face_model import source_openings
+from .geometry import INNER_LOWER, INNER_UPPER, OUTER_LOWER, OUTER_UPPER
+
+TALKING_SPREAD = 0.12  # p95 - p5 of the inner gap (mouth widths) above which an idle clip "talks"
+NOSE_BASE = 2
+CHIN = 152
+EYES = (33, 263)  # outer eye corners: the face's scale
+
+
+@dataclass(frozen=True)
+class MouthTrack:
+    """Per-frame readings of a video's mouth (from its Face Mesh landmarks and pixels)."""
+
+    gap: np.ndarray  # inner-lip gap / mouth width (the usual mouth-opening ratio)
+    opening: np.ndarray  # inner-lip gap / eye distance (a scale that rounding the lips does not change)
+    chin: np.ndarray  # nose base -> chin distance along the face's down axis / eye distance
+    lip_lab: np.ndarray  # (n, 3) mean CIELAB colour of the lip ring (between outer and inner contours)
+
+
+def read_mouth(frames, points: np.ndarray) -> MouthTrack:
+    """`frames`: iterable of RGB frames; `points`: (n, 478, 2) Face Mesh landmarks of the same frames."""
+    gaps, opens, chins, labs = [], [], [], []
+    for frame, p in zip(frames, points):
+        if not np.all(np.isfinite(p[[13, 14, 61, 291, NOSE_BASE, CHIN, *EYES]])):
+            gaps.append(np.nan), opens.append(np.nan), chins.append(np.nan), labs.append((np.nan,) * 3)
+            continue
+        width = float(np.linalg.norm(p[291] - p[61]))
+        axis = p[EYES[1]] - p[EYES[0]]
+        eyes = float(np.hypot(*axis))
+        down = np.array([-axis[1], axis[0]]) / eyes
+        inner = float(np.linalg.norm(p[13] - p[14]))
+        gaps.append(inner / width)
+        opens.append(inner / eyes)
+        chins.append(float((p[CHIN] - p[NOSE_BASE]) @ down) / eyes)
+        labs.append(_lip_lab(frame, p))
+    return MouthTrack(np.array(gaps), np.array(opens), np.array(chins), np.array(labs, np.float64))
+
+
+def _lip_lab(frame: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
+    outer = np.round(np.concatenate([p[list(OUTER_UPPER)], p[list(OUTER_LOWER[-2:0:-1])]])).astype(np.int32)
+    inner = np.round(np.concatenate([p[list(INNER_UPPER)], p[list(INNER_LOWER[-2:0:-1])]])).astype(np.int32)
+    x0, y0 = np.maximum(outer.min(axis=0) - 2, 0)
+    x1, y1 = outer.max(axis=0) + 3
+    sub = frame[y0:y1, x0:x1]
+    mask = np.zeros(sub.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [outer - (x0, y0)], 1)
+    cv2.fillPoly(mask, [inner - (x0, y0)], 0)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    if not mask.any():
+        return (np.nan,) * 3
+    lab = cv2.cvtColor(np.ascontiguousarray(sub), cv2.COLOR_RGB2LAB).astype(np.float64)
+    lab = lab[mask.astype(bool)]
+    # OpenCV's 8-bit Lab: L scaled by 255/100, a and b offset by 128.
+    return float(lab[:, 0].mean() * 100.0 / 255.0), float(lab[:, 1].mean() - 128.0), float(lab[:, 2].mean() - 128.0)
+
+
+def change_from_source(out: MouthTrack, source: MouthTrack) -> MouthTrack:
+    """What the renderer added: each output frame minus the loop frame it was drawn on (frame i of the
+    output is loop frame i mod n). Removes the source's own head and mouth motion from the readings."""
+    idx = np.arange(len(out.gap)) % len(source.gap)
+    return MouthTrack(out.gap - source.gap[idx], out.opening - source.opening[idx], out.chin - source.chin[idx],
+                      out.lip_lab)
+
+
+def chin_follows_gap(track: MouthTrack) -> tuple[float, float]:
+    """(correlation of chin drop with lip gap, chin travel / gap travel between their 5th-95th percentiles).
+
+    Pass change_from_source(...) for a loop whose own head or mouth moves."""
+    ok = np.isfinite(track.opening) & np.isfinite(track.chin)
+    gap, chin = track.opening[ok], track.chin[ok]
+    corr = float(np.corrcoef(gap, chin)[0, 1])
+    travel = float(np.subtract(*np.percentile(chin, [95, 5])) / max(np.subtract(*np.percentile(gap, [95, 5])), 1e-6))
+    return corr, travel
+
+
+def lip_colour_change(track: MouthTrack, share: float = 0.2) -> float:
+    """Median CIELAB ΔE (1976) of the lip ring in the most open frames against the most closed ones."""
+    ok = np.isfinite(track.gap) & np.all(np.isfinite(track.lip_lab), axis=1)
+    gap, lab = track.gap[ok], track.lip_lab[ok]
+    order = np.argsort(gap)
+    k = max(1, int(len(gap) * share))
+    idle = np.median(lab[order[:k]], axis=0)
+    return float(np.median(np.linalg.norm(lab[order[-k:]] - idle, axis=1)))
+
+
+@dataclass(frozen=True)
+class SourceMouth:
+    """How much an idle loop's own mouth moves, and the quietest stretch of it."""
+
+    openings: np.ndarray
+    spread: float  # p95 - p5 of the inner gap
+    talks: bool
+    quiet_start: int  # first frame of the quietest window
+    quiet_frames: int
+
+    def warning(self, fps: float) -> str | None:
+        if not self.talks:
+            return None
+        a, b = self.quiet_start / fps, (self.quiet_start + self.quiet_frames) / fps
+        return (f"the idle clip talks: its own mouth opens and closes (spread {self.spread:.2f} mouth widths), "
+                f"so the drawn speech mixes with it. Use a quieter clip, or the quietest window "
+                f"{a:.1f}-{b:.1f} s of this one.")
+
+
+def source_mouth(points: np.ndarray, fps: float, window_s: float = 2.0) -> SourceMouth:
+    openings = source_openings(points)
+    valid = openings[np.isfinite(openings)]
+    if len(valid) < 2:
+        return SourceMouth(openings, 0.0, False, 0, len(openings))
+    spread = float(np.subtract(*np.percentile(valid, [95, 5])))
+    n = len(openings)
+    win = max(2, min(n, int(round(window_s * fps))))
+    filled = np.where(np.isfinite(openings), openings, np.nanmax(valid))
+    best, best_start = np.inf, 0
+    for start in range(0, n - win + 1, max(1, win // 8)):
+        seg = filled[start:start + win]
+        score = float(seg.max() - seg.min() + seg.mean())
+        if score < best:
+            best, best_start = score, start
+    return SourceMouth(openings, spread, spread > TALKING_SPREAD, best_start, win)
+
+
+def read_video_mouth(path) -> MouthTrack:
+    """Face Mesh run afresh on a rendered video (no cache), read as a MouthTrack."""
+    from ..landmarks import compute_landmarks
+    from ..media import iter_frames, probe
+
+    info = probe(path)
+    track = compute_landmarks(path)
+    return read_mouth(iter_frames(path, info), track.points)
+
+
+def commanded_openings(utterance, n_frames: int, fps: float) -> np.ndarray:
+    """The inner gap the pose asks for at each output frame's display time (as talk_render samples it)."""
+    from .pose import GAP_FULL, ROUND_OPEN
+
+    out = np.zeros(n_frames)
+    for i in range(n_frames):
+        p = utterance.mouth_params_at((i + 0.5) / fps)
+        out[i] = max(0.0, (GAP_FULL * max(p.jaw_open, 0.0) + ROUND_OPEN * max(p.lip_round, 0.0)) * (1 - p.closed))
+    return out
