@@ -15,7 +15,7 @@ import numpy as np
 
 TEETH_EDGE = 0.045  # upper incisal edge below the source's parting line (mouth widths)
 TEETH_HALF = 0.74  # visible tooth row half width, share of the inner mouth half width
-TEETH_TINT = np.array([0.95, 0.92, 0.86], np.float32)
+TEETH_TINT = np.array([0.98, 0.93, 0.84], np.float32)
 LOWER_TEETH = 0.035
 INCISORS = (0.0, 0.16, 0.29, 0.40)  # tooth boundaries, |x| in mouth widths
 DEEP = 0.26  # cavity colour at the back, share of the lip colour
@@ -35,7 +35,7 @@ def palette_of(frame: np.ndarray, lip_mask: np.ndarray, skin_mask: np.ndarray) -
     lip_c = np.median(lip, axis=0) if len(lip) else np.array([150.0, 80.0, 80.0], np.float32)
     skin_c = np.median(skin, axis=0) if len(skin) else np.array([200.0, 160.0, 140.0], np.float32)
     lum = float(skin_c @ np.array([0.299, 0.587, 0.114]))
-    teeth = TEETH_TINT * np.clip(lum * 1.2, 110.0, 235.0) * 0.85 + 0.15 * skin_c
+    teeth = TEETH_TINT * np.clip(lum * 1.2, 110.0, 235.0) * 0.78 + 0.22 * skin_c
     return Palette(lip_c.astype(np.float32), skin_c.astype(np.float32), teeth.astype(np.float32))
 
 

@@ -130,12 +130,13 @@ class MouthRenderer:
         m = entry.model
         face = m.face
         tg = pose.targets(face, m.slit_points, params.as_array(), params.closed)
-        f_up = warp.field(m.upper, tg.upper) * m.fade[:, None]
-        f_low = (warp.field(m.lower, tg.lower) + np.stack(
-            [np.zeros_like(m.jaw_unit), tg.drop * m.jaw_unit], axis=1)) * m.fade[:, None]
         hs, ws = m.grid_px.shape[:2]
-        back_up = warp.invert(m, f_up)
-        back_low = warp.invert(m, f_low)
+        fade = m.fade[:, None]
+        b_up = (warp.backward(m, m.upper, tg.upper, tg.keep) * fade) @ m.to_px
+        b_low = (warp.backward(m, m.lower, tg.lower, tg.keep) * fade) @ m.to_px
+        back_up = m.grid_px + b_up.reshape(hs, ws, 2).astype(np.float32)
+        jaw = np.stack([np.zeros_like(m.jaw_unit), tg.drop * m.jaw_unit], axis=1) * fade
+        back_low = warp.invert(m, jaw, m.grid_px + b_low.reshape(hs, ws, 2).astype(np.float32))
         # Which field a pixel takes: by the destination's parting line (soft beyond the corners) ...
         line_x, line_y, half_dst = _dst_parting_line(tg)
         r = m.to_local

@@ -36,29 +36,18 @@ def _smoothstep(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Group:
-    """One field's control points (local) with the cached RBF system and its grid kernel."""
+    """One field's control points (local): the moving ones (lip contours, parting line) then anchors."""
 
-    points: np.ndarray  # (N, 2) local
-    n_moving: int  # the first n_moving points get targets; the rest are anchors (offset 0)
-    norm: np.ndarray  # (G,) 1 / (sum of the kernel weights + FAR_WEIGHT)
-    grid_kernel: np.ndarray  # (G, N)
-    at_points: np.ndarray  # (n_moving, N): the blend evaluated at the moving points themselves
+    points: np.ndarray  # (N, 2) source positions
+    n_moving: int
+    slit: slice  # the parting-line points among the moving ones (weighted by how much open mouth is kept)
 
 
 def _kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
     return np.exp(-d2 / (2.0 * SIGMA * SIGMA)).astype(np.float32)
-
-
-def _group(moving: np.ndarray, anchors: np.ndarray, grid_local: np.ndarray) -> Group:
-    pts = np.concatenate([moving, anchors]).astype(np.float64)
-    k = _kernel(grid_local, pts)
-    norm = (1.0 / (k.sum(axis=1) + FAR_WEIGHT)).astype(np.float32)
-    kp = _kernel(pts[:len(moving)], pts)
-    at_points = kp / (kp.sum(axis=1, keepdims=True) + FAR_WEIGHT)
-    return Group(pts, len(moving), norm, k, at_points.astype(np.float32))
 
 
 @dataclass
@@ -108,8 +97,11 @@ class WarpModel:
                                        face.outer_lower[[0, -1]], face.inner_lower[[0, -1]]])
         chin = np.stack([face.chin_x, face.chin_y], axis=1)
         chin = chin[np.abs(chin[:, 0]) < face.half + 0.3]
-        upper = _group(upper_moving, np.concatenate([nose, cheeks]), grid_local)
-        lower = _group(lower_moving, np.concatenate([cheeks, chin]), grid_local)
+        n_up, n_low = len(face.outer_upper) + len(face.inner_upper) - 2, 2 * (len(face.outer_lower) - 2)
+        upper = Group(np.concatenate([upper_moving, nose, cheeks]), len(upper_moving),
+                      slice(n_up, n_up + len(slit_points)))
+        lower = Group(np.concatenate([lower_moving, cheeks, chin]), len(lower_moving),
+                      slice(n_low, n_low + len(slit_points)))
         u, v = grid_local[:, 0], grid_local[:, 1]
         jaw_unit = _jaw_profile(face, u, v)
         lip_top = float(face.outer_upper[:, 1].min())
@@ -169,18 +161,30 @@ def _jaw_profile(face: FaceModel, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return prof * lat
 
 
-def field(group: Group, offsets_local: np.ndarray) -> np.ndarray:
-    """(G, 2) local offsets on the grid: a normalised Gaussian average of the control points' offsets
-    (anchors have none). Why not an exact RBF solve: lip contours, parting line and corners lie close
-    together, and an interpolating solve overshoots and folds between them; an average never does."""
-    values = np.zeros((len(group.points), 2), np.float32)
-    target = np.asarray(offsets_local, np.float32)
-    values[:group.n_moving] = target
-    # A few residual corrections bring the blend close to the targets at the points (the lips shut
-    # fully for p/b/m) while staying far from an exact, overshooting solve.
+def backward(model: "WarpModel", group: Group, offsets_local: np.ndarray, keep: float) -> np.ndarray:
+    """(G, 2) local backward offsets on the grid (destination -> source) of a group moved by `offsets_local`.
+
+    A normalised Gaussian blend, in destination space, of each moving point's way back to its source
+    (anchors: zero), so no inversion is needed even where the lips squeeze an open mouth shut. A few
+    residual corrections bring it close to the points' own values. Why not an exact RBF solve: lip
+    contours, parting line and corners lie close together and an interpolating solve overshoots and
+    folds between them; a blend never does. The parting-line points weigh `keep`: when the lips shut
+    over an open source mouth, its inside is given up.
+    """
+    dst = group.points.copy()
+    dst[:group.n_moving] += offsets_local
+    values = np.zeros_like(dst)
+    values[:group.n_moving] = -np.asarray(offsets_local)
+    weights = np.ones(len(dst), np.float32)
+    weights[group.slit] = max(keep, 1e-3)
+    k = _kernel(model.grid_local, dst) * weights
+    kp = _kernel(dst[:group.n_moving], dst) * weights
+    at_points = kp / (kp.sum(axis=1, keepdims=True) + FAR_WEIGHT)
+    coeff = values.astype(np.float32)
+    target = coeff[:group.n_moving].copy()
     for _ in range(CORRECTIONS):
-        values[:group.n_moving] += target - group.at_points @ values
-    return (group.grid_kernel @ values) * group.norm[:, None]
+        coeff[:group.n_moving] += target - at_points @ coeff
+    return (k @ coeff) / (k.sum(axis=1) + FAR_WEIGHT)[:, None]
 
 
 def jaw_offset(face: FaceModel, local: np.ndarray, drop: float) -> np.ndarray:
@@ -190,16 +194,20 @@ def jaw_offset(face: FaceModel, local: np.ndarray, drop: float) -> np.ndarray:
     return out
 
 
-def invert(model: WarpModel, field_local: np.ndarray, iterations: int = 3) -> np.ndarray:
-    """Backward map on the grid (ROI pixels, (hs, ws, 2)) of the forward field x -> x + field(x)."""
+def invert(model: WarpModel, field_local: np.ndarray, start: np.ndarray | None = None,
+           iterations: int = 3) -> np.ndarray:
+    """Backward map (ROI pixels, (hs, ws, 2)) of the smooth forward field x -> x + field(x) (the jaw),
+    applied to `start` (default: the grid itself): fixed-point iterations, which converge because the
+    jaw's field changes slowly across the face."""
     hs, ws = model.grid_px.shape[:2]
     disp = (field_local @ model.to_px).reshape(hs, ws, 2).astype(np.float32)
-    x = model.grid_px - disp
+    start = model.grid_px if start is None else start
+    x = start - disp
     inv_step = 1.0 / model.step
     shift = (model.step - 1) / 2.0
     for _ in range(iterations - 1):
         gx = (x[..., 0] - shift) * inv_step
         gy = (x[..., 1] - shift) * inv_step
         d = cv2.remap(disp, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        x = model.grid_px - d
+        x = start - d
     return x
