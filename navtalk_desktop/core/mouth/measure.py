@@ -134,21 +134,36 @@ def source_mouth(points: np.ndarray, fps: float, window_s: float = 2.0) -> Sourc
 
 
 def read_video_mouth(path) -> MouthTrack:
-    """Face Mesh run afresh on a rendered video (no cache), read as a MouthTrack."""
-    from ..landmarks import compute_landmarks
+    """Face Mesh run afresh on every frame of a rendered video, each frame on its own (static mode: no
+    tracking across frames, so a frame is read as a viewer sees it, not smoothed by its neighbours)."""
+    from ..landmarks import _process, create_face_mesh
     from ..media import iter_frames, probe
 
     info = probe(path)
-    track = compute_landmarks(path)
-    return read_mouth(iter_frames(path, info), track.points)
+    frames, points = [], []
+    mesh = create_face_mesh(static=True)
+    try:
+        for frame in iter_frames(path, info):
+            pts = _process(mesh, frame, info.width, info.height, quiet=True)
+            frames.append(frame)
+            points.append(np.full((478, 2), np.nan, np.float32) if pts is None else pts)
+    finally:
+        mesh.close()
+    return read_mouth(frames, np.array(points))
 
 
-def commanded_openings(utterance, n_frames: int, fps: float) -> np.ndarray:
-    """The inner gap the pose asks for at each output frame's display time (as talk_render samples it)."""
+def commanded_openings(utterance, n_frames: int, fps: float, source_gap: np.ndarray) -> np.ndarray:
+    """The inner gap (mouth widths) the pose asks for at each output frame's display time (as talk_render
+    samples it). A rest pose leaves the loop frame as it is, so it asks for the source's own gap
+    (`source_gap`: per loop frame, e.g. read_mouth(...).gap of the loop)."""
     from .pose import GAP_FULL, ROUND_OPEN
 
     out = np.zeros(n_frames)
     for i in range(n_frames):
         p = utterance.mouth_params_at((i + 0.5) / fps)
-        out[i] = max(0.0, (GAP_FULL * max(p.jaw_open, 0.0) + ROUND_OPEN * max(p.lip_round, 0.0)) * (1 - p.closed))
+        if p.is_rest:
+            out[i] = source_gap[i % len(source_gap)]
+        else:
+            out[i] = max(0.0, (GAP_FULL * max(p.jaw_open, 0.0) + ROUND_OPEN * max(p.lip_round, 0.0))
+                         * (1 - p.closed))
     return out
