@@ -35,7 +35,7 @@ def palette_of(frame: np.ndarray, lip_mask: np.ndarray, skin_mask: np.ndarray) -
     lip_c = np.median(lip, axis=0) if len(lip) else np.array([150.0, 80.0, 80.0], np.float32)
     skin_c = np.median(skin, axis=0) if len(skin) else np.array([200.0, 160.0, 140.0], np.float32)
     lum = float(skin_c @ np.array([0.299, 0.587, 0.114]))
-    teeth = TEETH_TINT * np.clip(lum * 1.2, 110.0, 235.0) * 0.78 + 0.22 * skin_c
+    teeth = TEETH_TINT * np.clip(lum * 1.4, 150.0, 240.0) * 0.85 + 0.15 * skin_c
     return Palette(lip_c.astype(np.float32), skin_c.astype(np.float32), teeth.astype(np.float32))
 
 
@@ -84,7 +84,7 @@ def draw(out: np.ndarray, cavity: np.ndarray, frame_uv: tuple, jaw_uv: tuple, fa
     row = TEETH_HALF * half_i
     edge = face.slit_at(np.clip(u, face.slit_x[0], face.slit_x[-1])) + TEETH_EDGE - 0.12 * (u / row) ** 2
     a = _ss((edge - v) / (1.2 * px)) * _ss((row - np.abs(u)) / (4 * px))
-    lit = 0.78 + 0.22 * _ss((v - up_dst) / 0.05)  # the upper lip shades the top of the teeth
+    lit = 0.84 + 0.16 * _ss((v - up_dst) / 0.04)  # the upper lip shades the top of the teeth
     lit = lit * (1.0 - 0.45 * (u / row) ** 2)
     lit = lit * (1.0 - 0.10 * _ss((v - edge + 0.03) / 0.03))  # the incisal edge is a little translucent
     table_u = np.linspace(-row, row, 257)

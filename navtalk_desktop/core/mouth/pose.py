@@ -19,7 +19,7 @@ ROUND_OPEN = 0.05  # a pucker opens the centre a little
 UPPER_RAISE = 0.09  # upper lip lift at upper_lip_raise = 1
 UPPER_CLOSE_SHARE = 0.4  # share of a source opening the upper lip takes when the lips shut
 JAW_SHARE = 0.8  # share of the lower lip's drop done by the jaw (the rest: the lip itself)
-WIDTH_SPREAD = 0.10
+WIDTH_SPREAD = 0.22
 ROUND_NARROW = 0.30
 ROUND_NARROW_INNER = 0.16
 ROUND_POUT = 0.10  # pushed-out lips look fuller: share of the lip thickness

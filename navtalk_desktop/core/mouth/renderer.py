@@ -160,7 +160,7 @@ class MouthRenderer:
             keep = tg.keep
             lo = m.lower_side(low_uv, m.lower_edge, keep)
             up = 1.0 - m.lower_side(up_uv, m.upper_edge, keep)
-            gate = np.clip((half_dst - np.abs(pu)) / 0.09, 0.0, 1.0) ** 0.7
+            gate = np.clip((half_dst + 0.02 - np.abs(pu)) / 0.06, 0.0, 1.0)
             soft = _soft_side((pu, pv), line_x, line_y, half_dst, face.frame.width)
             exact = lo / np.maximum(lo + up, 1e-3)
             a[by0:by1, bx0:bx1] = gate * exact + (1.0 - gate) * soft
@@ -171,6 +171,7 @@ class MouthRenderer:
         disp = d_up + (d_low - d_up) * a
         map_x = disp[..., 0] + entry.abs_x
         map_y = disp[..., 1] + entry.abs_y
+        self.last_maps = (map_x, map_y, box)  # for tests: the backward map the frame was drawn with
         warped = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if cavity is not None:
             bx0, by0, bx1, by1 = box

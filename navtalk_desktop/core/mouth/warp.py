@@ -27,7 +27,8 @@ FAR_WEIGHT = 0.05  # beyond about 2.5 SIGMA from every control point the offsets
 GRID_PER_WIDTH = 24.0
 TAU_OUTSIDE = 1.2  # parting-line softness growth beyond the mouth corners (per mouth width)
 TAU_MAX = 0.3
-CHIN_SHARE = 0.72  # the chin follows this share of the jaw's motion at the lower lip
+CORNER_FOLLOW = 0.25  # share of the jaw's drop the mouth corners take
+CHIN_SHARE = 0.8  # the chin follows this share of the jaw's motion at the lower lip
 LIFT_SPREAD = 0.28  # how far (mouth widths) beyond the lips the cheeks still follow the corners
 
 
@@ -155,6 +156,10 @@ def _jaw_profile(face: FaceModel, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     span = np.maximum(chin - slit, 0.2)
     t = (v - slit) / span
     inside = 1.0 - (1.0 - CHIN_SHARE) * _smoothstep(t)
+    # Near the parting line the lower lip's corners stay with the upper lip's (the skin there stretches);
+    # deeper down, the jaw moves as one piece.
+    corner = CORNER_FOLLOW + (1.0 - CORNER_FOLLOW) * np.clip(1.0 - (u / face.half) ** 2, 0.0, 1.0) ** 0.6
+    inside = inside * (corner + (1.0 - corner) * _smoothstep(t / 0.6))
     below = CHIN_SHARE * (1.0 - _smoothstep((v - chin) / (face.bottom_y - float(face.chin_y.max()))))
     prof = np.where(v <= chin, inside, below)
     lat = np.clip(1.0 - (u / face.pivot_x) ** 2, 0.0, 1.0)
