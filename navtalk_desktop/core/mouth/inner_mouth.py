@@ -39,17 +39,30 @@ def palette_of(frame: np.ndarray, lip_mask: np.ndarray, skin_mask: np.ndarray) -
     return Palette(lip_c.astype(np.float32), skin_c.astype(np.float32), teeth.astype(np.float32))
 
 
+def teeth_mask(frame: np.ndarray, opening: np.ndarray, palette: Palette) -> np.ndarray:
+    """0..1 per pixel: the source's own teeth (bright, pale pixels inside its open lips)."""
+    f = frame.astype(np.float32)
+    lum = f @ np.array([0.299, 0.587, 0.114], np.float32)
+    sat = f.max(axis=2) - f.min(axis=2)
+    skin_lum = float(palette.skin @ np.array([0.299, 0.587, 0.114]))
+    bright = _ss((lum - 0.72 * skin_lum) / (0.25 * skin_lum))
+    pale = _ss((0.55 * lum - sat) / (0.2 * lum.clip(1)))
+    return (bright * pale * (opening.astype(np.float32) / 255.0)).astype(np.float32)
+
+
 def _ss(t):
     t = np.clip(t, 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 
 def draw(out: np.ndarray, cavity: np.ndarray, frame_uv: tuple, jaw_uv: tuple, face, tg, params,
-         palette: Palette, px: float) -> None:
+         palette: Palette, px: float, own: tuple | None = None) -> None:
     """Composite the inside into `out` (float32, (h, w, 3)) where `cavity` (0..1) is set.
 
     frame_uv: local (u, v) of each pixel (skull-fixed); jaw_uv: local source coords under the jaw map.
-    tg: the pose's LipTargets; px: one pixel in mouth widths (edge softness).
+    tg: the pose's LipTargets; px: one pixel in mouth widths (edge softness). own: (source pixels,
+    source-teeth mask) of the same box: the upper teeth are fixed to the skull, so where the source
+    shows its own teeth they are used as they are, at the same place.
     """
     u, v = frame_uv
     ju, jv = jaw_uv
@@ -93,6 +106,9 @@ def draw(out: np.ndarray, cavity: np.ndarray, frame_uv: tuple, jaw_uv: tuple, fa
         gaps *= 1.0 - 0.22 * np.exp(-(((np.abs(table_u) - b) / max(px, 0.004)) ** 2))
     lit = lit * np.interp(u, table_u, gaps)
     teeth = palette.teeth[None, None, :] * lit[..., None]
+    if own is not None:
+        k = own[1][..., None]
+        teeth = teeth * (1.0 - k) + own[0].astype(np.float32) * k
     a = a[..., None]
     colour = colour * (1.0 - a) + teeth * a
     c = cavity[..., None]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .face_model import FaceModel
-from .warp import jaw_offset
+from .warp import EDGE_TRIM, jaw_offset
 
 GAP_FULL = 0.36  # inner gap at jaw_open = 1 (mouth widths)
 ROUND_OPEN = 0.05  # a pucker opens the centre a little
@@ -20,6 +20,7 @@ UPPER_RAISE = 0.09  # upper lip lift at upper_lip_raise = 1
 UPPER_CLOSE_SHARE = 0.4  # share of a source opening the upper lip takes when the lips shut
 JAW_SHARE = 0.8  # share of the lower lip's drop done by the jaw (the rest: the lip itself)
 WIDTH_SPREAD = 0.22
+MIN_WIDTH = 0.66  # narrower than this and the cheeks beside the corners would fold
 ROUND_NARROW = 0.30
 ROUND_NARROW_INNER = 0.16
 ROUND_POUT = 0.10  # pushed-out lips look fuller: share of the lip thickness
@@ -72,7 +73,7 @@ def targets(face: FaceModel, slit_points: np.ndarray, params: np.ndarray, closed
     d_up, d_low = float(d_up0[0]), float(d_low0[0])
     drop = JAW_SHARE * d_low
     corner = CORNER_DROP * max(drop, 0.0)
-    sx = 1.0 + WIDTH_SPREAD * width - ROUND_NARROW * rnd
+    sx = max(MIN_WIDTH, 1.0 + WIDTH_SPREAD * width - ROUND_NARROW * rnd)
     sxi = sx - ROUND_NARROW_INNER * rnd
     tuck = tuck_of(jaw, raise_)
     pi_u, pi_l = _profile(iu[:, 0], half_i), _profile(il[:, 0], half_i)
@@ -92,10 +93,13 @@ def targets(face: FaceModel, slit_points: np.ndarray, params: np.ndarray, closed
     d_ol = np.stack([ol[:, 0] * sx, ol[:, 1] + ml_ol + (ROUND_POUT * thick_l * rnd - PRESS_THIN * thick_l * closed
                                                         - TUCK_THIN * thick_l * tuck) * po_l + corner * (1 - po_l)],
                     axis=1)
+    keep = 1.0 if g0 <= 1e-3 else float(np.clip(gap / g0, 0.0, 1.0))
+    if g0 > 1e-3:  # the trimmed seams of the inner edges (warp.EDGE_TRIM) still meet
+        d_iu[:, 1] += EDGE_TRIM * (1.0 - keep) * pi_u
+        d_il[:, 1] -= EDGE_TRIM * (1.0 - keep) * pi_l
     d_ou[[0, -1], 1] = ou[[0, -1], 1] + corner  # the outer corners, shared by both lips
     d_ol[[0, -1]] = d_ou[[0, -1]]
     d_il[[0, -1]] = d_iu[[0, -1]]
-    keep = 1.0 if g0 <= 1e-3 else float(np.clip(gap / g0, 0.0, 1.0))
     sx_pts = slit_points[:, 0]
     up_at = np.interp(sx_pts, *_xy(iu))
     low_at = np.interp(sx_pts, *_xy(il))

@@ -32,6 +32,7 @@ class _Frame:
     abs_x: np.ndarray  # (1, w) / (h, 1) absolute pixel coordinates of the ROI
     abs_y: np.ndarray
     palette: inner_mouth.Palette | None = None
+    source_teeth: np.ndarray | None = None  # (h, w) 0..1: where the source frame shows its own teeth
 
 
 def _as_points(frames_landmarks) -> np.ndarray:
@@ -124,6 +125,10 @@ class MouthRenderer:
                                 [s * (face.half + 0.4), 0.25], [s * (face.half + 0.12), 0.25]])
                 cv2.fillPoly(skin, [to_roi(box)], 1)
             entry.palette = inner_mouth.palette_of(sub, lips.astype(bool), skin.astype(bool))
+            opening = np.zeros((m.h, m.w), np.uint8)
+            cv2.fillPoly(opening, [to_roi(np.concatenate([face.inner_upper, face.inner_lower[::-1]]))], 255,
+                         lineType=cv2.LINE_AA)
+            entry.source_teeth = inner_mouth.teeth_mask(sub, opening, entry.palette)
         return entry.palette
 
     def _render_roi(self, frame: np.ndarray, entry: _Frame, params: MouthParams) -> np.ndarray:
@@ -179,8 +184,12 @@ class MouthRenderer:
             cy0, cy1, cx0, cx1 = ys_c[0], ys_c[-1] + 1, xs_c[0], xs_c[-1] + 1
             sub = warped[by0 + cy0:by0 + cy1, bx0 + cx0:bx0 + cx1].astype(np.float32)
             cut = (slice(cy0, cy1), slice(cx0, cx1))
+            palette = self._palette(frame, entry)
+            oy, ox = by0 + cy0, bx0 + cx0
+            own = (frame[m.y0 + oy:m.y0 + oy + sub.shape[0], m.x0 + ox:m.x0 + ox + sub.shape[1]],
+                   entry.source_teeth[oy:oy + sub.shape[0], ox:ox + sub.shape[1]])
             inner_mouth.draw(sub, cavity[cut], (pu[cut], pv[cut]), (low_uv[0][cut], low_uv[1][cut]), face, tg,
-                             params, self._palette(frame, entry), 1.0 / face.frame.width)
+                             params, palette, 1.0 / face.frame.width, own)
             warped[by0 + cy0:by0 + cy1, bx0 + cx0:bx0 + cx1] = np.clip(sub + 0.5, 0, 255).astype(np.uint8)
         return warped
 

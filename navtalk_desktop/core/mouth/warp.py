@@ -23,6 +23,7 @@ from .face_model import FaceModel
 
 SIGMA = 0.11  # kernel width, mouth widths
 CORRECTIONS = 3
+EDGE_TRIM = 0.025  # mouth widths of a lip's inner edge given up when the lips shut over an open mouth
 FAR_WEIGHT = 0.05  # beyond about 2.5 SIGMA from every control point the offsets fade to zero
 GRID_PER_WIDTH = 24.0
 TAU_OUTSIDE = 1.2  # parting-line softness growth beyond the mouth corners (per mouth width)
@@ -126,7 +127,11 @@ class WarpModel:
         u, v = local if isinstance(local, tuple) else (local[..., 0], local[..., 1])
         beyond = np.maximum(np.abs(u) - self.inner_half, 0.0)
         tau = np.minimum(0.6 / face.frame.width + TAU_OUTSIDE * beyond, TAU_MAX)
-        line_y = face.slit_y if edge is None or keep >= 1.0 else face.slit_y + (edge - face.slit_y) * (1.0 - keep)
+        if edge is None or keep >= 1.0:
+            line_y = face.slit_y
+        else:  # given up: the source's open mouth, and a thin seam of the lip's edge that shows teeth
+            trim = np.sign(edge - face.slit_y) * EDGE_TRIM * (1.0 - keep)
+            line_y = face.slit_y + (edge - face.slit_y) * (1.0 - keep) + trim
         line = np.interp(u, face.slit_x, line_y)
         return _smoothstep(0.5 + (v - line) / (2.0 * tau))
 
