@@ -17,6 +17,7 @@ from .geometry import INNER_LOWER, INNER_UPPER, OUTER_LOWER, OUTER_UPPER
 TALKING_SPREAD = 0.12  # p95 - p5 of the inner gap (mouth widths) above which an idle clip "talks"
 NOSE_BASE = 2
 CHIN = 152
+CLOSED_GAP = 0.05  # inner gap / mouth width below which the lips read as shut
 EYES = (33, 263)  # outer eye corners: the face's scale
 
 
@@ -167,3 +168,75 @@ def commanded_openings(utterance, n_frames: int, fps: float, source_gap: np.ndar
             out[i] = max(0.0, (GAP_FULL * max(p.jaw_open, 0.0) + ROUND_OPEN * max(p.lip_round, 0.0))
                          * (1 - p.closed))
     return out
+
+
+@dataclass(frozen=True)
+class TalkReport:
+    """A rendered talking clip judged from its own frames (see talk_report)."""
+
+    chin_corr: float  # chin drop vs lip opening (both what the renderer added to the loop frame)
+    chin_travel: float  # chin travel / opening travel
+    lip_delta_e: float  # median ΔE of the lip ring, open vs idle frames
+    command_corr: float  # Face Mesh's inner gap vs the commanded gap
+    closure_offsets_ms: np.ndarray  # per p/b/m closure silence: distance of the measured closure from it
+    render_seconds: float
+    audio_seconds: float
+
+
+def talk_report(loop_path, utterance, out_path) -> TalkReport:
+    """Render `utterance` on the loop (talk_render), read the output back with Face Mesh, and measure."""
+    from ..landmarks import load_or_compute_landmarks
+    from ..media import read_frames
+    from ..talk_render import render_talk_video
+
+    result = render_talk_video(loop_path, utterance, out_path)
+    out = read_video_mouth(out_path)
+    loop_track = load_or_compute_landmarks(loop_path)
+    source = read_mouth(read_frames(loop_path), loop_track.points)
+    corr, travel = chin_follows_gap(change_from_source(out, source))
+    commanded = commanded_openings(utterance, len(out.gap), result.fps, source.gap)
+    ok = np.isfinite(out.gap)
+    command_corr = float(np.corrcoef(commanded[ok], out.gap[ok])[0, 1])
+    return TalkReport(corr, travel, lip_colour_change(out), command_corr,
+                      closure_offsets(utterance, out.gap, result.fps), result.render_seconds, utterance.duration)
+
+
+def closure_offsets(utterance, gap: np.ndarray, fps: float, window: float = 0.08) -> np.ndarray:
+    """For each short silence inside a p/b/m (the lips' closure in the audio): how far, in ms, the time the
+    measured lips are shut (frames with gap <= CLOSED_GAP, over the time they are on screen) lies from the
+    silence; 0 when they overlap, inf when the lips never shut within `window` of it."""
+    from ..speech.audio import find_silences
+
+    times = (np.arange(len(gap)) + 0.5) / fps  # a frame is on screen around the middle of its interval
+    offsets = []
+    for s in find_silences(utterance.audio, utterance.sample_rate, min_length=0.03):
+        centre = (s.start + s.end) / 2.0
+        if s.end - s.start > 0.2 or s.start < 0.05 or s.end > utterance.duration - 0.05:
+            continue  # pauses between phrases, not stop closures
+        if utterance.mouth_params_at(centre).weights.get("pbm", 0.0) < 0.3:
+            continue  # a quiet stretch that is not a p/b/m
+        near = np.nonzero(np.abs(times - centre) <= window)[0]
+        near = near[np.isfinite(gap[near])]
+        if len(near) < 3:
+            continue
+        shut = near[gap[near] <= CLOSED_GAP]
+        if len(shut) == 0:
+            offsets.append(np.inf)  # the lips never shut around this closure
+            continue
+        a, b = shut.min() / fps, (shut.max() + 1) / fps  # when the shut frames are on screen
+        offsets.append(1000.0 * max(0.0, a - s.end, s.start - b))
+    return np.array(offsets)
+
+
+def quiet_loop(source_path, out_path, seconds: float = 2.0):
+    """Cut the quietest `seconds` of a clip (source_mouth's window) to `out_path`: what the talking-source
+    warning suggests, and the fixture loops the tests and bench speak on."""
+    from .. import ffmpeg
+    from ..landmarks import load_or_compute_landmarks
+
+    track = load_or_compute_landmarks(source_path)
+    quiet = source_mouth(track.points, track.fps, seconds)
+    start = quiet.quiet_start / track.fps
+    ffmpeg.run(["-loglevel", "error", "-y", "-ss", f"{start:.3f}", "-i", str(source_path), "-t", f"{seconds:.3f}",
+                "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p", str(out_path)])
+    return out_path
