@@ -90,6 +90,11 @@ class MouthRenderer:
         abs_y = (np.arange(model.h, dtype=np.float32) + model.y0)[:, None]
         return _Frame(model, fine_x, fine_y, abs_x, abs_y)
 
+    def geometry(self, frame_index: int, shape) -> warp.WarpModel | None:
+        """This frame's warp model; its x0, y0, w, h box holds every pixel the mouth may change."""
+        entry = self.frame_model(frame_index, shape)
+        return None if entry is None else entry.model
+
     def region_box(self, frame_index: int, shape) -> tuple[int, int, int, int] | None:
         """(x0, y0, w, h) of the pixels this frame's mouth may change (None: no face)."""
         entry = self.frame_model(frame_index, shape)
