@@ -52,7 +52,7 @@ def shapes(faces):
 @pytest.mark.parametrize("face", ["portrait", "d18"])
 def test_pbm_presses_the_lips_shut_even_over_an_open_source_mouth(shapes, face):
     s = shapes[face]
-    assert s["pbm"]["gap"] < 0.03
+    assert s["pbm"]["gap"] < 0.04
     if face == "portrait":  # it smiles with parted lips: p/b/m still shuts them
         assert s["rest"]["gap"] > 0.1
 

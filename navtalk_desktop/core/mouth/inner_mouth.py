@@ -96,7 +96,8 @@ def draw(out: np.ndarray, cavity: np.ndarray, frame_uv: tuple, jaw_uv: tuple, fa
     # Upper teeth (skull): from under the upper lip down to the incisal edge, curving up at the sides.
     row = TEETH_HALF * half_i
     edge = face.slit_at(np.clip(u, face.slit_x[0], face.slit_x[-1])) + TEETH_EDGE - 0.12 * (u / row) ** 2
-    a = _ss((edge - v) / (1.2 * px)) * _ss((row - np.abs(u)) / (4 * px))
+    # A barely parted or shutting mouth shows a lip crease, not a line of teeth.
+    a = _ss((edge - v) / (1.2 * px)) * _ss((row - np.abs(u)) / (4 * px)) * float(_ss(gap / 0.05))
     lit = 0.84 + 0.16 * _ss((v - up_dst) / 0.04)  # the upper lip shades the top of the teeth
     lit = lit * (1.0 - 0.45 * (u / row) ** 2)
     lit = lit * (1.0 - 0.10 * _ss((v - edge + 0.03) / 0.03))  # the incisal edge is a little translucent

@@ -27,6 +27,7 @@ ROUND_POUT = 0.10  # pushed-out lips look fuller: share of the lip thickness
 CORNER_DROP = 0.25  # corners follow this share of the jaw drop
 PRESS_THIN = 0.22  # pressed lips roll in: share of their thickness
 TUCK_THIN = 0.45  # f/v: the lower lip tucks under the upper teeth
+PRESS_OVERLAP = 0.01  # shut lips press a little into each other (no seam of light between them)
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ def targets(face: FaceModel, slit_points: np.ndarray, params: np.ndarray, closed
                     axis=1)
     keep = 1.0 if g0 <= 1e-3 else float(np.clip(gap / g0, 0.0, 1.0))
     if g0 > 1e-3:  # the trimmed seams of the inner edges (warp.EDGE_TRIM) still meet
-        d_iu[:, 1] += EDGE_TRIM * (1.0 - keep) * pi_u
-        d_il[:, 1] -= EDGE_TRIM * (1.0 - keep) * pi_l
+        d_iu[:, 1] += (EDGE_TRIM + PRESS_OVERLAP) * (1.0 - keep) * pi_u
+        d_il[:, 1] -= (EDGE_TRIM + PRESS_OVERLAP) * (1.0 - keep) * pi_l
     d_ou[[0, -1], 1] = ou[[0, -1], 1] + corner  # the outer corners, shared by both lips
     d_ol[[0, -1]] = d_ou[[0, -1]]
     d_il[[0, -1]] = d_iu[[0, -1]]

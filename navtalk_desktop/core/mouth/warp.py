@@ -23,7 +23,7 @@ from .face_model import FaceModel
 
 SIGMA = 0.11  # kernel width, mouth widths
 CORRECTIONS = 3
-EDGE_TRIM = 0.025  # mouth widths of a lip's inner edge given up when the lips shut over an open mouth
+EDGE_TRIM = 0.035  # mouth widths of a lip's inner edge given up when the lips shut over an open mouth
 FAR_WEIGHT = 0.05  # beyond about 2.5 SIGMA from every control point the offsets fade to zero
 GRID_PER_WIDTH = 24.0
 TAU_OUTSIDE = 1.2  # parting-line softness growth beyond the mouth corners (per mouth width)
