@@ -17,7 +17,7 @@ from .geometry import INNER_LOWER, INNER_UPPER, OUTER_LOWER, OUTER_UPPER
 TALKING_SPREAD = 0.12  # p95 - p5 of the inner gap (mouth widths) above which an idle clip "talks"
 NOSE_BASE = 2
 CHIN = 152
-CLOSED_GAP = 0.05  # inner gap / mouth width below which the lips read as shut
+CLOSED_GAP = 0.06  # inner gap / mouth width below which the lips read as shut (about 2 px on a small face)
 EYES = (33, 263)  # outer eye corners: the face's scale
 
 
@@ -202,9 +202,9 @@ def talk_report(loop_path, utterance, out_path) -> TalkReport:
 
 
 def closure_offsets(utterance, gap: np.ndarray, fps: float, window: float = 0.08) -> np.ndarray:
-    """For each short silence inside a p/b/m (the lips' closure in the audio): how far, in ms, the time the
-    measured lips are shut (frames with gap <= CLOSED_GAP, over the time they are on screen) lies from the
-    silence; 0 when they overlap, inf when the lips never shut within `window` of it."""
+    """For each short silence inside a p/b/m (the lips' closure in the audio): how far, in ms, the measured
+    closure (the least open frames within `window` of it, over the time they are on screen) lies from the
+    silence; 0 when they overlap, inf when the lips never get within CLOSED_GAP of shut there."""
     from ..speech.audio import find_silences
 
     times = (np.arange(len(gap)) + 0.5) / fps  # a frame is on screen around the middle of its interval
@@ -219,8 +219,9 @@ def closure_offsets(utterance, gap: np.ndarray, fps: float, window: float = 0.08
         near = near[np.isfinite(gap[near])]
         if len(near) < 3:
             continue
-        shut = near[gap[near] <= CLOSED_GAP]
-        if len(shut) == 0:
+        low = float(gap[near].min())
+        shut = near[gap[near] <= low + 0.01]  # the most closed moment(s)
+        if low > CLOSED_GAP:
             offsets.append(np.inf)  # the lips never shut around this closure
             continue
         a, b = shut.min() / fps, (shut.max() + 1) / fps  # when the shut frames are on screen

@@ -27,7 +27,8 @@ ROUND_POUT = 0.10  # pushed-out lips look fuller: share of the lip thickness
 CORNER_DROP = 0.25  # corners follow this share of the jaw drop
 PRESS_THIN = 0.22  # pressed lips roll in: share of their thickness
 TUCK_THIN = 0.45  # f/v: the lower lip tucks under the upper teeth
-PRESS_OVERLAP = 0.01  # shut lips press a little into each other (no seam of light between them)
+CLOSE_START, CLOSE_FULL = 0.15, 0.65  # a closure this strong starts / completes pressing the lips
+PRESS_OVERLAP = 0.02  # shut lips press a little into each other (no seam of light between them)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ def tuck_of(jaw: float, raise_: float) -> float:
 def targets(face: FaceModel, slit_points: np.ndarray, params: np.ndarray, closed: float) -> LipTargets:
     jaw, width, rnd, raise_ = (float(v) for v in params)
     jaw, rnd, raise_ = max(0.0, jaw), max(0.0, rnd), max(0.0, raise_)
-    closed = float(np.clip(closed, 0.0, 1.0))
+    # The lips are soft: once a closure is well under way they meet (the timeline's closure ramps over
+    # a frame or two; a half-shut mouth over teeth would read as open).
+    closed = float(np.clip((closed - CLOSE_START) / (CLOSE_FULL - CLOSE_START), 0.0, 1.0))
     g0 = face.source_gap
     gap = max(0.0, (GAP_FULL * jaw + ROUND_OPEN * rnd) * (1.0 - closed))
     iu, il, ou, ol = face.inner_upper, face.inner_lower, face.outer_upper, face.outer_lower
