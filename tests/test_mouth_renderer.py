@@ -79,10 +79,14 @@ def test_nothing_above_the_nose_base_or_outside_the_jaw_region_changes(loop):
         x0, y0, w, h = renderer.region_box(index, frame.shape)
         outside = np.ones(frame.shape[:2], bool)
         outside[y0:y0 + h, x0:x0 + w] = False
+        just_below = (local_v / face.frame.width > face.nose_y) & (local_v / face.frame.width <= face.nose_y + 0.03)
         for pose in poses:
             out = renderer.render(frame, index, pose)
             diff = np.any(out != frame, axis=2)
             assert not np.any(diff & above_nose), f"frame {index}: pixels above the nose base changed"
+            # ... and the warp fades in below it: no seam along the nose-base line.
+            step = np.abs(out.astype(int) - frame.astype(int)).max(axis=2)
+            assert step[just_below].max() <= 10, f"frame {index}: a seam under the nose base"
             assert not np.any(diff & outside), f"frame {index}: pixels outside the jaw region changed"
             changed_somewhere += int(diff.sum() > 20)
     assert changed_somewhere >= (len(range(0, len(frames), 4))) * (len(poses) - 2)
