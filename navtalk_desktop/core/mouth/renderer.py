@@ -142,8 +142,8 @@ class MouthRenderer:
         tg = pose.targets(face, m.slit_points, params.as_array(), params.closed)
         hs, ws = m.grid_px.shape[:2]
         fade = m.fade[:, None]
-        b_up = (warp.backward(m, m.upper, tg.upper, tg.keep) * fade) @ m.to_px
-        b_low = (warp.backward(m, m.lower, tg.lower, tg.keep) * fade) @ m.to_px
+        b_up = warp.local_to_px(warp.backward(m, m.upper, tg.upper, tg.keep) * fade, m.to_px)
+        b_low = warp.local_to_px(warp.backward(m, m.lower, tg.lower, tg.keep) * fade, m.to_px)
         back_up = m.grid_px + b_up.reshape(hs, ws, 2).astype(np.float32)
         jaw = np.stack([np.zeros_like(m.jaw_unit), tg.drop * m.jaw_unit], axis=1) * fade
         back_low = warp.invert(m, jaw, m.grid_px + b_low.reshape(hs, ws, 2).astype(np.float32))

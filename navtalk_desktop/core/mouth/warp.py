@@ -48,8 +48,16 @@ class Group:
 
 
 def _kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
-    return np.exp(-d2 / (2.0 * SIGMA * SIGMA)).astype(np.float32)
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    d2 = np.square(a[:, None, 0] - b[None, :, 0]) + np.square(a[:, None, 1] - b[None, :, 1])
+    return np.exp(d2 * np.float32(-1.0 / (2.0 * SIGMA * SIGMA)))
+
+
+def local_to_px(offsets: np.ndarray, to_px: np.ndarray) -> np.ndarray:
+    """(n, 2) local offsets -> pixel offsets. Why not `@`: a BLAS call per frame stalls when its
+    threads compete for the cores (the preview and the encoder run beside it); this is two FMAs."""
+    return np.stack([offsets[:, 0] * to_px[0, 0] + offsets[:, 1] * to_px[1, 0],
+                     offsets[:, 0] * to_px[0, 1] + offsets[:, 1] * to_px[1, 1]], axis=1)
 
 
 @dataclass
@@ -193,8 +201,8 @@ def backward(model: "WarpModel", group: Group, offsets_local: np.ndarray, keep: 
     coeff = values.astype(np.float32)
     target = coeff[:group.n_moving].copy()
     for _ in range(CORRECTIONS):
-        coeff[:group.n_moving] += target - at_points @ coeff
-    return (k @ coeff) / (k.sum(axis=1) + FAR_WEIGHT)[:, None]
+        coeff[:group.n_moving] += target - np.einsum("pn,nc->pc", at_points, coeff)
+    return np.einsum("gn,nc->gc", k, coeff) / (k.sum(axis=1) + FAR_WEIGHT)[:, None]
 
 
 def jaw_offset(face: FaceModel, local: np.ndarray, drop: float) -> np.ndarray:
@@ -210,7 +218,7 @@ def invert(model: WarpModel, field_local: np.ndarray, start: np.ndarray | None =
     applied to `start` (default: the grid itself): fixed-point iterations, which converge because the
     jaw's field changes slowly across the face."""
     hs, ws = model.grid_px.shape[:2]
-    disp = (field_local @ model.to_px).reshape(hs, ws, 2).astype(np.float32)
+    disp = local_to_px(field_local, model.to_px).reshape(hs, ws, 2).astype(np.float32)
     start = model.grid_px if start is None else start
     x = start - disp
     inv_step = 1.0 / model.step
