@@ -3,6 +3,8 @@ mouth (teeth fixed to the upper jaw, a cavity darkest at the back) on a closed-m
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from navtalk_desktop.core.mouth.params import viseme_params
 from navtalk_desktop.core.mouth.renderer import MouthRenderer
 from navtalk_desktop.core.resources import sample_portrait
 
-from conftest import FIXTURES
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@ the rendered frames by Face Mesh (measure.talk_report), not from the renderer's 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from navtalk_desktop.core.mouth import measure
 from navtalk_desktop.core.resources import sample_portrait
 from navtalk_desktop.core.speech.utterance import prepare_utterance
 
-from conftest import FIXTURES
+FIXTURES = Path(__file__).parent / "fixtures"
 
 TEXT = "Hello, my name is Bob. I am a talking face, and papa made a big map of the moon."
 

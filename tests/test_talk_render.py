@@ -173,7 +173,7 @@ def test_cli_warns_when_the_idle_clip_talks(workdir, fixtures_dir, capsys):
 
 def test_a_quiet_loop_gets_no_talking_warning(talk, capsys):
     from navtalk_desktop.core.landmarks import load_or_compute_landmarks
-    from navtalk_desktop.core.mouth.measure import source_mouth
+    from navtalk_desktop.core.mouth.source_mouth import source_mouth
 
     out, _ = talk
     track = load_or_compute_landmarks(out.parent / "loop.mp4")

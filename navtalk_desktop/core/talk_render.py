@@ -105,7 +105,7 @@ def render_talk_video(
                 raise FFmpegError("encoding the talking clip failed: " + (" | ".join(tail) or f"exit {code}"))
     if on_progress:
         on_progress(1.0)
-    from .mouth.measure import source_mouth
+    from .mouth.source_mouth import source_mouth
 
     return TalkRenderResult(out_path, written, fps, written / fps, utterance.duration,
                             time.perf_counter() - started, faceless, source_mouth(track.points, fps).warning(fps))

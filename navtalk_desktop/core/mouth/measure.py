@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .face_model import source_openings
+from .source_mouth import SourceMouth, source_mouth  # noqa: F401  (re-exported for callers of measure)
 from .geometry import INNER_LOWER, INNER_UPPER, OUTER_LOWER, OUTER_UPPER
 
-TALKING_SPREAD = 0.12  # p95 - p5 of the inner gap (mouth widths) above which an idle clip "talks"
 NOSE_BASE = 2
 CHIN = 152
 CLOSED_GAP = 0.06  # inner gap / mouth width below which the lips read as shut (about 2 px on a small face)
@@ -95,43 +94,6 @@ def lip_colour_change(track: MouthTrack, share: float = 0.2) -> float:
     k = max(1, int(len(gap) * share))
     idle = np.median(lab[order[:k]], axis=0)
     return float(np.median(np.linalg.norm(lab[order[-k:]] - idle, axis=1)))
-
-
-@dataclass(frozen=True)
-class SourceMouth:
-    """How much an idle loop's own mouth moves, and the quietest stretch of it."""
-
-    openings: np.ndarray
-    spread: float  # p95 - p5 of the inner gap
-    talks: bool
-    quiet_start: int  # first frame of the quietest window
-    quiet_frames: int
-
-    def warning(self, fps: float) -> str | None:
-        if not self.talks:
-            return None
-        a, b = self.quiet_start / fps, (self.quiet_start + self.quiet_frames) / fps
-        return (f"the idle clip talks: its own mouth opens and closes (spread {self.spread:.2f} mouth widths), "
-                f"so the drawn speech mixes with it. Use a quieter clip, or the quietest window "
-                f"{a:.1f}-{b:.1f} s of this one.")
-
-
-def source_mouth(points: np.ndarray, fps: float, window_s: float = 2.0) -> SourceMouth:
-    openings = source_openings(points)
-    valid = openings[np.isfinite(openings)]
-    if len(valid) < 2:
-        return SourceMouth(openings, 0.0, False, 0, len(openings))
-    spread = float(np.subtract(*np.percentile(valid, [95, 5])))
-    n = len(openings)
-    win = max(2, min(n, int(round(window_s * fps))))
-    filled = np.where(np.isfinite(openings), openings, np.nanmax(valid))
-    best, best_start = np.inf, 0
-    for start in range(0, n - win + 1, max(1, win // 8)):
-        seg = filled[start:start + win]
-        score = float(seg.max() - seg.min() + seg.mean())
-        if score < best:
-            best, best_start = score, start
-    return SourceMouth(openings, spread, spread > TALKING_SPREAD, best_start, win)
 
 
 def read_video_mouth(path) -> MouthTrack:
