@@ -161,3 +161,20 @@ def test_cli_speaks_with_a_user_patch_library(workdir, loop_video, capsys):
     assert main(["speak", str(loop_video), "Hi.", "--engine", "espeak", "--out", str(workdir / "never.mp4"),
                  "--patches", str(bad)]) == 1
     assert "sil.png" in capsys.readouterr().err and not (workdir / "never.mp4").exists()
+
+
+def test_cli_warns_when_the_idle_clip_talks(workdir, fixtures_dir, capsys):
+    out = workdir / "talking_source.mp4"
+    code = main(["speak", str(fixtures_dir / "liveportrait_d12.mp4"), "Hi.", "--engine", "espeak", "--out", str(out)])
+    assert code == 0 and out.exists()
+    err = capsys.readouterr().err
+    assert "idle clip talks" in err and "quietest window" in err
+
+
+def test_a_quiet_loop_gets_no_talking_warning(talk, capsys):
+    from navtalk_desktop.core.landmarks import load_or_compute_landmarks
+    from navtalk_desktop.core.mouth.source_mouth import source_mouth
+
+    out, _ = talk
+    track = load_or_compute_landmarks(out.parent / "loop.mp4")
+    assert source_mouth(track.points, track.fps).warning(track.fps) is None

@@ -72,6 +72,8 @@ def _speak(args: argparse.Namespace) -> int:
             print(file=sys.stderr)
         print(f"wrote {result.path}: {result.frame_count} frames at {result.fps:g} fps "
               f"({result.duration:.2f} s) in {result.render_seconds:.1f} s")
+        if result.source_warning:
+            print(f"warning: {result.source_warning}", file=sys.stderr)
         if result.faceless_frames:
             print(f"warning: {result.faceless_frames} frame(s) had no face; their mouth was left as is",
                   file=sys.stderr)

@@ -37,6 +37,7 @@ class TalkRenderResult:
     audio_duration: float
     render_seconds: float
     faceless_frames: int  # loop frames without landmarks, shown unchanged
+    source_warning: str | None = None  # set when the idle loop's own mouth moves a lot (it "talks")
 
 
 def render_talk_video(
@@ -104,8 +105,10 @@ def render_talk_video(
                 raise FFmpegError("encoding the talking clip failed: " + (" | ".join(tail) or f"exit {code}"))
     if on_progress:
         on_progress(1.0)
+    from .mouth.source_mouth import source_mouth
+
     return TalkRenderResult(out_path, written, fps, written / fps, utterance.duration,
-                            time.perf_counter() - started, faceless)
+                            time.perf_counter() - started, faceless, source_mouth(track.points, fps).warning(fps))
 
 
 def _write_frames(proc, loop_path, info, utterance, renderer, track, n_out, on_progress, cancel):

@@ -327,3 +327,11 @@ def test_user_patch_folder_replaces_the_generated_mouth(panel, qtbot, tmp_path, 
     assert panel.use_patches(folder)
     panel.set_loop(fixture_loop)
     assert isinstance(panel.loop.renderer, PatchMouthRenderer)
+
+
+def test_the_preview_warns_that_a_talking_idle_clip_talks(make_panel, fixture_loop):
+    """The fixture clip's own mouth opens and closes: the studio says so and suggests a quieter window."""
+    panel = make_panel(loop=fixture_loop)
+    text = panel.status_label.text()
+    assert "idle clip talks" in text and "quietest window" in text
+    assert "#c98a1b" in panel.status_label.styleSheet()  # shown as a warning

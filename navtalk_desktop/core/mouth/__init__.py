@@ -1,6 +1,7 @@
 """Weight-free mouth rendering: viseme parameters, landmark warping of the mouth region, PNG patch sets. No Qt.
 
-Main entry points: MouthRenderer (renderer.py), MouthParams / REST / viseme_params (params.py),
+Main entry points: MouthRenderer (renderer.py: warp.py, pose.py, inner_mouth.py), MouthParams / REST /
+viseme_params (params.py), measure.py (read back by Face Mesh), source_mouth.py (does the idle loop talk),
 PatchLibrary / PatchMouthRenderer (patches.py), region_mask (geometry.py).
 """
 

@@ -1,5 +1,5 @@
-"""Mouth geometry from Face Mesh landmarks: the lip contours, a mouth-aligned frame, control points,
-and how a MouthParams pose moves them.
+"""Mouth geometry from Face Mesh landmarks: the lip contours, a mouth-aligned frame, and the ring of
+control points around the lips that bounds a patch set's region (patches.py).
 
 Why a mouth-aligned frame: every displacement is expressed in mouth widths along the mouth's own
 axes, so the same pose fits any face size and follows head tilt and motion frame by frame.
@@ -20,15 +20,6 @@ LIP_INDICES = tuple(sorted(set(OUTER_UPPER + OUTER_LOWER + INNER_UPPER + INNER_L
 LEFT_CORNER, RIGHT_CORNER = 61, 291
 INNER_TOP, INNER_BOTTOM = 13, 14
 
-# Displacements, in mouth widths, of a full-strength parameter.
-JAW_DROP = 0.34  # lower lip drop at jaw_open = 1
-CHIN_FOLLOW = 0.5  # share of the lip drop the skin under the lip follows
-UPPER_RAISE = 0.07
-ROUND_OPEN = 0.05  # a pucker opens the centre a little
-WIDTH_SPREAD = 0.10  # lip_width = 1 widens the mouth by 10 %
-ROUND_NARROW = 0.20  # lip_round = 1 narrows it by 20 % ...
-ROUND_NARROW_INNER = 0.12  # ... and the opening a further 12 %, so it turns round
-CORNER_DROP = 0.06
 CHIN_ROW_DEPTH = 0.30  # the row of control points under the lower lip
 
 # The warped region around the lips (mouth widths beyond the lips' bounding box). Outside it no
@@ -77,25 +68,8 @@ def _unique(seq):
     return out
 
 
-# Control point order: lips (outer, inner), then the chin row, then the fixed ring.
+# Control point order: lips (outer, inner), then a row under the lower lip, then the fixed ring.
 LIP_ORDER = tuple(_unique(OUTER_UPPER + OUTER_LOWER + INNER_UPPER + INNER_LOWER))
-_ROLE = {}
-for _i in OUTER_UPPER[1:-1]:
-    _ROLE[_i] = "outer_upper"
-for _i in OUTER_LOWER[1:-1]:
-    _ROLE[_i] = "outer_lower"
-for _i in INNER_UPPER[1:-1]:
-    _ROLE[_i] = "inner_upper"
-for _i in INNER_LOWER[1:-1]:
-    _ROLE[_i] = "inner_lower"
-for _i in (61, 291):
-    _ROLE[_i] = "outer_corner"
-for _i in (78, 308):
-    _ROLE[_i] = "inner_corner"
-ROLES = tuple(_ROLE[i] for i in LIP_ORDER)
-_ROLE_IS = {r: np.array([role == r for role in ROLES]) for r in set(ROLES)}
-_INNER = _ROLE_IS["inner_upper"] | _ROLE_IS["inner_lower"] | _ROLE_IS["inner_corner"]
-_LOWER = _ROLE_IS["outer_lower"] | _ROLE_IS["inner_lower"]
 N_LIP = len(LIP_ORDER)
 CHIN_SOURCES = OUTER_LOWER[1:-1]
 N_CHIN = len(CHIN_SOURCES)
@@ -136,82 +110,6 @@ def ring_of(lips_local: np.ndarray) -> np.ndarray:
     angles = np.linspace(0.0, 2 * np.pi, RING_POINTS, endpoint=False)
     ys = np.where(np.sin(angles) > 0, bottom, top) * np.sin(angles)
     return np.stack([cx + ax * np.cos(angles), cy + ys], axis=1)
-
-
-def _index_of(indices) -> np.ndarray:
-    pos = {idx: k for k, idx in enumerate(LIP_ORDER)}
-    return np.array([pos[i] for i in indices])
-
-
-_INNER_UPPER_IDX = _index_of(INNER_UPPER)
-_INNER_LOWER_IDX = _index_of(INNER_LOWER)
-_UPPER = _ROLE_IS["outer_upper"] | _ROLE_IS["inner_upper"]
-
-
-def _profile(x: np.ndarray, half_width: float) -> np.ndarray:
-    """1 at the mouth centre, 0 at the corners: lips open most in the middle."""
-    return np.clip(1.0 - (x / max(half_width, 1e-6)) ** 2, 0.0, 1.0) ** 0.6
-
-
-def deform(controls: MouthControls, params: np.ndarray, closed: float = 0.0) -> np.ndarray:
-    """Destination control points (local) for a pose (jaw_open, lip_width, lip_round, upper_lip_raise).
-
-    `closed` (0..1) then brings the inner lips together (p/b/m, silence) even when the loop's own
-    mouth is open; both lips move by half the gap, keeping their thickness.
-    """
-    jaw, width, rnd, raise_ = (float(v) for v in params)
-    jaw, rnd, raise_ = max(0.0, jaw), max(0.0, rnd), max(0.0, raise_)
-    src = controls.local
-    dst = src.copy()
-    lips = src[:N_LIP]
-    half = max(float(np.abs(lips[:, 0]).max()), 1e-3)
-    sx = 1.0 + WIDTH_SPREAD * width - ROUND_NARROW * rnd
-    sx_inner = sx - ROUND_NARROW_INNER * rnd
-    drop = JAW_DROP * jaw
-    x, y = lips[:, 0], lips[:, 1]
-    prof = _profile(x, half)
-    scale = np.where(_INNER, sx_inner, sx)
-    dy = np.select(
-        [_ROLE_IS["outer_corner"], _ROLE_IS["inner_corner"], _LOWER],
-        [np.full_like(y, CORNER_DROP * jaw), np.full_like(y, CORNER_DROP * jaw + 0.1 * drop),
-         (drop + ROUND_OPEN * rnd) * prof],
-        default=-(UPPER_RAISE * raise_ + ROUND_OPEN * 0.6 * rnd) * prof,
-    )
-    dst[:N_LIP, 0] = x * scale
-    dst[:N_LIP, 1] = y + dy
-    if closed > 0.0:
-        _close_lips(dst, min(1.0, float(closed)))
-    chin = src[N_LIP:N_LIP + N_CHIN]
-    chin_prof = _profile(chin[:, 0], half)
-    dst[N_LIP:N_LIP + N_CHIN, 0] = chin[:, 0] * (1.0 + (sx - 1.0) * 0.3)
-    dst[N_LIP:N_LIP + N_CHIN, 1] = chin[:, 1] + CHIN_FOLLOW * drop * chin_prof
-    return dst
-
-
-def _close_lips(dst: np.ndarray, closed: float) -> None:
-    up, low = dst[_INNER_UPPER_IDX], dst[_INNER_LOWER_IDX]
-    order_u, order_l = np.argsort(up[:, 0]), np.argsort(low[:, 0])
-    x = dst[:N_LIP, 0]
-    gap = np.maximum(0.0, np.interp(x, low[order_l, 0], low[order_l, 1]) - np.interp(x, up[order_u, 0], up[order_u, 1]))
-    shift = 0.5 * closed * gap
-    dst[:N_LIP, 1] += np.where(_UPPER, shift, 0.0) - np.where(_LOWER, shift, 0.0)
-
-
-def inner_polygon_indices() -> np.ndarray:
-    """Indices (into the control points) of the inner-lip loop: upper left->right, lower right->left."""
-    pos = {idx: k for k, idx in enumerate(LIP_ORDER)}
-    loop = list(INNER_UPPER) + list(INNER_LOWER[-2:0:-1])
-    return np.array([pos[i] for i in loop])
-
-
-def inner_upper_indices() -> np.ndarray:
-    pos = {idx: k for k, idx in enumerate(LIP_ORDER)}
-    return np.array([pos[i] for i in INNER_UPPER])
-
-
-def inner_lower_indices() -> np.ndarray:
-    pos = {idx: k for k, idx in enumerate(LIP_ORDER)}
-    return np.array([pos[i] for i in INNER_LOWER])
 
 
 def region_mask(points: np.ndarray, shape: tuple[int, int], margin: float = REGION_MARGIN) -> np.ndarray | None:

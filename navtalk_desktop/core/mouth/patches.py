@@ -16,9 +16,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..speech.visemes import VISEMES
-from .geometry import LEFT_CORNER, RIGHT_CORNER
+from .geometry import LEFT_CORNER, RIGHT_CORNER, controls_of
 from .params import MouthParams
-from .renderer import MouthRenderer
+from .renderer import _as_points
 
 # Where the mouth corners sit on a patch canvas, as fractions of its width and height (default).
 DEFAULT_LEFT_CORNER = (0.25, 0.5)
@@ -120,16 +120,24 @@ class PatchMouthRenderer:
     (the generated renderer's feathered ring) are never changed."""
 
     def __init__(self, frames_landmarks, library: PatchLibrary) -> None:
-        self._regions = MouthRenderer(frames_landmarks)
-        self.points = self._regions.points
-        self.frame_count = self._regions.frame_count
+        self.points = _as_points(frames_landmarks)
+        self.frame_count = int(self.points.shape[0])
         self.library = library
+        self._regions: dict[tuple[int, tuple[int, int]], _Region | None] = {}
+
+    def geometry(self, frame_index: int, shape: tuple[int, int]) -> "_Region | None":
+        key = (int(frame_index) % self.frame_count, tuple(shape[:2]))
+        if key not in self._regions:
+            if len(self._regions) > 256:
+                self._regions.clear()
+            self._regions[key] = _Region.of(self.points[key[0]], shape)
+        return self._regions[key]
 
     def render(self, frame_rgb: np.ndarray, frame_index: int, mouth_params: MouthParams,
                inplace: bool = False) -> np.ndarray:
         if mouth_params is None or mouth_params.is_rest:
             return frame_rgb
-        geo = self._regions.geometry(frame_index, frame_rgb.shape[:2])
+        geo = self.geometry(frame_index, frame_rgb.shape[:2])
         if geo is None:
             return frame_rgb
         weights = dict(mouth_params.weights) or {mouth_params.viseme: 1.0}
@@ -146,3 +154,37 @@ class PatchMouthRenderer:
         blended = np.clip(region.astype(np.float32) * (1.0 - alpha) + colour + 0.5, 0, 255).astype(np.uint8)
         np.copyto(region, blended, where=geo.inside[..., None] & (alpha > 0))
         return out
+
+
+FEATHER_PER_WIDTH = 0.08  # feather of the patch region's edge, in mouth widths
+
+
+@dataclass
+class _Region:
+    """The feathered ring around the lips a patch may cover (the generated mouth's lip controls)."""
+
+    x0: int
+    y0: int
+    w: int
+    h: int
+    feather: np.ndarray  # (h, w) float32 0..1, exactly 0 outside the ring
+    inside: np.ndarray  # (h, w) bool
+
+    @classmethod
+    def of(cls, points: np.ndarray, shape) -> "_Region | None":
+        controls = controls_of(points)
+        if controls is None:
+            return None
+        frame = controls.frame
+        ring = frame.to_global(controls.ring)
+        x0, y0 = np.maximum(np.floor(ring.min(axis=0)).astype(int) - 1, 0)
+        x1, y1 = np.minimum(np.ceil(ring.max(axis=0)).astype(int) + 2, (shape[1], shape[0]))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return None
+        w, h = int(x1 - x0), int(y1 - y0)
+        inside = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(inside, [np.round((ring - (x0, y0)) * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+        dist = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+        feather = np.clip(dist / max(1.0, FEATHER_PER_WIDTH * frame.width), 0.0, 1.0).astype(np.float32)
+        feather[inside == 0] = 0.0
+        return cls(int(x0), int(y0), w, h, feather, inside.astype(bool))

@@ -79,6 +79,10 @@ def preview_loop_from(frames: np.ndarray, fps: float, track, source_size: tuple[
     elif track.frame_count != frames.shape[0]:
         note = (f"the landmarks cover {track.frame_count} frames and the loop has {frames.shape[0]}; "
                 "the mouth may be placed a little off")
+    else:
+        from ...core.mouth.source_mouth import source_mouth
+
+        note = source_mouth(track.points, float(fps)).warning(float(fps)) or ""
     return PreviewLoop(frames, float(fps), renderer, path, (w, h), note)
 
 
