@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ..core.loop_plan import LoopPlan
+from ..core.loop_plan import BLENDED, LoopPlan
 from . import plan_edits
 
 TOP = 36  # px above the plot: legend, plan label and marker handles
@@ -290,7 +290,7 @@ class TimelineWidget(QWidget):
         plan = self._plan
         if plan is None:
             return
-        if plan.strategy == "crossfade":
+        if plan.strategy in BLENDED:
             fade = QColor(COLORS["crossfade"])
             fade.setAlpha(45)
             k = plan.crossfade_frames
