@@ -67,6 +67,11 @@ def test_morph_slides_a_moved_texture_into_place_where_a_blend_doubles_it():
     assert err_morph < 4.0
     # The ends are the ends: t=0 is a, t=1 is b.
     assert np.array_equal(morph_frame(a, b, 0.0), a) and np.array_equal(morph_frame(a, b, 1.0), b)
+    # Appearance follows the weights: two unrelated pictures at the same place blend (1 - t) : t.
+    other = _texture(128, 160, seed=9)
+    expected = 0.75 * a.astype(float) + 0.25 * other
+    assert np.abs(morph_frame(a, other, 0.25).astype(float) - expected)[inner].mean() < 0.5 * np.abs(
+        0.25 * a.astype(float) + 0.75 * other - expected)[inner].mean()
     # A quarter of the way: 3 px moved, not 9 (a flow applied the wrong way round lands on the far side).
     quarter = morph_frame(a, b, 0.25).astype(float)
     assert np.abs(quarter - _shifted(base, 3.0))[inner].mean() < np.abs(quarter - _shifted(base, 9.0))[inner].mean()
