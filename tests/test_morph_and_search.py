@@ -131,6 +131,22 @@ def test_search_keeps_blinks_out_of_the_transition_even_when_only_that_seam_is_c
         assert hi < avoided.start or lo > avoided.end, plan
 
 
+def test_search_prefers_open_eyes_in_the_transition(tmp_path):
+    """The cheapest pixel seam falls on half-closed eyes (a squint, not a blink): another window wins."""
+    n_out, k, f0 = 100, 10, 60
+    frames = np.stack([_texture(72, 96, seed=300 + i, blur=3.0) for i in range(200)])
+    frames[f0 - k + n_out:f0 + n_out] = frames[f0 - k:f0]
+    path = tmp_path / "squint_at_cheap_seam.mp4"
+    _write_gray_video(path, frames)
+    analysis = _synthetic_analysis(path, [_event(100, 101, 103)])
+    small = source_frames_small(path, analysis.info)
+    best_with_open_eyes = score_windows(analysis, small, n_out, k, ("crossfade",))[0]
+    assert abs(best_with_open_eyes.first - f0) <= 2
+    analysis.openness[f0 - k:f0] = 0.45
+    best = score_windows(analysis, small, n_out, k, ("crossfade",))[0]
+    assert not (best.first - k <= f0 - 1 and f0 - k <= best.first - 1), best
+
+
 def test_no_backwards_blink_while_a_forward_loop_exists(tmp_path):
     """A slow dissolve: every forward seam blends two different pictures, ping-pong turns are nearly free.
 
