@@ -221,3 +221,17 @@ def test_morph_export_cancels_cleanly(face_video_factory, tmp_path):
     with pytest.raises(CancelledError):
         export_loop(source, plan, out, on_progress=on_progress, cancel=cancel)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rules_bend_only_when_no_window_obeys_them(tmp_path):
+    """A 4.8 s clip whose every 4 s window has a blink in a transition still gets a loop, marked as costly."""
+    frames = np.stack([_texture(72, 96, seed=500 + i, blur=3.0) for i in range(120)])
+    path = tmp_path / "crowded.mp4"
+    _write_gray_video(path, frames)
+    analysis = _synthetic_analysis(path, [_event(5, 6, 7), _event(50, 51, 53), _event(112, 113, 114)])
+    small = source_frames_small(path, analysis.info)
+    assert score_windows(analysis, small, 100, 10, ("crossfade",)) == []
+    relaxed = score_windows(analysis, small, 100, 10, ("crossfade",), strict=False)
+    assert relaxed and all(s.cost >= 100 for s in relaxed)
+    plan, candidates = choose_plan(analysis, path, strategies=("crossfade",))
+    assert plan.output_frames == 100 and plan.first <= 50 and 53 <= plan.last

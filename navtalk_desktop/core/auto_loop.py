@@ -15,7 +15,7 @@ from .blink_rules import plan_conflicts
 from .errors import PlanError
 from .loop_plan import BLENDED, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, make_plan, validate
 from .seam import SeamReport, assemble, measure_frames, plan_turns, source_frames_small
-from .window_search import best_distinct, face_box, score_windows
+from .window_search import best_distinct, diagonal_filter, face_box, pair_distances, score_windows
 
 AUTO_STRATEGIES = ("pingpong", "crossfade", "morph")
 MEASURED_PER_STRATEGY = 3  # windows per strategy measured fully after the cheap search
@@ -121,13 +121,19 @@ def _searched_plans(analysis: AnalysisResult, frames: np.ndarray, loop_point: in
     fps = Fraction(info.fps)
     n = int(round(duration * fps))
     k = max(1, min(int(round(crossfade * fps)), n // 3))
-    scores = score_windows(analysis, frames, n, k, tuple(s for s in strategies if s != "pingpong"), loop_point)
-    forward_exists = bool(scores)
-    if "pingpong" in strategies:
-        pingpong = score_windows(analysis, frames, n + n % 2, k, ("pingpong",), loop_point)
-        # Never a ping-pong that plays a blink backwards while a forward loop exists.
-        scores += [s for s in pingpong if not (forward_exists and s.blink_reversed)]
-        scores.sort(key=lambda s: s.cost)
+    d = diagonal_filter(pair_distances(frames, analysis))
+    forward = tuple(s for s in strategies if s != "pingpong")
+    scores: list = []
+    for strict in (True, False):  # the blink rules bend only when no window of any strategy obeys them
+        scores = score_windows(analysis, frames, n, k, forward, loop_point, strict, d)
+        forward_exists = bool(scores)
+        if "pingpong" in strategies:
+            pingpong = score_windows(analysis, frames, n + n % 2, k, ("pingpong",), loop_point, strict, d)
+            # Never a ping-pong that plays a blink backwards while a forward loop exists.
+            scores += [s for s in pingpong if not (forward_exists and s.blink_reversed)]
+        if scores:
+            break
+    scores.sort(key=lambda s: s.cost)
     picked = best_distinct(scores, MEASURED_PER_STRATEGY, max(1, int(round(DISTINCT_GAP_S * float(fps)))))
     plans = []
     for s in picked:

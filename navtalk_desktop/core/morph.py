@@ -18,6 +18,7 @@ import numpy as np
 
 from . import media
 from .cancel import CancelToken
+from .errors import InputError
 from .loop_plan import LoopPlan
 
 FLOW_WIDTH = 480  # flow is smooth: computing it wider costs time and finds nothing a face needs
@@ -88,16 +89,18 @@ def render_frames(source: Path | str, info: media.VideoInfo, plan: LoopPlan,
     """
     n, k = plan.span, plan.crossfade_frames
     lo, _ = plan.source_range
-    frames = media.iter_frames(source, info, start_frame=lo, end_frame=plan.last + 1, cancel=cancel)
-    heads = [next(frames) for _ in range(k)]
-    tails = []
-    for t, frame in enumerate(frames):
-        if t < n - k:
+    heads, tails, decoded = [], [], 0
+    for frame in media.iter_frames(source, info, start_frame=lo, end_frame=plan.last + 1, cancel=cancel):
+        decoded += 1
+        if len(heads) < k:
+            heads.append(frame)
+        elif decoded - k <= n - k:
             yield frame
         else:
             tails.append(frame)
     if len(tails) != k:
-        raise ValueError(f"expected {k} tail frames from the source, decoded {len(tails)}")
+        raise InputError(f"{Path(source).name} ended early: the morph loop reads source frames {lo}-{plan.last} "
+                         f"but only {decoded} of them could be decoded")
     for j, (a, b) in enumerate(zip(tails, heads)):
         if cancel is not None:
             cancel.raise_if_cancelled()

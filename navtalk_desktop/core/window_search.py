@@ -29,6 +29,7 @@ BLINK_MARGIN = 1  # frames around a blink event that a transition must also avoi
 MOUTH_INNER = (13, 14)
 MOUTH_CORNERS = (61, 291)
 NOSE_TIP = 1
+RULE_BROKEN_COST = 100.0  # with strict=False a broken blink rule costs this instead of excluding the window
 
 
 @dataclass
@@ -122,15 +123,18 @@ def _overlaps(a: int, b: int, spans: list[tuple[int, int]]) -> bool:
 
 
 def score_windows(analysis: AnalysisResult, small_frames: np.ndarray, n_out: int, crossfade_frames: int,
-                  strategies: tuple[str, ...], loop_point: int | None = None) -> list[WindowScore]:
+                  strategies: tuple[str, ...], loop_point: int | None = None, strict: bool = True,
+                  distances: np.ndarray | None = None) -> list[WindowScore]:
     """Every window that obeys the blink rules, for each strategy, sorted by cost (cheapest first).
 
     Blended windows keep every blink event out of both transition ranges and contain a whole blink in their
     unfaded part (with `loop_point`: contain that frame instead). Ping-pong windows contain their blink or
-    loop point anywhere in the span and are marked `blink_reversed` when a blink lies inside.
+    loop point anywhere in the span and are marked `blink_reversed` when a blink lies inside. With
+    strict=False (for clips where no window obeys), a broken rule costs RULE_BROKEN_COST instead; a loop
+    point must still be inside. `distances`: the diagonal-filtered pair distances, if already computed.
     """
     frames = analysis.frame_count
-    d = diagonal_filter(pair_distances(small_frames, analysis))
+    d = diagonal_filter(pair_distances(small_frames, analysis)) if distances is None else distances
     openness = _filled(analysis.openness) if np.isfinite(analysis.openness).any() else np.ones(frames)
     events = analysis.events
     spans = [(e.start, e.end) for e in events]
@@ -140,11 +144,13 @@ def score_windows(analysis: AnalysisResult, small_frames: np.ndarray, n_out: int
     def eyes_cost(lo: int, hi: int) -> float:
         return EYES_CLOSED_COST * max(0.0, EYES_OPEN - float(openness[lo:hi + 1].min()))
 
-    def anchor(lo: int, hi: int) -> int | None:
+    def anchor(lo: int, hi: int) -> tuple[int | None, float]:
         if loop_point is not None:
-            return loop_point if lo <= loop_point <= hi else None
+            return (loop_point if lo <= loop_point <= hi else None), 0.0
         inside = [e for e in wanted if lo <= e.start and e.end <= hi]
-        return max(inside, key=lambda e: e.confidence).apex if inside else None
+        if inside:
+            return max(inside, key=lambda e: e.confidence).apex, 0.0
+        return (None, 0.0) if strict else ((lo + hi) // 2, RULE_BROKEN_COST)
 
     out: list[WindowScore] = []
     for strategy in strategies:
@@ -152,23 +158,23 @@ def score_windows(analysis: AnalysisResult, small_frames: np.ndarray, n_out: int
             k = crossfade_frames
             for first in range(k, frames - n_out + 1):
                 last = first + n_out - 1
-                if _overlaps(first - k, first - 1, spans) or _overlaps(last - k + 1, last, spans):
+                broken = _overlaps(first - k, first - 1, spans) or _overlaps(last - k + 1, last, spans)
+                if broken and strict:
                     continue
-                point = anchor(first, last - k)
+                point, cost = anchor(first, last - k)
                 if point is None:
                     continue
                 heads = np.arange(first - k, first)
-                cost = float(d[heads, heads + n_out].mean())
+                cost += float(d[heads, heads + n_out].mean()) + (RULE_BROKEN_COST if broken else 0.0)
                 cost += eyes_cost(first - k, first - 1) + eyes_cost(last - k + 1, last)
                 out.append(WindowScore(strategy, first, last, point, cost))
         elif strategy == "pingpong":
             span = n_out // 2 + 1
             for first in range(0, frames - span + 1):
                 last = first + span - 1
-                point = anchor(first, last)
+                point, cost = anchor(first, last)
                 if point is None:
                     continue
-                cost = 0.0
                 for turn, back in ((last, last - 1), (first, first + 1)):
                     ahead = 2 * turn - back  # the frame the clip would have played instead
                     cost += float(d[back, ahead] if 0 <= ahead < frames else 2.0 * d[back, turn])
