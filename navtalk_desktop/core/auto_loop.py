@@ -134,13 +134,18 @@ def _searched_plans(analysis: AnalysisResult, frames: np.ndarray, loop_point: in
         if scores:
             break
     scores.sort(key=lambda s: s.cost)
+
+    def plan_of(s) -> LoopPlan:
+        return LoopPlan(s.strategy, fps.numerator, fps.denominator, info.frame_count, s.first, s.last,
+                        s.loop_point, k if s.strategy in BLENDED else 0)
+
+    if any(e.exclude for e in analysis.events):  # the user's "never loop through this" blinks
+        scores = [s for s in scores if not plan_conflicts(plan_of(s), analysis.events)]
     picked = best_distinct(scores, MEASURED_PER_STRATEGY, max(1, int(round(DISTINCT_GAP_S * float(fps)))))
     plans = []
     for s in picked:
-        plan = LoopPlan(s.strategy, fps.numerator, fps.denominator, info.frame_count, s.first, s.last,
-                        s.loop_point, k if s.strategy in BLENDED else 0)
         try:
-            plans.append((validate(plan), s.cost))
+            plans.append((validate(plan_of(s)), s.cost))
         except PlanError:
             continue
     return plans
@@ -169,7 +174,8 @@ def choose_plan(
     frames = source_frames_small(source, analysis.info)
     if before is not None:
         point = loop_point if loop_point is not None else analysis.best_blink().apex
-        plans = [(p, 0.0) for p in _explicit_plans(analysis, point, duration, crossfade, before, after, strategies)]
+        plans = [(p, 0.0) for p in _explicit_plans(analysis, point, duration, crossfade, before, after, strategies)
+                 if not plan_conflicts(p, analysis.events)]
     else:
         plans = _searched_plans(analysis, frames, loop_point, duration, crossfade, strategies)
     if not plans:
