@@ -17,6 +17,7 @@ from navtalk_desktop.core.auto_loop import plan_loop
 from navtalk_desktop.core.blink_rules import plan_conflicts, plan_notes
 from navtalk_desktop.core.blinks import BlinkEvent
 from navtalk_desktop.core.errors import InputError
+from navtalk_desktop.core.loop_plan import BLENDED
 from navtalk_desktop.core.project import Project, load_project, save_project
 
 
@@ -130,18 +131,19 @@ def test_plan_follows_deleted_and_added_blinks(d18):
 
 def test_excluded_blink_is_never_crossed(d18):
     path, a = d18
-    plain = plan_loop(a, path).plan
-    second = by_apex(a, 187)
+    plain = plan_loop(a, path, strategy="pingpong").plan  # a ping-pong plays its blink backwards
+    second = next(e for e in a.events if plain.first <= e.start and e.end <= plain.last)
     edits = be.update(be.BlinkEdits(), second, exclude=True)
     corrected = blink_store.corrected(a, edits)
-    assert plan_conflicts(plain, corrected.events)  # the plan auto picked before crosses the excluded blink
+    assert plan_conflicts(plain, corrected.events)  # the plan picked before plays the excluded blink backwards
     assert any("never to loop through" in n for n in plan_notes(plain, corrected.events))
-    choice = plan_loop(corrected, path)
-    assert not plan_conflicts(choice.plan, corrected.events)
-    lo, hi = choice.plan.source_range
-    assert second.end < lo or second.start > hi or (
-        choice.plan.strategy == "crossfade" and choice.plan.first <= second.start
-        and second.end < choice.plan.faded_range[0])
+    for strategy in ("pingpong", "auto"):
+        choice = plan_loop(corrected, path, strategy=strategy)
+        assert not plan_conflicts(choice.plan, corrected.events)
+        lo, hi = choice.plan.source_range
+        assert second.end < lo or second.start > hi or (
+            choice.plan.strategy in BLENDED and choice.plan.first <= second.start
+            and second.end < choice.plan.faded_range[0])
 
 
 def test_project_keeps_the_corrections(d18, tmp_path):

@@ -16,7 +16,7 @@ from navtalk_desktop.core.seam import assemble, inspect_loop, source_frames_smal
 
 
 @pytest.mark.parametrize("fps", [24, 25, 30])
-@pytest.mark.parametrize("strategy", ["pingpong", "crossfade"])
+@pytest.mark.parametrize("strategy", ["pingpong", "crossfade", "morph"])
 def test_exact_frames_and_no_repeats(face_video_factory, tmp_path, fps, strategy):
     source, truth = face_video_factory(fps=fps, duration=6.0, blink_times=(1.6, 4.2))
     info = media.probe(source)
@@ -33,7 +33,11 @@ def test_exact_frames_and_no_repeats(face_video_factory, tmp_path, fps, strategy
     got = source_frames_small(out, media.probe(out)).astype(float)
     errors = np.abs(got - expected).mean(axis=(1, 2))
     shifted = np.abs(got[1:] - expected[:-1]).mean(axis=(1, 2))
-    assert errors.max() < 2.0
+    if strategy == "morph":  # its transition is warped along flow found at 480 px here, at 160 px in `assemble`
+        k = plan.crossfade_frames
+        assert errors[:-k].max() < 2.0 and errors[-k:].max() < 3.0
+    else:
+        assert errors.max() < 2.0
     assert errors.mean() < shifted.mean()
     sidecar = json.loads(result.sidecar_path.read_text())
     assert sidecar["plan"]["output_frames"] == plan.output_frames
@@ -119,8 +123,8 @@ def test_auto_picks_a_crossfade_around_a_blink(face_video_factory, tmp_path):
     analysis = analyze_video(source)
     plan, candidates = choose_plan(analysis, source)
     assert plan.loop_point in [e.apex for e in analysis.clean_events()]
-    assert plan.strategy == "crossfade"  # a ping-pong would play the blink backwards
-    assert "auto: chose crossfade" in explain(candidates)
+    assert plan.strategy in ("crossfade", "morph")  # a ping-pong would play the blink backwards
+    assert f"auto: chose {plan.strategy}" in explain(candidates)
     assert candidates == sorted(candidates, key=lambda c: c.cost)
 
 

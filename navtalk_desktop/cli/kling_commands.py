@@ -18,6 +18,7 @@ from ..core.kling.client import REGIONS
 from ..core.kling.generation import GenerationRequest, GenerationResult
 from ..core.kling.prompts import DEFAULT_IDLE_PROMPT, DEFAULT_NEGATIVE_PROMPT
 from ..core.logs import setup_file_logging
+from ..core.loop_plan import STRATEGIES
 from ..kling_session import close_stopped_simulator_job, local_server_gone, open_session
 from .kling_progress import GenerationProgressPrinter
 
@@ -321,7 +322,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="the loop file to write")
     p.add_argument("--video-out", help="where to keep the generated clip (default: next to the loop)")
     p.add_argument("--loop-duration", type=float, default=4.0, help="seconds (default 4)")
-    p.add_argument("--strategy", default="auto", choices=("auto", "pingpong", "crossfade"))
+    p.add_argument("--strategy", default="auto", choices=STRATEGIES)
     p.add_argument("--quality", default="high", choices=("high", "medium", "small"))
     p.set_defaults(func=cmd_make_loop)
 

@@ -1,22 +1,33 @@
-"""The `auto` strategy: try loop candidates around every clean blink and keep the best measured seam."""
+"""The `auto` strategy: rank every loop window cheaply, measure the best few, keep the best measured seam."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .analysis import AnalysisResult
 from .blink_rules import plan_conflicts
 from .errors import PlanError
-from .loop_plan import DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, make_plan
+from .loop_plan import BLENDED, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, make_plan, validate
 from .seam import SeamReport, assemble, measure_frames, plan_turns, source_frames_small
+from .window_search import best_distinct, diagonal_filter, face_box, pair_distances, score_windows
 
-CROSSFADE_OFFSETS_S = (0.6, 1.0, 1.5, 2.0)  # where the blink apex sits after the loop start
+AUTO_STRATEGIES = ("pingpong", "crossfade", "morph")
+MEASURED_PER_STRATEGY = 3  # windows per strategy measured fully after the cheap search
+DISTINCT_GAP_S = 0.2  # measured windows of one strategy start at least this far apart
 BLINK_REVERSED_COST = 0.5  # a ping-pong plays the blink backwards once per cycle: slow close, fast open
 BLINK_IN_FADE_COST = 3.0  # a half-faded blink is a ghost
+GHOST_COST = 6.0  # per unit of edge energy lost in the worst transition frame
+GHOST_FREE = 0.05  # energy lost to resampling and grain, not a double image (still clips measure 0.01-0.04)
+GHOST_VISIBLE = 0.15  # from here a double edge shows (d12's crossfades measure 0.3-0.47, its morphs 0.08-0.28)
+GHOST_BLUR = 1.5  # px at the metric width: ignore detail finer than a morph's resampling blurs
+SEARCH_COST = 0.1  # per unit of the cheap pair distance: breaks ties toward the better-matching window
+MORPH_COST = 0.02  # a morph warps pixels: with no motion to hide, the plain crossfade is as good and simpler
 
 
 @dataclass
@@ -25,10 +36,42 @@ class Candidate:
     report: SeamReport
     cost: float
     why: str
+    ghost: float = 0.0
 
 
-def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None) -> tuple[float, str]:
-    """Lower is better: seam step far from 1, motion reversals, repeated frames, blink problems."""
+def _detail(img: np.ndarray) -> float:
+    """Edge energy above the resampling scale: a half-pixel warp keeps it, a double edge halves it."""
+    img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), GHOST_BLUR)
+    gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3)
+    return float((gx * gx + gy * gy).mean())
+
+
+def transition_ghost(loop: np.ndarray, plan: LoopPlan, frames: np.ndarray, box: tuple[int, int, int, int],
+                     offset: int = 0) -> float:
+    """Worst double exposure of a blended plan's transition: 1 - edge energy of the frame / the sharper end's.
+
+    A blend of two misaligned faces draws each edge twice at partial strength, which keeps the summed
+    gradient but halves its energy ((1-w)^2 + w^2 at weight w); an aligned blend or a good morph keeps it.
+    Measured on the face box only. 0 for ping-pong. (A private measure until seam.py has one.)
+    """
+    if plan.faded_range is None:
+        return 0.0
+    x0, y0, x1, y1 = box
+    n, k = plan.span, plan.crossfade_frames
+    worst = 0.0
+    for j in range(k - 1):  # the last transition frame is the pure head frame
+        a = frames[plan.first + n - k + j - offset][y0:y1, x0:x1]
+        b = frames[plan.first - k + j - offset][y0:y1, x0:x1]
+        sharp = max(_detail(a), _detail(b))
+        if sharp > 1e-6:
+            worst = max(worst, 1.0 - _detail(loop[n - k + j][y0:y1, x0:x1]) / sharp)
+    return max(0.0, worst)
+
+
+def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None,
+          ghost: float = 0.0) -> tuple[float, str]:
+    """Lower is better: seam step far from 1, motion reversals, repeated frames, ghosts, blink problems."""
     ratio = max(report.seam_step_ratio, 1e-3)
     cost = abs(math.log(ratio))
     notes = [f"seam step ratio {ratio:.2f}"]
@@ -40,6 +83,11 @@ def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None) -> 
     if report.seam_duplicates:
         cost += report.seam_duplicates
         notes.append(f"{report.seam_duplicates} repeated frames at the seam")
+    if plan.faded_range is not None:
+        cost += GHOST_COST * max(0.0, ghost - GHOST_FREE)
+        notes.append(f"ghost {ghost:.2f}" + (" (double image)" if ghost > GHOST_VISIBLE else ""))
+    if plan.strategy == "morph":
+        cost += MORPH_COST
     if blink and plan.strategy == "pingpong" and plan.first <= blink[0] and blink[1] <= plan.last:
         cost += BLINK_REVERSED_COST
         notes.append("blink plays backwards once a cycle")
@@ -53,23 +101,54 @@ def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None) -> 
     return cost, ", ".join(notes)
 
 
-def candidates_for(analysis: AnalysisResult, loop_point: int, duration: float, crossfade: float,
-                   before: float | None, after: float | None = None,
-                   strategies: tuple[str, ...] = ("pingpong", "crossfade")) -> list[LoopPlan]:
-    info = analysis.info
+def _explicit_plans(analysis: AnalysisResult, loop_point: int, duration: float, crossfade: float,
+                    before: float, after: float | None, strategies: tuple[str, ...]) -> list[LoopPlan]:
+    """With `before` given the user placed the window: one plan per strategy, as make_plan builds it."""
     plans = []
-    offsets = (before,) if before is not None else CROSSFADE_OFFSETS_S
-    for strategy, befores in (("pingpong", (before if before is not None else 1.0,)), ("crossfade", offsets)):
-        if strategy not in strategies:
+    for strategy in strategies:
+        try:
+            plans.append(make_plan(strategy, analysis.info.fps, analysis.info.frame_count, loop_point,
+                                   duration=duration, before=before, after=after, crossfade=crossfade))
+        except PlanError:
             continue
-        for b in befores:
-            try:
-                plans.append(make_plan(strategy, info.fps, info.frame_count, loop_point, duration=duration,
-                                       before=b, after=after, crossfade=crossfade))
-            except PlanError:
-                continue
-    unique = {(p.strategy, p.first, p.last): p for p in plans}
-    return list(unique.values())
+    return plans
+
+
+def _searched_plans(analysis: AnalysisResult, frames: np.ndarray, loop_point: int | None, duration: float,
+                    crossfade: float, strategies: tuple[str, ...]) -> list[tuple[LoopPlan, float]]:
+    """The cheapest windows of every strategy by the Video Textures distance, as plans with their cheap cost."""
+    info = analysis.info
+    fps = Fraction(info.fps)
+    n = int(round(duration * fps))
+    k = max(1, min(int(round(crossfade * fps)), n // 3))
+    d = diagonal_filter(pair_distances(frames, analysis))
+    forward = tuple(s for s in strategies if s != "pingpong")
+    scores: list = []
+    for strict in (True, False):  # the blink rules bend only when no window of any strategy obeys them
+        scores = score_windows(analysis, frames, n, k, forward, loop_point, strict, d)
+        forward_exists = bool(scores)
+        if "pingpong" in strategies:
+            pingpong = score_windows(analysis, frames, n + n % 2, k, ("pingpong",), loop_point, strict, d)
+            # Never a ping-pong that plays a blink backwards while a forward loop exists.
+            scores += [s for s in pingpong if not (forward_exists and s.blink_reversed)]
+        if scores:
+            break
+    scores.sort(key=lambda s: s.cost)
+
+    def plan_of(s) -> LoopPlan:
+        return LoopPlan(s.strategy, fps.numerator, fps.denominator, info.frame_count, s.first, s.last,
+                        s.loop_point, k if s.strategy in BLENDED else 0)
+
+    if any(e.exclude for e in analysis.events):  # the user's "never loop through this" blinks
+        scores = [s for s in scores if not plan_conflicts(plan_of(s), analysis.events)]
+    picked = best_distinct(scores, MEASURED_PER_STRATEGY, max(1, int(round(DISTINCT_GAP_S * float(fps)))))
+    plans = []
+    for s in picked:
+        try:
+            plans.append((validate(plan_of(s)), s.cost))
+        except PlanError:
+            continue
+    return plans
 
 
 def choose_plan(
@@ -79,33 +158,42 @@ def choose_plan(
     duration: float = DEFAULT_DURATION_S,
     crossfade: float = DEFAULT_CROSSFADE_S,
     before: float | None = None,
-    strategies: tuple[str, ...] = ("pingpong", "crossfade"),
+    strategies: tuple[str, ...] = AUTO_STRATEGIES,
     after: float | None = None,
 ) -> tuple[LoopPlan, list[Candidate]]:
-    """Best plan by measured seam, around `loop_point` or else every clean blink. Candidates come sorted."""
+    """Best plan by measured seam over every window of the clip (or the user's placement). Candidates sorted.
+
+    Every window of every strategy is ranked by a cheap frame-pair distance (core/window_search.py); the
+    best few are assembled from the source and measured (seam step, flow, ghost) before one is chosen.
+    """
     if loop_point is not None and not 0 <= loop_point < analysis.frame_count:
         raise PlanError(f"the loop point (frame {loop_point}) is outside the video "
                         f"(frames 0-{analysis.frame_count - 1})")
-    frames = source_frames_small(source, analysis.info)
-    blinks: list[tuple[int, tuple[int, int] | None]] = []
-    if loop_point is not None:
-        event = next((e for e in analysis.events if e.start <= loop_point <= e.end), None)
-        blinks.append((loop_point, (event.start, event.end) if event else None))
-    else:
-        blinks = [(e.apex, (e.start, e.end)) for e in analysis.clean_events()]
-    if not blinks:
+    if loop_point is None and not analysis.clean_events():
         raise PlanError("no clean blink to build a loop around; give a loop point with --at SECONDS or --frame N")
+    frames = source_frames_small(source, analysis.info)
+    if before is not None:
+        point = loop_point if loop_point is not None else analysis.best_blink().apex
+        plans = [(p, 0.0) for p in _explicit_plans(analysis, point, duration, crossfade, before, after, strategies)
+                 if not plan_conflicts(p, analysis.events)]
+    else:
+        plans = _searched_plans(analysis, frames, loop_point, duration, crossfade, strategies)
+    if not plans:
+        raise PlanError(f"the video is too short for a {duration:g} s loop with a whole blink"
+                        + ("" if loop_point is None else f" around frame {loop_point}")
+                        + "; choose a shorter --duration or another loop point")
+    h, w = frames.shape[1:]
+    box = face_box(analysis, w, h)
+    events = analysis.events
     scored = []
-    for point, span in blinks:
-        for plan in candidates_for(analysis, point, duration, crossfade, before, after, strategies):
-            if plan_conflicts(plan, analysis.events):  # the user's "never loop through this" blinks
-                continue
-            loop = assemble(plan, frames)
-            report = measure_frames(loop, float(plan.fps), plan_turns(plan), plan.output_frames, full_flow=False)
-            cost, why = score(plan, report, span)
-            scored.append(Candidate(plan, report, cost, why))
-    if not scored:
-        raise PlanError(f"the video is too short for a {duration:g} s loop")
+    for plan, cheap in plans:
+        event = next((e for e in events if e.start <= plan.loop_point <= e.end), None)
+        span = (event.start, event.end) if event else None
+        loop = assemble(plan, frames)
+        report = measure_frames(loop, float(plan.fps), plan_turns(plan), plan.output_frames, full_flow=False)
+        ghost = transition_ghost(loop, plan, frames, box)
+        cost, why = score(plan, report, span, ghost)
+        scored.append(Candidate(plan, report, cost + SEARCH_COST * cheap, why, ghost))
     scored.sort(key=lambda c: c.cost)
     return scored[0].plan, scored
 
@@ -138,12 +226,12 @@ def plan_loop(
     crossfade: float = DEFAULT_CROSSFADE_S,
     fallback: bool = False,
 ) -> PlanChoice:
-    """The plan every front end uses: measured candidates for `strategy` (or both, for auto).
+    """The plan every front end uses: measured candidates for `strategy` (or all three, for auto).
 
     With no loop point and no clean blink, raise PlanError, or with `fallback` build the plan around the
     most closed eyes in the clip (the middle when no face was seen) and say so.
     """
-    strategies = ("pingpong", "crossfade") if strategy == "auto" else (strategy,)
+    strategies = AUTO_STRATEGIES if strategy == "auto" else (strategy,)
     try:
         plan, candidates = choose_plan(analysis, source, loop_point=loop_point, duration=duration,
                                        crossfade=crossfade, before=before, strategies=strategies, after=after)

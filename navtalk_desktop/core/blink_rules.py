@@ -7,7 +7,7 @@ played backwards by a ping-pong; a normal blink inside a crossfade shows as a gh
 from __future__ import annotations
 
 from .blinks import BlinkEvent
-from .loop_plan import LoopPlan
+from .loop_plan import BLENDED, LoopPlan
 
 
 def _overlaps(event: BlinkEvent, lo: int, hi: int) -> bool:
@@ -16,7 +16,7 @@ def _overlaps(event: BlinkEvent, lo: int, hi: int) -> bool:
 
 def _fade_ranges(plan: LoopPlan) -> list[tuple[int, int]]:
     """Source frames blended at a crossfade seam: the faded tail and the frames it fades into."""
-    if plan.strategy != "crossfade" or not plan.crossfade_frames:
+    if plan.strategy not in BLENDED or not plan.crossfade_frames:  # crossfade and morph blend the same frames
         return []
     return [plan.faded_range, (plan.first - plan.crossfade_frames, plan.first - 1)]
 

@@ -2,6 +2,8 @@
 
 Trims use `trim=start_frame/end_frame` inside one filter graph (never stream copy, which keeps hidden
 frames behind an edit list); every strategy and the format conversion happen before the single encode.
+The morph strategy's frames are made in Python (core/morph.py) and reach the same single encode as
+rawvideo on stdin, in output order, so its frame count is exact by construction.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import ffmpeg, media
+from . import ffmpeg, media, morph
 from .atomic import atomic_output, check_output_path, write_text_atomic
 from .cancel import CancelToken
 from .errors import OutputError, PlanError
@@ -78,6 +80,8 @@ def filter_graph(plan: LoopPlan, fmt: str) -> str:
             f"[tail][head]blend=all_expr='A*(1-{w})+B*{w}'[fade];"
             f"[body][fade]concat=n=2:v=1:a=0"
         )
+    elif plan.strategy == "morph":
+        core = "[0:v]setpts=PTS-STARTPTS"  # stdin already holds the loop's frames in order
     else:
         raise PlanError(f"cannot export strategy {plan.strategy!r}")
     # Exactly N frames at the source rate, whatever the filters' timestamp rounding did.
@@ -126,12 +130,17 @@ def export_loop(
         raise PlanError(f"the plan was made for {plan.source_frames} frames but {source.name} has {info.frame_count}")
     fmt = format_for(out, fmt)
     check_output_path(out)
-    args = ["-y", "-i", str(source), "-filter_complex", filter_graph(plan, fmt), "-map", "[v]", "-an",
+    inputs, frames = ["-i", str(source)], None
+    if plan.strategy == "morph":
+        inputs = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
+                  "-framerate", f"{plan.fps.numerator}/{plan.fps.denominator}", "-i", "pipe:0"]
+        frames = morph.render_frames(source, info, plan, cancel=cancel)
+    args = ["-y", *inputs, "-filter_complex", filter_graph(plan, fmt), "-map", "[v]", "-an",
             "-fps_mode", "passthrough", *encoder_args(fmt, quality)]
     with atomic_output(out) as tmp:
         ffmpeg.run([*args, str(tmp)], total_frames=plan.output_frames,
                    on_progress=(lambda p: on_progress(0.9 * p)) if on_progress else None,
-                   cancel=cancel, what="loop export")
+                   cancel=cancel, what="loop export", stdin_frames=frames)
         report = inspect_loop(tmp, plan)
     sidecar = sidecar_path_for(out)
     write_text_atomic(sidecar, json.dumps({

@@ -8,7 +8,7 @@ import sys
 import threading
 from collections import deque
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from .cancel import CancelToken
 from .errors import CancelledError, FFmpegError
@@ -57,16 +57,44 @@ def run(
     on_progress: Callable[[float], None] | None = None,
     cancel: CancelToken | None = None,
     what: str = "ffmpeg",
+    stdin_frames: Iterable | None = None,
 ) -> None:
-    """Run ffmpeg to completion, reporting progress (0..1) from `-progress` and honouring `cancel`."""
+    """Run ffmpeg to completion, reporting progress (0..1) from `-progress` and honouring `cancel`.
+
+    `stdin_frames` (arrays or bytes) are written to ffmpeg's stdin from a thread, for an input `-i pipe:0`;
+    an error raised while producing them stops ffmpeg and is raised here.
+    """
     proc = popen(
         ["-progress", "pipe:1", "-nostats", "-loglevel", "error", *args],
+        stdin=subprocess.PIPE if stdin_frames is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
     )
     stderr_tail: deque[str] = deque(maxlen=30)
+    feed_error: list[BaseException] = []
+
+    def _feed() -> None:
+        assert proc.stdin is not None
+        stdin = proc.stdin.buffer if hasattr(proc.stdin, "buffer") else proc.stdin
+        try:
+            for frame in stdin_frames:
+                stdin.write(frame if isinstance(frame, bytes) else frame.tobytes())
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # ffmpeg stopped (killed on cancel, or failed): its exit code tells why
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            feed_error.append(exc)
+            proc.kill()
+        finally:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    feeder = threading.Thread(target=_feed, daemon=True) if stdin_frames is not None else None
+    if feeder:
+        feeder.start()
 
     def _drain() -> None:
         assert proc.stderr is not None
@@ -97,9 +125,15 @@ def run(
         proc.wait()
     finally:
         watcher_stop.set()
+        if feeder:
+            if proc.poll() is None:
+                proc.kill()
+            feeder.join(timeout=10)
         drainer.join(timeout=5)
     if cancel is not None and cancel.cancelled:
         raise CancelledError(f"{what} cancelled")
+    if feed_error:
+        raise feed_error[0]
     if proc.returncode != 0:
         tail = "\n".join(stderr_tail) or f"exit code {proc.returncode}"
         raise FFmpegError(f"{what} failed: {tail}")

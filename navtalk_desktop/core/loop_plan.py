@@ -1,10 +1,12 @@
 """Loop plans: which source frames make the loop, counted in frames, never seconds.
 
-Two strategies (specs/loop-and-lipsync.md, section A):
+Three strategies (specs/loop-and-lipsync.md, section A; docs/seamless-loops.md):
 - pingpong: frames first..last forward, then back without repeating either turn frame: 2M-2 frames.
 - crossfade: N frames played forward from `first` to `last`; over the last K output frames they fade into
   the K frames just before `first`, so the wrap back to `first` continues seamlessly. Needs K spare
   frames before the span; the blink sits in the unfaded part, so it never plays backwards.
+- morph: the crossfade's frames, but each transition frame warps both ends toward each other along dense
+  optical flow before blending (core/morph.py), so a head that moved slides into place instead of showing twice.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from fractions import Fraction
 
 from .errors import PlanError
 
-STRATEGIES = ("auto", "pingpong", "crossfade")
+STRATEGIES = ("auto", "pingpong", "crossfade", "morph")
+BLENDED = ("crossfade", "morph")  # forward loops whose last K frames hide the seam by blending into the head
 DEFAULT_DURATION_S = 4.0
 DEFAULT_BEFORE_S = 1.0
 DEFAULT_AFTER_S = 1.0
@@ -25,7 +28,7 @@ DEFAULT_CROSSFADE_S = 0.4
 class LoopPlan:
     """A frame-exact loop. `first`/`last` are the source frames played (inclusive)."""
 
-    strategy: str  # "pingpong" or "crossfade"
+    strategy: str  # "pingpong", "crossfade" or "morph"
     fps_num: int
     fps_den: int
     source_frames: int
@@ -52,7 +55,7 @@ class LoopPlan:
     @property
     def faded_range(self) -> tuple[int, int] | None:
         """Source frames (of the played span) that are blended away at the seam; keep the blink out."""
-        if self.strategy != "crossfade":
+        if self.strategy not in BLENDED:
             return None
         return self.last - self.crossfade_frames + 1, self.last
 
@@ -63,8 +66,15 @@ class LoopPlan:
     @property
     def source_range(self) -> tuple[int, int]:
         """First and last source frame read, crossfade margins included."""
-        k = self.crossfade_frames if self.strategy == "crossfade" else 0
+        k = self.crossfade_frames if self.strategy in BLENDED else 0
         return self.first - k, self.last
+
+    @property
+    def head_range(self) -> tuple[int, int] | None:
+        """Source frames before `first` that the seam blends in (shown only inside the transition)."""
+        if self.strategy not in BLENDED:
+            return None
+        return self.first - self.crossfade_frames, self.first - 1
 
     def output_sources(self) -> list[list[tuple[int, float]]]:
         """For each output frame, the source frames and weights that make it (for previews and metrics)."""
@@ -123,14 +133,14 @@ def fit_inside(plan: LoopPlan) -> LoopPlan:
 
 
 def validate(plan: LoopPlan) -> LoopPlan:
-    if plan.strategy not in ("pingpong", "crossfade"):
-        raise PlanError(f"unknown loop strategy {plan.strategy!r}; use pingpong or crossfade")
+    if plan.strategy not in STRATEGIES[1:]:
+        raise PlanError(f"unknown loop strategy {plan.strategy!r}; use pingpong, crossfade or morph")
     if plan.span < 3:
         raise PlanError("a loop needs at least 3 source frames")
     lo, hi = plan.source_range
     if lo < 0 or hi > plan.source_frames - 1:
         raise PlanError(f"the loop reads frames {lo}-{hi} but the video has frames 0-{plan.source_frames - 1}")
-    if plan.strategy == "crossfade" and not 1 <= plan.crossfade_frames < plan.span:
+    if plan.strategy in BLENDED and not 1 <= plan.crossfade_frames < plan.span:
         raise PlanError("the crossfade must be at least 1 frame and shorter than the loop")
     return plan
 
@@ -149,7 +159,7 @@ def make_plan(
 
     pingpong: the span runs `before` seconds before the loop point to the end of half the duration
     (with before=after=1 s and 4 s, that is exactly the original NavTalk recipe).
-    crossfade: the loop point sits `before` seconds after the start of the loop.
+    crossfade, morph: the loop point sits `before` seconds after the start of the loop.
     """
     fps = Fraction(fps)
     if duration <= 0:
@@ -165,10 +175,10 @@ def make_plan(
             before_frames = int(round(span * before / (before + after))) if before + after > 0 else 0
         first = loop_point - min(before_frames, span - 1)
         plan = LoopPlan(strategy, fps.numerator, fps.denominator, source_frames, first, first + span - 1, loop_point)
-    elif strategy == "crossfade":
+    elif strategy in BLENDED:
         k = max(1, min(int(round(crossfade * fps)), n // 3))
         first = loop_point - before_frames
         plan = LoopPlan(strategy, fps.numerator, fps.denominator, source_frames, first, first + n - 1, loop_point, k)
     else:
-        raise PlanError(f"unknown loop strategy {strategy!r}; use auto, pingpong or crossfade")
+        raise PlanError(f"unknown loop strategy {strategy!r}; use auto, pingpong, crossfade or morph")
     return fit_inside(plan)

@@ -23,7 +23,7 @@ SUFFIX = ".navtalk.json"
 
 @dataclass
 class ExportSettings:
-    strategy: str = "auto"  # auto, pingpong, crossfade
+    strategy: str = "auto"  # auto, pingpong, crossfade, morph
     duration: float = 4.0
     format: str = "mp4"
     quality: str = "high"

@@ -146,6 +146,10 @@ def source_frames_small(source: Path | str, info: media.VideoInfo, start: int = 
 
 def assemble(plan: LoopPlan, frames: np.ndarray, offset: int = 0) -> np.ndarray:
     """The loop's frames built from source frames (frames[i] is source frame offset + i)."""
+    if plan.strategy == "morph":
+        from .morph import assemble_morph  # morph imports loop_plan only; imported here to keep seam light
+
+        return assemble_morph(plan, frames, offset)
     out = []
     for parts in plan.output_sources():
         acc = sum(frames[src - offset].astype(np.float32) * w for src, w in parts)

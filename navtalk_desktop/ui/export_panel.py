@@ -18,7 +18,8 @@ from ..core.project import ExportSettings
 from . import plan_edits
 from .task_controls import add_task_controls
 
-STRATEGIES = (("auto", "Auto (best measured seam)"), ("pingpong", "Ping-pong"), ("crossfade", "Crossfade"))
+STRATEGIES = (("auto", "Auto (best measured seam)"), ("pingpong", "Ping-pong"), ("crossfade", "Crossfade"),
+              ("morph", "Morph (motion-compensated)"))
 FORMATS = (("mp4", "MP4 (H.264)"), ("webm", "WebM (VP9)"), ("mov", "MOV (ProRes)"), ("gif", "GIF"))
 QUALITIES = (("high", "High"), ("medium", "Medium"), ("small", "Small file"))
 
@@ -50,8 +51,9 @@ class ExportPanel(QWidget):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.strategy_box = _combo(STRATEGIES)
-        self.strategy_box.setToolTip("Ping-pong plays forward then back; crossfade blends the end into the start. "
-                                     "Auto measures candidates of both and keeps the smoothest seam.")
+        self.strategy_box.setToolTip("Ping-pong plays forward then back; crossfade blends the end into the start; "
+                                     "morph warps both along the motion first, so a moved head slides into "
+                                     "place. Auto scores every window of all three and keeps the best seam.")
         self.duration_spin = QDoubleSpinBox()
         self.duration_spin.setRange(0.5, 30.0)
         self.duration_spin.setSingleStep(0.5)

@@ -7,7 +7,7 @@ a limit stops at the limit instead of doing nothing. The loop point always stays
 from __future__ import annotations
 
 from ..core.errors import PlanError
-from ..core.loop_plan import LoopPlan
+from ..core.loop_plan import BLENDED, LoopPlan
 
 MIN_SPAN = 3
 
@@ -55,7 +55,7 @@ def move_window_start(plan: LoopPlan, frame: int, lock_length: bool = False) -> 
     k = _margin(plan)
     lo = k
     hi = min(plan.loop_point, plan.last - (MIN_SPAN - 1))
-    if plan.strategy == "crossfade":
+    if plan.strategy in BLENDED:
         hi = min(hi, plan.last - plan.crossfade_frames)
     if hi < lo:
         return None
@@ -75,7 +75,7 @@ def move_window_end(plan: LoopPlan, frame: int, lock_length: bool = False) -> Lo
     k = _margin(plan)
     hi = plan.source_frames - 1 - k
     lo = max(plan.loop_point, plan.first + (MIN_SPAN - 1))
-    if plan.strategy == "crossfade":
+    if plan.strategy in BLENDED:
         lo = max(lo, plan.first + plan.crossfade_frames)
     if hi < lo:
         return None
@@ -112,6 +112,6 @@ def describe(plan: LoopPlan) -> str:
     fps = float(plan.fps)
     text = (f"{plan.strategy}: frames {plan.first}–{plan.last}, loop point {plan.loop_point} "
             f"({plan.loop_point / fps:.2f} s) → {plan.output_frames} frames, {plan.duration:.2f} s")
-    if plan.strategy == "crossfade":
-        text += f", {plan.crossfade_frames}-frame crossfade"
+    if plan.strategy in BLENDED:
+        text += f", {plan.crossfade_frames}-frame {'morph' if plan.strategy == 'morph' else 'crossfade'}"
     return text

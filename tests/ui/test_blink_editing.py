@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from studio_helpers import CLIP, open_and_wait_for_plan
 
 from navtalk_desktop.core import blink_store
+from navtalk_desktop.core.loop_plan import make_plan
 from navtalk_desktop.ui.blink_editor import HANDLE_STRIP
 
 
@@ -163,6 +164,10 @@ def test_context_menu_kind_exclusion_and_the_plan(qtbot, editing_window):
     right_click(window, 94)
     menu_action(window, "Blink").trigger()
     assert blink(doc, 96).both_eyes
+    # a plan whose crossfade crosses the blink at 187 (auto's own 4 s plan ends before it)
+    doc.edit_plan(make_plan("crossfade", doc.plan.fps, doc.plan.source_frames, 96, duration=4.0, before=0.7),
+                  "crossing plan")
+    assert doc.plan.faded_range[0] <= 187 <= doc.plan.faded_range[1]
     right_click(window, 187)
     action = menu_action(window, "Never loop through this")
     assert action.isCheckable() and not action.isChecked()

@@ -127,3 +127,22 @@ def test_strategy_and_duration_changes_replan_undoably(qtbot, analysed_window):
     assert doc.plan == start
     # the seam prediction follows the current plan
     qtbot.waitUntil(lambda: "Seam (predicted)" in panel.seam_label.text(), timeout=30000)
+
+
+def test_studio_offers_morph_and_exports_it(qtbot, analysed_window, tmp_path):
+    window = analysed_window
+    doc, panel = window.document, window.export_panel
+    index = panel.strategy_box.findData("morph")
+    assert index >= 0 and "Morph" in panel.strategy_box.itemText(index)
+    panel.strategy_box.setCurrentIndex(index)
+    panel.strategy_changed.emit("morph")  # what the combo's `activated` does
+    plan = doc.plan
+    assert plan.strategy == "morph" and plan.crossfade_frames > 0
+    assert "morph" in panel.plan_label.text()
+    out = tmp_path / "morph.mp4"
+    panel.output_edit.setText(str(out))
+    with qtbot.waitSignal(window.loop.export_finished, timeout=90000) as blocker:
+        panel.export_button.click()
+    result = blocker.args[0]
+    assert result is not None and media.probe(out).frame_count == plan.output_frames
+    assert json.loads(out.with_name(out.name + ".json").read_text())["plan"]["strategy"] == "morph"

@@ -1,0 +1,66 @@
+"""Benchmark of `auto` (every-window search + full measurement of the best few) against one analysis.
+
+Target (issue 9): choosing the loop on a 10 s clip takes at most 1.5x one analysis of that clip.
+- baseline: analyze_video(use_cache=False), i.e. decoding plus MediaPipe Face Mesh on every frame, in this process
+  (imports excluded);
+- measured: plan_loop(analysis, clip) with strategy "auto" on that analysis (what export does next: it decodes
+  the clip small, scores every window of ping-pong, crossfade and morph, and measures the best few).
+Clips: a 10 s 720p animator face with three blinks, and the two real fixtures (7.2-7.3 s) for reference.
+Also prints, per clip, the plan auto chose and its predicted seam and ghost.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+REPEATS = 3  # medians: a 2-core machine is noisy
+TARGET = 1.5
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+
+
+def timed(fn, repeats: int = REPEATS):
+    times, value = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2], value
+
+
+def main() -> int:
+    from navtalk_desktop.core.analysis import analyze_video
+    from navtalk_desktop.core.animator import AnimationSpec, render_face_video
+    from navtalk_desktop.core.auto_loop import plan_loop
+    from navtalk_desktop.core.resources import sample_portrait
+
+    work = Path(tempfile.mkdtemp(prefix="navtalk-bench-auto-"))
+    os.environ["NAVTALK_CACHE_DIR"] = str(work / "cache")
+    clip = work / "face_10s.mp4"
+    render_face_video(sample_portrait(), clip, AnimationSpec(width=720, height=720, fps=25, duration=10.0,
+                                                             blink_times=(2.0, 5.1, 8.3)))
+    import mediapipe  # noqa: F401  (imports excluded from the timing)
+
+    worst = 0.0
+    for path in (clip, FIXTURES / "liveportrait_d12.mp4", FIXTURES / "liveportrait_d18.mp4"):
+        t_analysis, analysis = timed(lambda: analyze_video(path, use_cache=False))
+        t_auto, choice = timed(lambda: plan_loop(analysis, path))
+        ratio = t_auto / t_analysis
+        if path == clip:
+            worst = ratio
+        plan = choice.plan
+        print(f"{path.name}: {analysis.frame_count} frames; analysis {t_analysis:.2f} s, auto {t_auto:.2f} s "
+              f"-> {ratio:.2f}x (target <= {TARGET}x on the 10 s clip)")
+        print("  " + choice.explanation.splitlines()[0])
+    ok = worst <= TARGET
+    print(f"auto / analysis on the 10 s clip: {worst:.2f}x {'OK' if ok else 'TOO SLOW'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

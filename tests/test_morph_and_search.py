@@ -1,0 +1,237 @@
+"""The morph seam and the every-window search: motion-compensated transitions, blink rules, real fixtures."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from navtalk_desktop.core import ffmpeg, media
+from navtalk_desktop.core.analysis import AnalysisResult, analyze_video
+from navtalk_desktop.core.auto_loop import GHOST_VISIBLE, choose_plan, plan_loop, transition_ghost
+from navtalk_desktop.core.blinks import BlinkEvent
+from navtalk_desktop.core.cancel import CancelToken
+from navtalk_desktop.core.errors import CancelledError
+from navtalk_desktop.core.export import export_loop
+from navtalk_desktop.core.loop_plan import BLENDED, make_plan
+from navtalk_desktop.core.morph import morph_frame
+from navtalk_desktop.core.seam import assemble, source_frames_small
+from navtalk_desktop.core.window_search import BLINK_MARGIN, diagonal_filter, face_box, pair_distances, score_windows
+
+
+def _texture(h: int, w: int, seed: int = 0, blur: float = 2.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), blur)
+    img = (img - img.min()) / (img.max() - img.min()) * 220 + 15
+    return img.astype(np.uint8)
+
+
+def _shifted(img: np.ndarray, dx: float) -> np.ndarray:
+    m = np.float32([[1, 0, dx], [0, 1, 0]])
+    return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
+def _event(start: int, apex: int, end: int) -> BlinkEvent:
+    return BlinkEvent(start, apex, end, depth=0.8, confidence=0.9, kind="blink", touches_edge=False,
+                      touches_gap=False, both_eyes=True)
+
+
+def _synthetic_analysis(path, events: list[BlinkEvent]) -> AnalysisResult:
+    """Blink events placed by hand on a synthetic (face-less) clip: the rules under test, not the detector."""
+    info = media.probe(path)
+    ones = np.ones(info.frame_count)
+    return AnalysisResult(info=info, ear_right=ones * 0.3, ear_left=ones * 0.3, ear_mean=ones * 0.3,
+                          openness=ones.copy(), events=events, face_fraction=1.0)
+
+
+def _write_gray_video(path, frames: np.ndarray, fps: int = 25) -> None:
+    n, h, w = frames.shape
+    ffmpeg.run(["-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{w}x{h}", "-framerate", str(fps), "-i", "pipe:0",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "10", "-pix_fmt", "yuv420p", str(path)],
+               stdin_frames=list(frames))
+
+
+def test_morph_slides_a_moved_texture_into_place_where_a_blend_doubles_it():
+    base = _texture(128, 160, seed=1)
+    a, b = base, _shifted(base, 12.0)
+    truth = _shifted(base, 6.0)  # halfway: the content has moved half the way
+    inner = (slice(16, -16), slice(24, -24))
+    morphed = morph_frame(a, b, 0.5).astype(float)
+    blended = (a.astype(float) + b) / 2
+    err_morph = np.abs(morphed - truth)[inner].mean()
+    err_blend = np.abs(blended - truth)[inner].mean()
+    assert err_morph < 0.35 * err_blend, (err_morph, err_blend)
+    assert err_morph < 4.0
+    # The ends are the ends: t=0 is a, t=1 is b.
+    assert np.array_equal(morph_frame(a, b, 0.0), a) and np.array_equal(morph_frame(a, b, 1.0), b)
+    # Appearance follows the weights: two unrelated pictures at the same place blend (1 - t) : t.
+    other = _texture(128, 160, seed=9)
+    expected = 0.75 * a.astype(float) + 0.25 * other
+    assert np.abs(morph_frame(a, other, 0.25).astype(float) - expected)[inner].mean() < 0.5 * np.abs(
+        0.25 * a.astype(float) + 0.75 * other - expected)[inner].mean()
+    # A quarter of the way: 3 px moved, not 9 (a flow applied the wrong way round lands on the far side).
+    quarter = morph_frame(a, b, 0.25).astype(float)
+    assert np.abs(quarter - _shifted(base, 3.0))[inner].mean() < np.abs(quarter - _shifted(base, 9.0))[inner].mean()
+
+
+def test_ghost_measure_sees_a_double_image_and_not_a_morph(tmp_path):
+    """The ghost measure on a moving synthetic clip: the crossfade doubles, the morph does not."""
+    base = _texture(120, 160, seed=2, blur=3.0)
+    frames = np.stack([_shifted(base, 0.1 * i) for i in range(150)])  # a steady drift: 10 px over the loop
+    for strategy, low in (("crossfade", False), ("morph", True)):
+        plan = make_plan(strategy, 25, 150, 60, duration=4.0, before=1.0)
+        loop = assemble(plan, frames)
+        ghost = transition_ghost(loop, plan, frames, (20, 10, 140, 110))
+        assert (ghost < GHOST_VISIBLE) == low, (strategy, ghost)
+
+
+def test_pair_distances_follow_the_diagonal():
+    base = _texture(90, 160, seed=3)
+    frames = np.stack([_shifted(base, 3.0 * np.sin(2 * np.pi * i / 40)) for i in range(60)])
+    analysis = AnalysisResult(info=None, ear_right=np.ones(60), ear_left=np.ones(60), ear_mean=np.ones(60),
+                              openness=np.ones(60), events=[], face_fraction=0.0)
+    d = pair_distances(frames, analysis)
+    assert d.shape == (60, 60) and np.allclose(d, d.T, atol=1e-6)
+    assert np.allclose(np.diag(d), 0.0, atol=1e-6)
+    # Two frames at the same position but moving opposite ways are alike, their neighbours are not:
+    # the diagonal filter tells them apart (the motion would reverse).
+    i, j = 5, 15  # sin(pi/4) = sin(3pi/4): same position, velocity reversed
+    df = diagonal_filter(d)
+    assert d[i, j] < 0.5 * np.median(d)
+    assert df[i, j] > 2.0 * d[i, j]
+
+
+def test_search_keeps_blinks_out_of_the_transition_even_when_only_that_seam_is_cheap(tmp_path):
+    """Every frame differs from every other except one pair run that would put a blink inside the fade."""
+    n_out, k, f0 = 100, 10, 60
+    frames = np.stack([_texture(72, 96, seed=100 + i, blur=3.0) for i in range(200)])
+    frames[f0 - k + n_out:f0 + n_out] = frames[f0 - k:f0]  # the tail matches the head only for window f0
+    path = tmp_path / "cheap_seam_over_blink.mp4"
+    _write_gray_video(path, frames)
+    avoided = _event(f0 - k + 3, f0 - k + 4, f0 - k + 5)  # inside window f0's head range
+    kept = _event(100, 101, 103)
+    analysis = _synthetic_analysis(path, [avoided, kept])
+    small = source_frames_small(path, analysis.info)
+    d = diagonal_filter(pair_distances(small, analysis))
+    costs = {f: d[np.arange(f - k, f), np.arange(f - k, f) + n_out].mean() for f in range(k, 200 - n_out + 1)}
+    cheapest = min(costs, key=costs.get)
+    assert abs(cheapest - f0) <= 2 and cheapest - k <= avoided.end  # the only cheap seam crosses the blink
+    scores = score_windows(analysis, small, n_out, k, ("crossfade", "morph"))
+    assert scores
+    for s in scores:
+        for lo, hi in ((s.first - k, s.first - 1), (s.last - k + 1, s.last)):
+            for e in analysis.events:
+                assert hi < e.start - BLINK_MARGIN or lo > e.end + BLINK_MARGIN, (s, e)
+        assert any(s.first <= e.start and e.end <= s.last - k for e in analysis.events)
+    plan, _ = choose_plan(analysis, path, strategies=("crossfade", "morph"))
+    for lo, hi in (plan.head_range, plan.faded_range):
+        assert hi < avoided.start or lo > avoided.end, plan
+
+
+def test_search_prefers_open_eyes_in_the_transition(tmp_path):
+    """The cheapest pixel seam falls on half-closed eyes (a squint, not a blink): another window wins."""
+    n_out, k, f0 = 100, 10, 60
+    frames = np.stack([_texture(72, 96, seed=300 + i, blur=3.0) for i in range(200)])
+    frames[f0 - k + n_out:f0 + n_out] = frames[f0 - k:f0]
+    path = tmp_path / "squint_at_cheap_seam.mp4"
+    _write_gray_video(path, frames)
+    analysis = _synthetic_analysis(path, [_event(100, 101, 103)])
+    small = source_frames_small(path, analysis.info)
+    best_with_open_eyes = score_windows(analysis, small, n_out, k, ("crossfade",))[0]
+    assert abs(best_with_open_eyes.first - f0) <= 2
+    analysis.openness[f0 - k:f0] = 0.45
+    best = score_windows(analysis, small, n_out, k, ("crossfade",))[0]
+    assert not (best.first - k <= f0 - 1 and f0 - k <= best.first - 1), best
+
+
+def test_no_backwards_blink_while_a_forward_loop_exists(tmp_path):
+    """A slow dissolve: every forward seam blends two different pictures, ping-pong turns are nearly free.
+
+    Ping-pong would still play the blink backwards, so auto must take a forward loop; only when asked for
+    ping-pong alone does it build one.
+    """
+    a, b = _texture(72, 96, seed=7, blur=2.5).astype(float), _texture(72, 96, seed=8, blur=2.5).astype(float)
+    w = (np.arange(200) / 199.0)[:, None, None]
+    frames = np.clip(a * (1 - w) + b * w + 0.5, 0, 255).astype(np.uint8)
+    path = tmp_path / "dissolve.mp4"
+    _write_gray_video(path, frames)
+    analysis = _synthetic_analysis(path, [_event(96, 98, 100)])
+    _, candidates = choose_plan(analysis, path, strategies=("crossfade", "pingpong"))
+    assert candidates[0].plan.strategy == "crossfade"
+    assert all(c.plan.strategy != "pingpong" for c in candidates)
+    # Ping-pong really is the cheaper seam here: that is what the rule overrides.
+    only_pingpong = choose_plan(analysis, path, strategies=("pingpong",))[1][0]
+    assert only_pingpong.cost < candidates[0].cost
+    assert "blink plays backwards" in only_pingpong.why
+
+
+@pytest.mark.parametrize("fixture", ["liveportrait_d12.mp4", "liveportrait_d18.mp4"])
+def test_default_loop_meets_the_goal_figures(fixtures_dir, annotations, tmp_path, fixture):
+    source = fixtures_dir / fixture
+    analysis = analyze_video(source)
+    choice = plan_loop(analysis, source)
+    plan = choice.plan
+    assert choice.explanation.startswith(f"auto: chose {plan.strategy}")
+    assert plan.strategy in BLENDED  # forward: no blink plays backwards
+    blinks = annotations[fixture]["blinks"]
+    inside = [b for b in blinks if plan.first <= b["start"] and b["end"] <= plan.faded_range[0] - 1]
+    assert inside, (plan, blinks)  # at least one whole blink, outside the transition
+    for lo, hi in (plan.head_range, plan.faded_range):
+        assert all(hi < b["start"] or lo > b["end"] for b in blinks), (plan, blinks)
+    result = export_loop(source, plan, tmp_path / "loop.mp4", info=analysis.info)
+    info = media.probe(result.path)
+    assert info.frame_count == plan.output_frames and abs(info.frame_count / float(info.fps) - 4.0) < 1e-9
+    assert result.report.seam_duplicates == 0
+    # No double image: measured on the decoded file's transition frames against the source ends.
+    decoded = source_frames_small(result.path, info)
+    frames = source_frames_small(source, analysis.info)
+    box = face_box(analysis, frames.shape[2], frames.shape[1])
+    ghost = transition_ghost(decoded, plan, frames, box)
+    assert ghost < GHOST_VISIBLE, ghost
+    sidecar = json.loads(result.sidecar_path.read_text())
+    assert sidecar["plan"]["strategy"] == plan.strategy
+
+
+def test_d12_default_loop_is_a_morph_and_its_crossfade_would_ghost(fixtures_dir, tmp_path):
+    source = fixtures_dir / "liveportrait_d12.mp4"
+    analysis = analyze_video(source)
+    plan = plan_loop(analysis, source).plan
+    assert plan.strategy == "morph"
+    frames = source_frames_small(source, analysis.info)
+    box = face_box(analysis, frames.shape[2], frames.shape[1])
+    crossfade = make_plan("crossfade", plan.fps, plan.source_frames, plan.loop_point).with_window(plan.first, plan.last)
+    assert transition_ghost(assemble(crossfade, frames), crossfade, frames, box) > GHOST_VISIBLE
+    assert transition_ghost(assemble(plan, frames), plan, frames, box) < GHOST_VISIBLE
+
+
+def test_morph_export_cancels_cleanly(face_video_factory, tmp_path):
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    plan = make_plan("morph", info.fps, info.frame_count, truth.apex_frames[0])
+    cancel = CancelToken()
+    out = tmp_path / "cancelled.mp4"
+
+    def on_progress(p):
+        if p > 0.05:
+            cancel.cancel()
+
+    with pytest.raises(CancelledError):
+        export_loop(source, plan, out, on_progress=on_progress, cancel=cancel)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rules_bend_only_when_no_window_obeys_them(tmp_path):
+    """A 4.8 s clip whose every 4 s window has a blink in a transition still gets a loop, marked as costly."""
+    frames = np.stack([_texture(72, 96, seed=500 + i, blur=3.0) for i in range(120)])
+    path = tmp_path / "crowded.mp4"
+    _write_gray_video(path, frames)
+    analysis = _synthetic_analysis(path, [_event(5, 6, 7), _event(50, 51, 53), _event(112, 113, 114)])
+    small = source_frames_small(path, analysis.info)
+    assert score_windows(analysis, small, 100, 10, ("crossfade",)) == []
+    relaxed = score_windows(analysis, small, 100, 10, ("crossfade",), strict=False)
+    assert relaxed and all(s.cost >= 100 for s in relaxed)
+    plan, candidates = choose_plan(analysis, path, strategies=("crossfade",))
+    assert plan.output_frames == 100 and plan.first <= 50 and 53 <= plan.last
