@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import platform
 import sys
@@ -24,6 +23,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+from .core import strict_json
 from .frozen import bundle_dir, bundle_library_paths, in_bundle, is_frozen, loaded_library
 
 DEFAULT_TIMEOUT_S = 120.0  # generous: a first MediaPipe load on a slow disk takes seconds, not minutes
@@ -364,7 +364,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def report_and_exit_code(report: dict, out: Path | None) -> int:
-    text = json.dumps(report, indent=2)
+    text = strict_json.dumps(report, indent=2)
     if out is not None:
         from .core.atomic import write_text_atomic
 

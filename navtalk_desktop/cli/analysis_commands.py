@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.atomic import write_text_atomic
+from ..core import strict_json
+from ..core.atomic import check_output_path, ensure_not_source, remove_stale_partials, write_text_atomic
 from .progress import ProgressLine
 
 
@@ -31,6 +32,10 @@ def run_analyze(args) -> int:
     from ..core.analysis import analyze_video
     from ..core.blink_store import with_stored_corrections
 
+    if args.output:  # before the analysis: a wrong -o must not cost a minute of work, nor the video
+        check_output_path(args.output)
+        ensure_not_source(args.output, args.video)
+        remove_stale_partials(args.output.parent)
     quiet = args.json or args.csv
     progress = None if quiet and not args.output else ProgressLine("analysing")
     result = with_stored_corrections(analyze_video(args.video, on_progress=progress, use_cache=not args.no_cache))
@@ -56,5 +61,5 @@ def run_inspect(args) -> int:
         except (KeyError, ValueError, TypeError):
             plan = None
     report = inspect_loop(args.loop, plan)
-    print(json.dumps(report.to_dict(), indent=1) if args.json else report.summary())
+    print(strict_json.dumps(report.to_dict()) if args.json else report.summary())
     return 0

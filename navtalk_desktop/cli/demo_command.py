@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from ..core.atomic import write_json_atomic
 from .progress import ProgressLine
 
 
@@ -36,6 +36,6 @@ def run_demo(args) -> int:
     print(explain(candidates))
     loop = out_dir / "loop.mp4"
     result = export_loop(face, plan, loop, on_progress=ProgressLine("exporting"), info=analysis.info)
-    (out_dir / "analysis.json").write_text(json.dumps(analysis.to_dict(curves=False), indent=1))
+    write_json_atomic(out_dir / "analysis.json", analysis.to_dict(curves=False))
     print(f"loop: {result.path}\nsidecar: {result.sidecar_path}\n{result.report.summary()}")
     return 0

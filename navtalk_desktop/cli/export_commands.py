@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..core.loop_plan import DEFAULT_AFTER_S, DEFAULT_BEFORE_S, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, STRATEGIES
+from .arg_types import frame_index, non_negative_seconds, positive_seconds
 from .progress import ProgressLine
 
 
@@ -14,13 +15,13 @@ def register(sub) -> None:
     p.add_argument("video", type=Path)
     p.add_argument("--out", type=Path, required=True, help="output file (.mp4, .webm, .mov or .gif)")
     point = p.add_mutually_exclusive_group()
-    point.add_argument("--at", type=float, metavar="SECONDS", help="loop point in seconds (default: best blink)")
-    point.add_argument("--frame", type=int, metavar="N", help="loop point as a frame index")
-    p.add_argument("--before", type=float, default=None, help=f"seconds before the loop point (default {DEFAULT_BEFORE_S})")
-    p.add_argument("--after", type=float, default=None, help=f"seconds after it, ping-pong (default {DEFAULT_AFTER_S})")
-    p.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="loop length in seconds (default 4)")
+    point.add_argument("--at", type=non_negative_seconds, metavar="SECONDS", help="loop point in seconds (default: best blink)")
+    point.add_argument("--frame", type=frame_index, metavar="N", help="loop point as a frame index")
+    p.add_argument("--before", type=non_negative_seconds, default=None, help=f"seconds before the loop point (default {DEFAULT_BEFORE_S})")
+    p.add_argument("--after", type=non_negative_seconds, default=None, help=f"seconds after it, ping-pong (default {DEFAULT_AFTER_S})")
+    p.add_argument("--duration", type=positive_seconds, default=DEFAULT_DURATION_S, help="loop length in seconds (default 4)")
     p.add_argument("--strategy", choices=STRATEGIES, default="auto")
-    p.add_argument("--crossfade", type=float, default=DEFAULT_CROSSFADE_S, help="crossfade length in seconds")
+    p.add_argument("--crossfade", type=non_negative_seconds, default=DEFAULT_CROSSFADE_S, help="crossfade length in seconds")
     p.add_argument("--format", choices=("mp4", "webm", "mov", "gif"), help="default: from the --out suffix")
     p.add_argument("--quality", choices=("high", "medium", "small"), default="high")
     p.add_argument("--blinks", type=Path, metavar="FILE.json",
@@ -53,12 +54,15 @@ def loop_point_from(args, info) -> int | None:
 
 def run_export(args) -> int:
     from ..core.analysis import analyze_video
-    from ..core.atomic import check_output_path
+    from ..core.atomic import check_output_path, ensure_not_source, remove_stale_partials
     from ..core.auto_loop import plan_loop
-    from ..core.export import export_loop, format_for
+    from ..core.export import export_loop, format_for, sidecar_path_for
 
     check_output_path(args.out)
+    remove_stale_partials(args.out.parent)
     format_for(args.out, args.format)
+    ensure_not_source(args.out, args.video, getattr(args, "blinks", None))
+    ensure_not_source(sidecar_path_for(args.out), args.video, what="sidecar")
     analysis = corrected_blinks(args, analyze_video(args.video, on_progress=ProgressLine("analysing")))
     choice = plan_loop(analysis, args.video, strategy=args.strategy, loop_point=loop_point_from(args, analysis.info),
                        duration=args.duration, before=args.before, after=args.after, crossfade=args.crossfade)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import InputError
+from .arg_types import crf
 
 
 def register(sub) -> None:
@@ -26,7 +27,7 @@ def register(sub) -> None:
     speak.add_argument("--voice", help="voice for the engine (see `navtalk-loop voices`)")
     speak.add_argument("--patches", type=Path, help="folder of mouth PNG patches (docs/mouth-patches.md) "
                                                     "to use instead of the generated mouth")
-    speak.add_argument("--crf", type=int, default=18, help="H.264 quality (lower = better; default 18)")
+    speak.add_argument("--crf", type=crf, default=18, help="H.264 quality (lower = better; default 18)")
     speak.set_defaults(func=_speak)
 
     voices = sub.add_parser("voices", help="list the voices of a speech engine")
@@ -42,9 +43,10 @@ def _speak(args: argparse.Namespace) -> int:
 
     if args.out is None and args.cues is None:
         raise InputError("nothing to write: give --out talk.mp4 and/or --cues cues.json")
+    _check_speak_files(args)  # inputs and outputs first: speech synthesis is the slow part
     text = sys.stdin.read() if args.text == "-" else args.text
-    if not args.loop.exists():
-        raise InputError(f"file not found: {args.loop}")
+    if not text.strip():
+        raise InputError("nothing to say: the text is empty")
     utterance = prepare_utterance(text, args.engine, args.voice)
     if utterance.notice:
         print(f"note: {utterance.notice}", file=sys.stderr)
@@ -78,6 +80,27 @@ def _speak(args: argparse.Namespace) -> int:
             print(f"warning: {result.faceless_frames} frame(s) had no face; their mouth was left as is",
                   file=sys.stderr)
     return 0
+
+
+def _check_speak_files(args: argparse.Namespace) -> None:
+    from ..core import media
+    from ..core.atomic import check_output_path, ensure_not_source, remove_stale_partials
+
+    media.probe(args.loop)  # missing, empty, not a video...: the specific message, before any speech
+    if args.patches is not None and not args.patches.is_dir():
+        raise InputError(f"mouth patch folder not found: {args.patches}")
+    outputs = []
+    if args.out is not None:
+        outputs.append((args.out, "output"))
+    if args.cues is not None:
+        outputs += [(args.cues, "cues file"), (args.cues.with_suffix(".wav"), "cues audio")]
+    for path, what in outputs:
+        check_output_path(path)
+        ensure_not_source(path, args.loop, what=what)
+        remove_stale_partials(path.parent)
+    if args.out is not None and args.cues is not None:
+        for path, what in outputs[1:]:
+            ensure_not_source(path, args.out, what=what)
 
 
 def _progress(fraction: float) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import media
+from . import media, strict_json
 from .blinks import BlinkEvent, detect_blinks
 from .cancel import CancelToken
 from .ear import ear_curves
@@ -84,7 +83,7 @@ class AnalysisResult:
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1)
+        return strict_json.dumps(self.to_dict())
 
     def to_csv(self) -> str:
         out = io.StringIO()

@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
 from .errors import OutputError
+
+log = logging.getLogger(__name__)
+
+# mkstemp's names for our partial files: ".<stem>.<8 random chars>.part<suffix>"
+_PARTIAL_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part(\.[A-Za-z0-9]+)?$")
+STALE_PARTIAL_S = 5 * 60  # a live write touches its partial continuously; one this old belongs to a killed run
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)  # hard links, symlinks, case-insensitive names
+    except OSError:
+        pass
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def ensure_not_source(out: Path, *sources: Path | None, what: str = "output") -> Path:
+    """Refuse an output that is one of the inputs (same resolved path or same file): it would destroy it."""
+    out = Path(out)
+    for source in sources:
+        if source is not None and _same_file(out, Path(source)):
+            same = "is" if os.path.abspath(out) == os.path.abspath(source) else "is the same file as"
+            raise OutputError(f"the {what} {out} {same} the input {source}; writing it would destroy the "
+                              f"input. Choose another output name")
+    return out
 
 
 def check_output_path(path: Path) -> Path:
@@ -29,31 +58,6 @@ def check_output_path(path: Path) -> Path:
     return path
 
 
-def ensure_not_source(out: Path | str, *sources: Path | str | None) -> None:
-    """Refuse an output that is one of the inputs (same resolved path, or the same file through a hard
-    link or symlink): writing it would destroy the source before it is read."""
-    out = Path(out)
-    try:
-        out_resolved = out.resolve()
-    except OSError:
-        return
-    for source in sources:
-        if source is None:
-            continue
-        source = Path(source)
-        same = False
-        try:
-            same = source.resolve() == out_resolved or (out.exists() and source.exists()
-                                                        and os.path.samefile(source, out))
-        except OSError:
-            same = False
-        if same:
-            raise OutputError(
-                f"the output {out} is the input file {source}; writing it would destroy the input, "
-                f"so choose another output name"
-            )
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -64,6 +68,7 @@ def _umask() -> int:
 def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it into place only if the block succeeds."""
     path = check_output_path(Path(path))
+    remove_stale_partials(path.parent)
     suffix = suffix if suffix is not None else path.suffix
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{suffix}", dir=path.parent)
@@ -85,3 +90,36 @@ def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
 def write_text_atomic(path: Path, text: str) -> None:
     with atomic_output(Path(path)) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Strict JSON (RFC 8259: no NaN/Infinity) through a temporary file."""
+    from .strict_json import dumps
+
+    write_text_atomic(path, dumps(data) + "\n")
+
+
+def is_partial_name(name: str) -> bool:
+    return bool(_PARTIAL_NAME.match(name))
+
+
+def remove_stale_partials(folder: Path | str, max_age_s: float = STALE_PARTIAL_S) -> list[Path]:
+    """Delete this app's hidden partial files in `folder` left by a killed run (older than `max_age_s`)."""
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not (entry.name.startswith(".") and ".part" in entry.name and _PARTIAL_NAME.match(entry.name)):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or now - entry.stat().st_mtime < max_age_s:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        log.info("removed a stale partial file %s", entry.path)
+        removed.append(Path(entry.path))
+    return removed

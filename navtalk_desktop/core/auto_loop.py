@@ -13,7 +13,7 @@ import numpy as np
 from .analysis import AnalysisResult
 from .blink_rules import plan_conflicts
 from .errors import PlanError
-from .loop_plan import BLENDED, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, make_plan, validate
+from .loop_plan import BLENDED, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, check_times, make_plan, validate
 from .seam import SeamReport, assemble, measure_frames, plan_turns, source_frames_small
 from .window_search import best_distinct, diagonal_filter, face_box, pair_distances, score_windows
 
@@ -166,6 +166,7 @@ def choose_plan(
     Every window of every strategy is ranked by a cheap frame-pair distance (core/window_search.py); the
     best few are assembled from the source and measured (seam step, flow, ghost) before one is chosen.
     """
+    check_times(duration, before, after, crossfade, analysis.info.fps)  # said plainly, not as "too short"
     if loop_point is not None and not 0 <= loop_point < analysis.frame_count:
         raise PlanError(f"the loop point (frame {loop_point}) is outside the video "
                         f"(frames 0-{analysis.frame_count - 1})")
@@ -179,6 +180,10 @@ def choose_plan(
     else:
         plans = _searched_plans(analysis, frames, loop_point, duration, crossfade, strategies)
     if not plans:
+        n = int(round(duration * float(analysis.info.fps)))
+        if n < 4:
+            raise PlanError(f"a {duration:g} s loop is only {n} frame(s) at {float(analysis.info.fps):g} fps; "
+                            f"a loop needs at least 4 frames")
         raise PlanError(f"the video is too short for a {duration:g} s loop with a whole blink"
                         + ("" if loop_point is None else f" around frame {loop_point}")
                         + "; choose a shorter --duration or another loop point")

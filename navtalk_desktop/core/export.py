@@ -8,13 +8,12 @@ rawvideo on stdin, in output order, so its frame count is exact by construction.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from . import ffmpeg, media, morph
-from .atomic import atomic_output, check_output_path, write_text_atomic
+from .atomic import atomic_output, check_output_path, ensure_not_source, write_json_atomic
 from .cancel import CancelToken
 from .errors import OutputError, PlanError
 from .loop_plan import LoopPlan
@@ -130,6 +129,8 @@ def export_loop(
         raise PlanError(f"the plan was made for {plan.source_frames} frames but {source.name} has {info.frame_count}")
     fmt = format_for(out, fmt)
     check_output_path(out)
+    ensure_not_source(out, source)
+    ensure_not_source(sidecar_path_for(out), source, what="sidecar")
     inputs, frames = ["-i", str(source)], None
     if plan.strategy == "morph":
         inputs = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
@@ -143,7 +144,7 @@ def export_loop(
                    cancel=cancel, what="loop export", stdin_frames=frames)
         report = inspect_loop(tmp, plan)
     sidecar = sidecar_path_for(out)
-    write_text_atomic(sidecar, json.dumps({
+    write_json_atomic(sidecar, {
         "output": str(out.resolve()),
         "format": fmt,
         "quality": quality,
@@ -151,7 +152,7 @@ def export_loop(
         "plan": plan.to_dict(),
         "seam": report.to_dict(),
         **(extra or {}),
-    }, indent=1))
+    })
     if on_progress:
         on_progress(1.0)
     return ExportResult(path=out, sidecar_path=sidecar, report=report, plan=plan)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
 import threading
+import weakref
 from collections import deque
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
@@ -37,17 +39,99 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+# --- ffmpeg dies with us ---------------------------------------------------------------------------------------
+# A killed export must not leave an orphaned ffmpeg encoding (docs/robustness.md):
+# - Linux: PR_SET_PDEATHSIG makes the kernel send SIGKILL to ffmpeg when the thread that started it dies,
+#   even on SIGKILL of this process. (Per thread: ffmpeg must be waited for in the thread that started it,
+#   as every caller here does.)
+# - Windows: every child joins one Job object with KILL_ON_JOB_CLOSE; the kernel closes the handle when this
+#   process dies in any way. Written from the Win32 documentation, not tested here.
+# - macOS (and everywhere, as a fallback): live children are killed at interpreter exit, which the CLI's
+#   SIGTERM handler reaches; a SIGKILL on macOS can still orphan ffmpeg (no kernel mechanism as cheap).
+_PR_SET_PDEATHSIG = 1
+_live_children: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
+
+
+def _linux_preexec():
+    """A preexec_fn for Linux that binds the child's death to ours; None if prctl is unavailable."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork: the child only calls it
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    kill = int(signal.SIGKILL)
+
+    def bind() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died between fork and prctl
+            os._exit(1)
+
+    return bind
+
+
+_win_job = None
+
+
+def _windows_job(proc: subprocess.Popen) -> None:  # pragma: no cover - Windows only, untested here
+    global _win_job
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    if _win_job is None:
+        class _Limits(ctypes.Structure):
+            _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
+                        ("LimitFlags", wintypes.DWORD), ("MinimumWorkingSetSize", ctypes.c_size_t),
+                        ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", wintypes.DWORD),
+                        ("Affinity", ctypes.c_size_t), ("PriorityClass", wintypes.DWORD),
+                        ("SchedulingClass", wintypes.DWORD)]
+
+        class _Io(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_uint64) for name in ("r", "w", "o", "rb", "wb", "ob")]
+
+        class _Extended(ctypes.Structure):
+            _fields_ = [("BasicLimitInformation", _Limits), ("IoInfo", _Io), ("ProcessMemoryLimit", ctypes.c_size_t),
+                        ("JobMemoryLimit", ctypes.c_size_t), ("PeakProcessMemoryUsed", ctypes.c_size_t),
+                        ("PeakJobMemoryUsed", ctypes.c_size_t)]
+
+        job = kernel32.CreateJobObjectW(None, None)
+        info = _Extended()
+        info.BasicLimitInformation.LimitFlags = 0x2000  # JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+        kernel32.SetInformationJobObject(job, 9, ctypes.byref(info), ctypes.sizeof(info))  # ExtendedLimitInformation
+        _win_job = job
+    kernel32.AssignProcessToJobObject(_win_job, wintypes.HANDLE(int(proc._handle)))
+
+
+@atexit.register
+def _kill_live_children() -> None:
+    for proc in list(_live_children):
+        if proc.poll() is None:
+            proc.kill()
+
+
 def popen(args: Sequence[str], **kwargs) -> subprocess.Popen:
-    """Start ffmpeg with `args` (without the program name)."""
+    """Start ffmpeg with `args` (without the program name); it dies when this process dies."""
     creationflags = 0
     if sys.platform == "win32":  # no console window flashing in the windowed build
         creationflags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-    return subprocess.Popen(
+    elif sys.platform.startswith("linux"):
+        kwargs.setdefault("preexec_fn", _linux_preexec())
+    proc = subprocess.Popen(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
         env=clean_env(),
         creationflags=creationflags,
         **kwargs,
     )
+    if sys.platform == "win32":  # pragma: no cover
+        try:
+            _windows_job(proc)
+        except OSError:
+            pass
+    _live_children.add(proc)
+    return proc
 
 
 def run(
@@ -123,6 +207,11 @@ def run(
                 except ValueError:
                     pass
         proc.wait()
+    except BaseException:  # SystemExit from SIGTERM, KeyboardInterrupt, a failing progress callback
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        raise
     finally:
         watcher_stop.set()
         if feeder:

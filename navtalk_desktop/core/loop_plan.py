@@ -11,6 +11,7 @@ Three strategies (specs/loop-and-lipsync.md, section A; docs/seamless-loops.md):
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 
@@ -145,6 +146,20 @@ def validate(plan: LoopPlan) -> LoopPlan:
     return plan
 
 
+def check_times(duration: float, before: float | None = None, after: float | None = None,
+                crossfade: float | None = None, fps: Fraction | float = 1) -> None:
+    """Refuse non-finite, negative or zero loop times with a message naming the option (not a traceback later)."""
+    for name, value in (("duration", duration), ("before", before), ("after", after), ("crossfade", crossfade)):
+        if value is None:
+            continue
+        if not math.isfinite(value) or not math.isfinite(value * float(fps)):
+            raise PlanError(f"the loop {name} must be a finite number of seconds (got {value})")
+        if value < 0:
+            raise PlanError(f"the loop {name} cannot be negative (got {value:g} s)")
+    if duration <= 0:
+        raise PlanError(f"the loop duration must be more than 0 s (got {duration:g} s)")
+
+
 def make_plan(
     strategy: str,
     fps: Fraction,
@@ -162,8 +177,7 @@ def make_plan(
     crossfade, morph: the loop point sits `before` seconds after the start of the loop.
     """
     fps = Fraction(fps)
-    if duration <= 0:
-        raise PlanError("the loop duration must be positive")
+    check_times(duration, before, after, crossfade, fps)
     if not 0 <= loop_point < source_frames:
         raise PlanError(f"the loop point (frame {loop_point}) is outside the video (frames 0-{source_frames - 1})")
     n = int(round(duration * fps))

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import strict_json
 from .atomic import write_text_atomic
 from .blink_edits import BlinkEdits
 from .errors import InputError, PlanError
@@ -98,7 +99,7 @@ class Project:
 
 def save_project(project: Project, path: Path | str) -> Path:
     path = Path(path)
-    text = json.dumps(project.to_dict(base=path.resolve().parent), indent=1)
+    text = strict_json.dumps(project.to_dict(base=path.resolve().parent))
     write_text_atomic(path, text + "\n")
     return path
 

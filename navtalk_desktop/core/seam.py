@@ -59,6 +59,10 @@ class SeamReport:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["verdict"] = self.verdict()
+        if not math.isfinite(self.seam_step_ratio):  # strict JSON: null plus why
+            data["seam_step_ratio"] = None
+            data["seam_step_ratio_reason"] = ("the frames inside the loop never change (median step 0), so the "
+                                              "seam step has nothing to be compared with")
         return data
 
     def summary(self) -> str:

@@ -12,6 +12,7 @@ import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from . import strict_json
 from .app_paths import config_dir
 from .atomic import write_text_atomic
 
@@ -96,5 +97,5 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     path = path or settings_path()
     data = {k: v for k, v in asdict(settings).items() if not any(w in k.lower() for w in _SECRET_WORDS)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True))
+    write_text_atomic(path, strict_json.dumps(data, sort_keys=True))
     return path

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from ..core import strict_json
 from .auth import check_authorization
 from .config import SimulatorConfig
 from .tasks import TaskRegistry
@@ -76,7 +77,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
 
     # -- helpers ---------------------------------------------------------------------------------------
     def _json(self, status: int, payload: dict) -> None:
-        body = json.dumps(payload).encode("utf-8")
+        body = strict_json.dumps(payload, indent=None).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

@@ -6,10 +6,10 @@ talking clip. Cue times are sound times; the front end applies the envelope give
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+from .. import strict_json
 from ..atomic import check_output_path, write_text_atomic
 from ..errors import OutputError
 from ..mouth.params import VISEME_MATRIX
@@ -58,5 +58,5 @@ def write_cues(utterance: Utterance, json_path: Path | str, audio_path: Path | s
     except ValueError:  # different drives on Windows
         ref = str(audio_path.resolve())
     document = cues_document(utterance, Path(ref).as_posix())
-    write_text_atomic(json_path, json.dumps(document, ensure_ascii=False, indent=1))
+    write_text_atomic(json_path, strict_json.dumps(document, ensure_ascii=False))
     return json_path, audio_path
