@@ -51,7 +51,9 @@ class SeamReport:
         if self.seam_duplicates:
             problems.append(f"{self.seam_duplicates} repeated frame(s) at the seam")
         if self.seam_step_ratio > 1.5 and self.seam_step - self.median_step > VISIBLE_EXCESS:
-            problems.append(f"visible jump at the seam ({self.seam_step_ratio:.2f}x a normal step)")
+            problems.append("visible jump at the seam (the rest of the loop is still)"
+                            if not math.isfinite(self.seam_step_ratio)
+                            else f"visible jump at the seam ({self.seam_step_ratio:.2f}x a normal step)")
         if self.reversal_frames:
             problems.append(f"motion reverses at frame(s) {', '.join(map(str, self.reversal_frames[:6]))}")
         return "seamless" if not problems else "; ".join(problems)

@@ -13,7 +13,8 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..core.errors import NavTalkError
+from ..core.atomic import ensure_not_source
+from ..core.errors import NavTalkError, OutputError
 from ..core.settings import Settings
 from . import plan_warnings, tasks
 from .document import StudioDocument
@@ -362,6 +363,14 @@ class LoopController(QObject):
         if self.runner.running("export"):
             return False
         out = Path(out) if out else self.export_panel.output_path(source)
+        try:  # before "Replace it?": replacing the source video is never an option
+            from ..core.export import sidecar_path_for
+
+            ensure_not_source(out, source, self.doc.portrait_path)
+            ensure_not_source(sidecar_path_for(out), source, self.doc.portrait_path, what="sidecar")
+        except OutputError as exc:
+            self.message.emit(f"Cannot export there: {exc}.", "error")
+            return False
         if out.exists() and not self.confirm_overwrite(out):
             return False
         settings = self.export_panel.settings()

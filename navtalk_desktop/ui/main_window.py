@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QMainWindow, QMe
 from .. import __version__
 from ..core.errors import NavTalkError
 from ..core.project import SUFFIX as PROJECT_SUFFIX
+from ..core.atomic import ensure_not_source, remove_stale_partials
 from ..core.project import load_project, save_project
 from ..core.settings import Settings, load_settings, save_settings
 from .blink_editor import BlinkEditor
@@ -298,6 +299,7 @@ class MainWindow(QMainWindow):
     def _write_project(self, path: Path) -> bool:
         self.document.export = self.export_panel.settings()
         try:
+            ensure_not_source(path, self.document.source_path, self.document.portrait_path, what="project file")
             save_project(self.document.to_project(), path)
         except (NavTalkError, OSError) as exc:
             self.show_message(f"The project could not be saved: {exc}. Choose another folder.", "error")
@@ -360,9 +362,17 @@ class MainWindow(QMainWindow):
         self.preview_panel.shutdown()  # its audio stream, timers and GL objects
         self.runner.shutdown()
         self.generate.shutdown()
+        self._sweep_partials()
         window_settings.save_on_close(self)
         event.accept()
         super().closeEvent(event)
+
+    def _sweep_partials(self) -> None:
+        """Stale hidden partials of killed runs in the folders this session wrote to (docs/robustness.md)."""
+        folders = {p.parent for p in (self.document.source_path, self.document.project_path,
+                                      self.export_panel.output_path(self.document.source_path)) if p}
+        for folder in folders:
+            remove_stale_partials(folder)
 
     def _restore_geometry(self) -> None:
         if self.settings.window_geometry:
