@@ -1,0 +1,278 @@
+"""Table-driven bad input, as a hostile user types it: every case gets a clear message and leaves no trace.
+
+Each CLI case asserts four things: the exit code, a message naming the problem, no traceback, and no file
+written or changed (names, sizes, mtimes and hashes of the work folder and the bad-inputs folder, hidden
+partials included). Studio cases open the file in the real window: a message, no crash, nothing written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CLIP = FIXTURES / "liveportrait_d18.mp4"
+# speak must check its files before it touches a speech engine: with this engine name, reaching the engine
+# fails with "unknown speech engine", so a file message proves the order.
+NO_ENGINE = {"NAVTALK_TTS_ENGINE": "no-such-engine"}
+
+# (id, arguments, exit code, message pattern, extra environment). {V} is a good clip in the work folder,
+# {hard}/{sym} a hard link/symlink to it, {S} a video named like S.mp4's sidecar, {wav} a video named L.wav,
+# {bad:NAME} a bad_inputs file,
+# {w} the work folder. Paths without a folder are relative to the work folder (the CLI's cwd).
+ARGPARSE = 2
+CASES = [
+    # analyze
+    *[(f"analyze-{name}", ["analyze", f"{{bad:{name}}}"], 1, None, None)
+      for name in ("missing", "directory", "empty", "truncated", "image", "text", "audio", "zero")],
+    ("analyze-json-onto-source", ["analyze", "{V}", "--json", "-o", "{V}"], 1,
+     r"the output .*V\.mp4 is the input .*V\.mp4; writing it would destroy the input", None),
+    ("analyze-csv-onto-hard-link", ["analyze", "{V}", "--csv", "-o", "{hard}"], 1,
+     r"the output .*hard\.mp4 is the same file as the input", None),
+    ("analyze-onto-symlink", ["analyze", "{V}", "-o", "{sym}"], 1, r"is the same file as the input", None),
+    ("analyze-onto-source-relative", ["analyze", "V.mp4", "-o", "./V.mp4"], 1, r"is the same file as the input|is the input", None),
+    ("analyze-output-folder-missing", ["analyze", "{V}", "-o", "nowhere/a.json"], 1, r"output folder does not exist", None),
+    ("analyze-output-is-directory", ["analyze", "{V}", "--json", "-o", "{w}"], 1, r"output path is a directory", None),
+    ("analyze-json-and-csv", ["analyze", "{V}", "--json", "--csv"], ARGPARSE, r"not allowed with argument", None),
+    # export: inputs
+    *[(f"export-{name}", ["export", f"{{bad:{name}}}", "--out", "loop.mp4"], 1, None, None)
+      for name in ("missing", "directory", "empty", "truncated", "image", "text", "audio", "zero")],
+    # export: output is the input
+    ("export-onto-source", ["export", "{V}", "--out", "{V}"], 1, r"the output .*V\.mp4 is the input", None),
+    ("export-onto-hard-link", ["export", "{V}", "--out", "{hard}"], 1, r"hard\.mp4 is the same file as the input", None),
+    ("export-symlink-onto-target", ["export", "{sym}", "--out", "{V}"], 1, r"is the same file as the input .*sym\.mp4", None),
+    ("export-sidecar-onto-source", ["export", "{S}", "--out", "S.mp4"], 1,
+     r"the sidecar .*S\.mp4\.json is the input .*S\.mp4\.json", None),
+    # export: numbers
+    ("export-at-nan", ["export", "{V}", "--out", "loop.mp4", "--at", "nan"], ARGPARSE,
+     r"argument --at: 'nan' is not a number; give seconds", None),
+    ("export-at-inf", ["export", "{V}", "--out", "loop.mp4", "--at", "inf"], ARGPARSE,
+     r"argument --at: 'inf' is not a usable number of seconds", None),
+    ("export-at-negative", ["export", "{V}", "--out", "loop.mp4", "--at", "-2"], ARGPARSE,
+     r"argument --at: must be 0 seconds or more \(got -2\)", None),
+    ("export-at-past-the-end", ["export", "{V}", "--out", "loop.mp4", "--at", "999"], 1,
+     r"the loop point \(frame \d+\) is outside the video \(frames 0-215\)", None),
+    ("export-duration-inf", ["export", "{V}", "--out", "loop.mp4", "--duration", "inf"], ARGPARSE,
+     r"argument --duration: 'inf' is not a usable number of seconds", None),
+    ("export-duration-nan", ["export", "{V}", "--out", "loop.mp4", "--duration", "nan"], ARGPARSE,
+     r"argument --duration: 'nan' is not a number", None),
+    ("export-duration-huge", ["export", "{V}", "--out", "loop.mp4", "--duration", "1e308"], ARGPARSE,
+     r"argument --duration: '1e308' is not a usable number of seconds; give at most 86400", None),
+    ("export-duration-negative", ["export", "{V}", "--out", "loop.mp4", "--duration", "-4"], ARGPARSE,
+     r"argument --duration: must be more than 0 seconds \(got -4\)", None),
+    ("export-duration-zero", ["export", "{V}", "--out", "loop.mp4", "--duration", "0"], ARGPARSE,
+     r"argument --duration: must be more than 0 seconds \(got 0\)", None),
+    ("export-duration-one-frame", ["export", "{V}", "--out", "loop.mp4", "--duration", "0.04", "--frame", "50"], 1,
+     r"a 0\.04 s loop is only 1 frame\(s\) at 30 fps; a loop needs at least 4 frames", None),
+    ("export-duration-longer-than-video", ["export", "{V}", "--out", "loop.mp4", "--duration", "60", "--frame", "50"], 1,
+     r"the video is too short for a 60 s loop", None),
+    ("export-duration-text", ["export", "{V}", "--out", "loop.mp4", "--duration", "four"], ARGPARSE,
+     r"argument --duration: 'four' is not a number of seconds", None),
+    ("export-frame-negative", ["export", "{V}", "--out", "loop.mp4", "--frame", "-3"], ARGPARSE,
+     r"argument --frame: frame numbers start at 0 \(got -3\)", None),
+    ("export-frame-nan", ["export", "{V}", "--out", "loop.mp4", "--frame", "nan"], ARGPARSE,
+     r"argument --frame: 'nan' is not a frame number", None),
+    ("export-at-and-frame", ["export", "{V}", "--out", "loop.mp4", "--at", "1", "--frame", "3"], ARGPARSE,
+     r"not allowed with argument", None),
+    ("export-before-negative", ["export", "{V}", "--out", "loop.mp4", "--before", "-1"], ARGPARSE,
+     r"argument --before: must be 0 seconds or more \(got -1\)", None),
+    ("export-after-minus-inf", ["export", "{V}", "--out", "loop.mp4", "--after=-inf"], ARGPARSE,
+     r"argument --after: '-inf' is not a usable number of seconds", None),
+    ("export-crossfade-negative", ["export", "{V}", "--out", "loop.mp4", "--crossfade", "-0.5"], ARGPARSE,
+     r"argument --crossfade: must be 0 seconds or more \(got -0\.5\)", None),
+    ("export-crossfade-nan", ["export", "{V}", "--out", "loop.mp4", "--crossfade", "nan"], ARGPARSE,
+     r"argument --crossfade: 'nan' is not a number", None),
+    # export: outputs
+    ("export-unknown-format", ["export", "{V}", "--out", "loop.avi"], 1, r"cannot tell the format from 'loop\.avi'", None),
+    ("export-output-folder-missing", ["export", "{V}", "--out", "nowhere/loop.mp4"], 1,
+     r"output folder does not exist: nowhere", None),
+    ("export-output-is-directory", ["export", "{V}", "--out", "{w}"], 1, r"output path is a directory", None),
+    # inspect
+    *[(f"inspect-{name}", ["inspect", f"{{bad:{name}}}", "--json"], 1, None, None)
+      for name in ("missing", "empty", "text", "audio", "image")],
+    # speak: every file problem is found before any speech engine is touched
+    ("speak-loop-missing", ["speak", "{bad:missing}", "hello", "--out", "talk.mp4"], 1, r"file not found", NO_ENGINE),
+    ("speak-loop-not-a-video", ["speak", "{bad:text}", "hello", "--out", "talk.mp4"], 1, r"not a video file", NO_ENGINE),
+    ("speak-loop-empty", ["speak", "{bad:empty}", "hello", "--out", "talk.mp4"], 1, r"the file is empty", NO_ENGINE),
+    ("speak-loop-audio-only", ["speak", "{bad:audio}", "hello", "--out", "talk.mp4"], 1, r"no video stream", NO_ENGINE),
+    ("speak-out-onto-loop", ["speak", "{V}", "hello", "--out", "{V}"], 1, r"the output .*V\.mp4 is the input", NO_ENGINE),
+    ("speak-out-onto-hard-link", ["speak", "{V}", "hello", "--out", "{hard}"], 1, r"is the same file as the input", NO_ENGINE),
+    ("speak-cues-onto-loop", ["speak", "{V}", "hello", "--cues", "{V}"], 1, r"the cues file .*V\.mp4 is the input",
+     NO_ENGINE),
+    ("speak-cues-audio-onto-loop", ["speak", "{wav}", "hello", "--cues", "L.json"], 1,
+     r"the cues audio .*L\.wav is the input .*L\.wav", NO_ENGINE),
+    ("speak-cues-onto-out", ["speak", "{V}", "hello", "--out", "talk.mp4", "--cues", "talk.mp4"], 1,
+     r"the cues file talk\.mp4 is the input talk\.mp4", NO_ENGINE),
+    ("speak-out-folder-missing", ["speak", "{V}", "hello", "--out", "nowhere/talk.mp4"], 1,
+     r"output folder does not exist", NO_ENGINE),
+    ("speak-patches-missing", ["speak", "{V}", "hello", "--out", "talk.mp4", "--patches", "nowhere"], 1,
+     r"mouth patch folder not found: nowhere", NO_ENGINE),
+    ("speak-crf-99", ["speak", "{V}", "hello", "--out", "talk.mp4", "--crf", "99"], ARGPARSE,
+     r"argument --crf: H\.264 CRF must be between 0 \(lossless\) and 51 \(worst\); got 99", NO_ENGINE),
+    ("speak-crf-negative", ["speak", "{V}", "hello", "--out", "talk.mp4", "--crf", "-1"], ARGPARSE,
+     r"argument --crf: H\.264 CRF must be between 0", NO_ENGINE),
+    ("speak-crf-text", ["speak", "{V}", "hello", "--out", "talk.mp4", "--crf", "best"], ARGPARSE,
+     r"argument --crf: 'best' is not a whole number", NO_ENGINE),
+    ("speak-nothing-to-write", ["speak", "{V}", "hello"], 1, r"nothing to write: give --out", NO_ENGINE),
+    ("speak-empty-text", ["speak", "{V}", "  ", "--out", "talk.mp4"], 1, r"nothing to say: the text is empty", NO_ENGINE),
+]
+
+
+def snapshot(*folders: Path) -> dict:
+    """Names, sizes, mtimes and hashes of everything under `folders` (links not followed)."""
+    state = {}
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            for name in sorted(dirs + files):
+                path = Path(root) / name
+                st = path.lstat()
+                digest = None
+                if path.is_file() and not path.is_symlink():
+                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                state[str(path)] = (st.st_size, st.st_mtime_ns, digest)
+    return state
+
+
+@pytest.fixture
+def work(tmp_path):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    shutil.copyfile(CLIP, folder / "V.mp4")
+    os.link(folder / "V.mp4", folder / "hard.mp4")
+    os.symlink("V.mp4", folder / "sym.mp4")
+    shutil.copyfile(CLIP, folder / "S.mp4.json")
+    shutil.copyfile(CLIP, folder / "L.wav")  # a loop whose name is the one `--cues L.json` gives its audio
+    return folder
+
+
+def expand(arg: str, work: Path, bad: dict) -> str:
+    named = {"{V}": work / "V.mp4", "{hard}": work / "hard.mp4", "{sym}": work / "sym.mp4",
+             "{S}": work / "S.mp4.json", "{wav}": work / "L.wav", "{w}": work}
+    if arg in named:
+        return str(named[arg])
+    match = re.fullmatch(r"\{bad:(\w+)\}", arg)
+    return str(bad[match.group(1)][0]) if match else arg
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_cli_bad_input(case, work, bad_inputs):
+    _id, argv, code, pattern, env_extra = case
+    if pattern is None:  # a bad_inputs file: its own specific message
+        name = re.fullmatch(r"\{bad:(\w+)\}", argv[1]).group(1)
+        pattern = bad_inputs[name][1]
+    bad_folder = Path(bad_inputs["empty"][0]).parent
+    before = snapshot(work, bad_folder)
+    env = {**os.environ, **(env_extra or {})}
+    proc = subprocess.run([sys.executable, "-m", "navtalk_desktop.cli.main", *(expand(a, work, bad_inputs) for a in argv)],
+                          capture_output=True, text=True, timeout=300, cwd=work, env=env)
+    assert proc.returncode == code, proc.stderr
+    assert re.search(pattern, proc.stderr), proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "unknown speech engine" not in proc.stderr
+    assert snapshot(work, bad_folder) == before
+
+
+def test_there_are_enough_cases():
+    commands = {c[1][0] for c in CASES}
+    assert len(CASES) >= 40 and commands == {"analyze", "export", "inspect", "speak"}
+
+
+# --- the studio ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def studio(qtbot, tmp_path_factory, monkeypatch):
+    """The real studio window with private user folders (outside the snapshotted folders)."""
+    from PySide6.QtCore import QThreadPool
+
+    from navtalk_desktop.core.settings import Settings
+    from navtalk_desktop.ui.main_window import MainWindow
+
+    user = tmp_path_factory.mktemp("studio-user")
+    for name in ("CONFIG", "DATA", "LOG"):
+        monkeypatch.setenv(f"NAVTALK_{name}_DIR", str(user / name.lower()))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    window = MainWindow(Settings())
+    window.ask_to_save = lambda: True
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.close()
+    QThreadPool.globalInstance().waitForDone(30000)
+
+
+def open_and_wait_for_plan(qtbot, window, path: Path) -> None:
+    with qtbot.waitSignal(window.loop.plan_ready, timeout=120000):
+        assert window.open_path(path)
+
+
+STUDIO_CASES = ["missing", "directory", "empty", "truncated", "image", "text", "audio", "zero"]
+
+
+def _shown_error(qtbot, window) -> str:
+    qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=30000)
+    assert window.message_bar.level == "error"
+    return window.message_bar.text()
+
+
+@pytest.mark.parametrize("name", STUDIO_CASES)
+def test_studio_open_bad_file(qtbot, studio, bad_inputs, name):
+    path, pattern = bad_inputs[name]
+    folder = Path(path).parent
+    before = snapshot(folder)
+    studio.open_path(path)
+    text = _shown_error(qtbot, studio)
+    assert re.search(pattern, text, re.IGNORECASE), text
+    assert "Something went wrong" not in text  # an expected, named problem, not a crash report
+    assert studio.isVisible() and studio.document.plan is None
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("content, pattern", [
+    ("{ not json", r"is not valid JSON"),
+    ('{"format": "something-else"}', r"is not a NavTalk Studio project file"),
+    ('{"format": "navtalk-studio-project", "version": 999}', r"written by a newer NavTalk Studio"),
+], ids=["not-json", "not-a-project", "newer-version"])
+def test_studio_open_bad_project(qtbot, studio, tmp_path, content, pattern):
+    from navtalk_desktop.core.project import FORMAT
+
+    path = tmp_path / "bad.navtalk.json"
+    path.write_text(content.replace("navtalk-studio-project", FORMAT))
+    before = snapshot(tmp_path)
+    assert studio.open_path(path) is False
+    text = _shown_error(qtbot, studio)
+    assert re.search(pattern, text), text
+    assert snapshot(tmp_path) == before
+
+
+def test_studio_refuses_to_save_the_project_over_the_video(qtbot, studio, work, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    open_and_wait_for_plan(qtbot, studio, work / "V.mp4")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(work / "V.json"), ""))
+    os.symlink("V.mp4", work / "V.json")  # the chosen name points at the video
+    before = snapshot(work)
+    assert studio.save_project_as() is False
+    text = _shown_error(qtbot, studio)
+    assert "is the same file as the input" in text and "V.mp4" in text, text
+    assert snapshot(work) == before
+
+
+def test_studio_export_refuses_the_source_as_output(qtbot, studio, work):
+    open_and_wait_for_plan(qtbot, studio, work / "V.mp4")
+    asked = []
+    studio.loop.confirm_overwrite = lambda p: asked.append(p) or True
+    studio.export_panel.output_edit.setText(str(work / "hard.mp4"))
+    before = snapshot(work)
+    assert studio.loop.export() is False
+    text = _shown_error(qtbot, studio)
+    assert "Cannot export there" in text and "same file as the input" in text, text
+    assert asked == []  # never even offered to replace it
+    assert snapshot(work) == before
