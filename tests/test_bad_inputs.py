@@ -276,3 +276,84 @@ def test_studio_export_refuses_the_source_as_output(qtbot, studio, work):
     assert "Cannot export there" in text and "same file as the input" in text, text
     assert asked == []  # never even offered to replace it
     assert snapshot(work) == before
+
+
+# --- a reader that goes away, and loop times given to the core directly ---------------------------------------------
+
+@pytest.mark.parametrize("argv", [["analyze", "--csv"], ["analyze", "--json"], ["analyze"], ["inspect", "--json"]],
+                         ids=["analyze-csv", "analyze-json", "analyze-summary", "inspect-json"])
+def test_closed_stdout_is_not_a_traceback(argv, work):
+    before = snapshot(work)
+    # The reader is gone before we write: every write fails with EPIPE (what `| head -1` does to a long output).
+    proc = subprocess.Popen([sys.executable, "-m", "navtalk_desktop.cli.main", argv[0], str(work / "V.mp4"), *argv[1:]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
+    assert snapshot(work) == before
+
+
+def test_piping_into_head_keeps_the_first_line(work):
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c",
+                           f"'{sys.executable}' -m navtalk_desktop.cli.main analyze --csv V.mp4 | head -1"],
+                          capture_output=True, text=True, cwd=work, timeout=300)
+    assert proc.stdout == "frame,time_s,ear_right,ear_left,ear_mean,openness,face,event\n"
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("duration", float("nan"), "the loop duration must be a finite number of seconds"),
+    ("duration", float("inf"), "the loop duration must be a finite number of seconds"),
+    ("duration", -4.0, "the loop duration cannot be negative (got -4 s)"),
+    ("duration", 0.0, "the loop duration must be more than 0 s (got 0 s)"),
+    ("before", -1.0, "the loop before cannot be negative"),
+    ("crossfade", -0.2, "the loop crossfade cannot be negative"),
+    ("crossfade", float("nan"), "the loop crossfade must be a finite number"),
+    ("duration", 1e308, "the loop duration must be a finite number of seconds"),  # finite, but not in frames
+])
+def test_core_plans_refuse_bad_times(option, value, message):
+    """The studio and other callers reach make_plan/plan_loop without argparse: the same rules hold there."""
+    from fractions import Fraction
+
+    from navtalk_desktop.core.errors import PlanError
+    from navtalk_desktop.core.loop_plan import make_plan
+
+    kwargs = {"duration": 2.0, "before": 0.5, "crossfade": 0.3, option: value}
+    for strategy in ("pingpong", "crossfade"):
+        with pytest.raises(PlanError) as info:
+            make_plan(strategy, Fraction(25), 200, 100, **kwargs)
+        assert message in str(info.value)
+
+
+def test_plan_loop_says_what_is_wrong_with_the_duration(face_video_factory):
+    """Not "the video is too short for a -4 s loop": the option and its rule."""
+    from navtalk_desktop.core.analysis import analyze_video
+    from navtalk_desktop.core.auto_loop import plan_loop
+    from navtalk_desktop.core.errors import PlanError
+
+    source, _ = face_video_factory(fps=25, duration=3.0, blink_times=(1.5,))
+    analysis = analyze_video(source)
+    for duration, message in ((-4.0, "the loop duration cannot be negative (got -4 s)"),
+                              (0.0, "the loop duration must be more than 0 s"),
+                              (float("nan"), "the loop duration must be a finite number")):
+        with pytest.raises(PlanError) as info:
+            plan_loop(analysis, source, duration=duration)
+        assert message in str(info.value) and "too short" not in str(info.value)
+
+
+def test_studio_sweeps_stale_partials_on_close(qtbot, studio, work):
+    import time
+
+    from navtalk_desktop.core.atomic import STALE_PARTIAL_S
+
+    stale, fresh = work / ".V_loop.k3j_x9ab.part.mp4", work / ".V_loop.abcdefgh.part.mp4"
+    for path in (stale, fresh):
+        path.write_bytes(b"half an mp4 of a killed export")
+    old = time.time() - STALE_PARTIAL_S - 60
+    os.utime(stale, (old, old))
+    studio.open_path(work / "V.mp4")
+    qtbot.waitUntil(lambda: studio.document.source_path is not None, timeout=30000)
+    assert stale.exists()
+    studio.close()
+    assert not stale.exists() and fresh.exists()  # a fresh one may belong to another run still writing
