@@ -33,7 +33,7 @@ CASES = [
     *[(f"analyze-{name}", ["analyze", f"{{bad:{name}}}"], 1, None, None)
       for name in ("missing", "directory", "empty", "truncated", "image", "text", "audio", "zero")],
     ("analyze-json-onto-source", ["analyze", "{V}", "--json", "-o", "{V}"], 1,
-     r"the output .*V\.mp4 is the input .*V\.mp4; writing it would destroy the input", None),
+     r"the output .*V\.mp4 is the input .*V\.mp4; writing it would overwrite the input", None),
     ("analyze-csv-onto-hard-link", ["analyze", "{V}", "--csv", "-o", "{hard}"], 1,
      r"the output .*hard\.mp4 is the same file as the input", None),
     ("analyze-onto-symlink", ["analyze", "{V}", "-o", "{sym}"], 1, r"is the same file as the input", None),
@@ -121,7 +121,7 @@ CASES = [
     ("speak-crf-text", ["speak", "{V}", "hello", "--out", "talk.mp4", "--crf", "best"], ARGPARSE,
      r"argument --crf: 'best' is not a whole number", NO_ENGINE),
     ("speak-nothing-to-write", ["speak", "{V}", "hello"], 1, r"nothing to write: give --out", NO_ENGINE),
-    ("speak-empty-text", ["speak", "{V}", "  ", "--out", "talk.mp4"], 1, r"nothing to say: the text is empty", NO_ENGINE),
+    ("speak-empty-text", ["speak", "{V}", "  ", "--out", "talk.mp4"], 1, r"there is no text to speak", NO_ENGINE),
 ]
 
 

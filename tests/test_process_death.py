@@ -123,7 +123,8 @@ def test_sigterm_mid_encode_kills_ffmpeg_and_removes_the_partial_at_once(warm_so
 def test_only_this_apps_old_partials_are_swept(tmp_path):
     old = time.time() - STALE_PARTIAL_S - 1
     names = {".loop.k3j_x9ab.part.mp4": True, ".clip.Ab12Cd34.part.json": True, ".a.b.xxxxxxxx.part": True,
-             ".loop.short.part.mp4": False, "loop.k3j_x9ab.part.mp4": False, ".bashrc": False, "video.mp4": False}
+             ".loop.short.part.mp4": False, "loop.k3j_x9ab.part.mp4": False, ".bashrc": False, "video.mp4": False,
+             ".generated.mp4.part": False}  # the last: a resumable Kling download, never swept
     for name in names:
         (tmp_path / name).write_text("x")
         os.utime(tmp_path / name, (old, old))

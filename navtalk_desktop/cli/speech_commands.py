@@ -46,7 +46,7 @@ def _speak(args: argparse.Namespace) -> int:
     _check_speak_files(args)  # inputs and outputs first: speech synthesis is the slow part
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
-        raise InputError("nothing to say: the text is empty")
+        raise InputError("there is no text to speak")
     utterance = prepare_utterance(text, args.engine, args.voice)
     if utterance.notice:
         print(f"note: {utterance.notice}", file=sys.stderr)

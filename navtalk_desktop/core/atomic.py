@@ -35,7 +35,7 @@ def ensure_not_source(out: Path, *sources: Path | None, what: str = "output") ->
     for source in sources:
         if source is not None and _same_file(out, Path(source)):
             same = "is" if os.path.abspath(out) == os.path.abspath(source) else "is the same file as"
-            raise OutputError(f"the {what} {out} {same} the input {source}; writing it would destroy the "
+            raise OutputError(f"the {what} {out} {same} the input {source}; writing it would overwrite the "
                               f"input. Choose another output name")
     return out
 

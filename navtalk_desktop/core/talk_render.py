@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import ffmpeg, media
-from .atomic import atomic_output, check_output_path
+from .atomic import atomic_output, check_output_path, ensure_not_source
 from .cancel import CancelToken
 from .errors import CancelledError, FFmpegError, InputError
 from .mouth.renderer import MouthRenderer
@@ -56,8 +56,7 @@ def render_talk_video(
     started = time.perf_counter()
     loop_path = Path(loop_path)
     out_path = check_output_path(Path(out_path))
-    if out_path.resolve() == loop_path.resolve():
-        raise InputError("the output would overwrite the loop it is made from; choose another name")
+    ensure_not_source(out_path, loop_path)
     info = media.probe(loop_path)
     if track is None:
         from .landmarks import load_or_compute_landmarks
