@@ -33,11 +33,11 @@ CASES = [
     *[(f"analyze-{name}", ["analyze", f"{{bad:{name}}}"], 1, None, None)
       for name in ("missing", "directory", "empty", "truncated", "image", "text", "audio", "zero")],
     ("analyze-json-onto-source", ["analyze", "{V}", "--json", "-o", "{V}"], 1,
-     r"the output .*V\.mp4 is the input .*V\.mp4; writing it would overwrite the input", None),
+     r"the output .*V\.mp4 is the input file .*V\.mp4; writing it would overwrite the input, so choose another output name", None),
     ("analyze-csv-onto-hard-link", ["analyze", "{V}", "--csv", "-o", "{hard}"], 1,
-     r"the output .*hard\.mp4 is the same file as the input", None),
-    ("analyze-onto-symlink", ["analyze", "{V}", "-o", "{sym}"], 1, r"is the same file as the input", None),
-    ("analyze-onto-source-relative", ["analyze", "V.mp4", "-o", "./V.mp4"], 1, r"is the same file as the input|is the input", None),
+     r"the output .*hard\.mp4 is the input file .*\(the same file under another name\)", None),
+    ("analyze-onto-symlink", ["analyze", "{V}", "-o", "{sym}"], 1, r"is the input file .*\(the same file under another name\)", None),
+    ("analyze-onto-source-relative", ["analyze", "V.mp4", "-o", "./V.mp4"], 1, r"is the input file", None),
     ("analyze-output-folder-missing", ["analyze", "{V}", "-o", "nowhere/a.json"], 1, r"output folder does not exist", None),
     ("analyze-output-is-directory", ["analyze", "{V}", "--json", "-o", "{w}"], 1, r"output path is a directory", None),
     ("analyze-json-and-csv", ["analyze", "{V}", "--json", "--csv"], ARGPARSE, r"not allowed with argument", None),
@@ -45,11 +45,11 @@ CASES = [
     *[(f"export-{name}", ["export", f"{{bad:{name}}}", "--out", "loop.mp4"], 1, None, None)
       for name in ("missing", "directory", "empty", "truncated", "image", "text", "audio", "zero")],
     # export: output is the input
-    ("export-onto-source", ["export", "{V}", "--out", "{V}"], 1, r"the output .*V\.mp4 is the input", None),
-    ("export-onto-hard-link", ["export", "{V}", "--out", "{hard}"], 1, r"hard\.mp4 is the same file as the input", None),
-    ("export-symlink-onto-target", ["export", "{sym}", "--out", "{V}"], 1, r"is the same file as the input .*sym\.mp4", None),
+    ("export-onto-source", ["export", "{V}", "--out", "{V}"], 1, r"the output .*V\.mp4 is the input file", None),
+    ("export-onto-hard-link", ["export", "{V}", "--out", "{hard}"], 1, r"hard\.mp4 is the input file .*V\.mp4 \(the same file under another name\)", None),
+    ("export-symlink-onto-target", ["export", "{sym}", "--out", "{V}"], 1, r"is the input file .*sym\.mp4 \(the same file under another name\)", None),
     ("export-sidecar-onto-source", ["export", "{S}", "--out", "S.mp4"], 1,
-     r"the sidecar .*S\.mp4\.json is the input .*S\.mp4\.json", None),
+     r"the sidecar .*S\.mp4\.json is the input file .*S\.mp4\.json;", None),
     # export: numbers
     ("export-at-nan", ["export", "{V}", "--out", "loop.mp4", "--at", "nan"], ARGPARSE,
      r"argument --at: 'nan' is not a number; give seconds", None),
@@ -102,14 +102,14 @@ CASES = [
     ("speak-loop-not-a-video", ["speak", "{bad:text}", "hello", "--out", "talk.mp4"], 1, r"not a video file", NO_ENGINE),
     ("speak-loop-empty", ["speak", "{bad:empty}", "hello", "--out", "talk.mp4"], 1, r"the file is empty", NO_ENGINE),
     ("speak-loop-audio-only", ["speak", "{bad:audio}", "hello", "--out", "talk.mp4"], 1, r"no video stream", NO_ENGINE),
-    ("speak-out-onto-loop", ["speak", "{V}", "hello", "--out", "{V}"], 1, r"the output .*V\.mp4 is the input", NO_ENGINE),
-    ("speak-out-onto-hard-link", ["speak", "{V}", "hello", "--out", "{hard}"], 1, r"is the same file as the input", NO_ENGINE),
-    ("speak-cues-onto-loop", ["speak", "{V}", "hello", "--cues", "{V}"], 1, r"the cues file .*V\.mp4 is the input",
+    ("speak-out-onto-loop", ["speak", "{V}", "hello", "--out", "{V}"], 1, r"the output .*V\.mp4 is the input file", NO_ENGINE),
+    ("speak-out-onto-hard-link", ["speak", "{V}", "hello", "--out", "{hard}"], 1, r"is the input file .*\(the same file under another name\)", NO_ENGINE),
+    ("speak-cues-onto-loop", ["speak", "{V}", "hello", "--cues", "{V}"], 1, r"the cues file .*V\.mp4 is the input file",
      NO_ENGINE),
     ("speak-cues-audio-onto-loop", ["speak", "{wav}", "hello", "--cues", "L.json"], 1,
-     r"the cues audio .*L\.wav is the input .*L\.wav", NO_ENGINE),
+     r"the cues audio .*L\.wav is the input file .*L\.wav", NO_ENGINE),
     ("speak-cues-onto-out", ["speak", "{V}", "hello", "--out", "talk.mp4", "--cues", "talk.mp4"], 1,
-     r"the cues file talk\.mp4 is the input talk\.mp4", NO_ENGINE),
+     r"the cues file talk\.mp4 is the input file talk\.mp4", NO_ENGINE),
     ("speak-out-folder-missing", ["speak", "{V}", "hello", "--out", "nowhere/talk.mp4"], 1,
      r"output folder does not exist", NO_ENGINE),
     ("speak-patches-missing", ["speak", "{V}", "hello", "--out", "talk.mp4", "--patches", "nowhere"], 1,
@@ -261,7 +261,7 @@ def test_studio_refuses_to_save_the_project_over_the_video(qtbot, studio, work, 
     before = snapshot(work)
     assert studio.save_project_as() is False
     text = _shown_error(qtbot, studio)
-    assert "is the same file as the input" in text and "V.mp4" in text, text
+    assert "(the same file under another name)" in text and "V.mp4" in text, text
     assert snapshot(work) == before
 
 
@@ -273,7 +273,7 @@ def test_studio_export_refuses_the_source_as_output(qtbot, studio, work):
     before = snapshot(work)
     assert studio.loop.export() is False
     text = _shown_error(qtbot, studio)
-    assert "Cannot export there" in text and "same file as the input" in text, text
+    assert "Cannot export there" in text and "(the same file under another name)" in text, text
     assert asked == []  # never even offered to replace it
     assert snapshot(work) == before
 

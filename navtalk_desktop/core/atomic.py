@@ -29,14 +29,14 @@ def _same_file(a: Path, b: Path) -> bool:
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
-def ensure_not_source(out: Path, *sources: Path | None, what: str = "output") -> Path:
-    """Refuse an output that is one of the inputs (same resolved path or same file): it would destroy it."""
+def ensure_not_source(out: Path | str, *sources: Path | str | None, what: str = "output") -> Path:
+    """Refuse an output that is one of the inputs (same resolved path or same file): it would overwrite it."""
     out = Path(out)
     for source in sources:
         if source is not None and _same_file(out, Path(source)):
-            same = "is" if os.path.abspath(out) == os.path.abspath(source) else "is the same file as"
-            raise OutputError(f"the {what} {out} {same} the input {source}; writing it would overwrite the "
-                              f"input. Choose another output name")
+            via = "" if os.path.abspath(out) == os.path.abspath(source) else " (the same file under another name)"
+            raise OutputError(f"the {what} {out} is the input file {source}{via}; writing it would overwrite the "
+                              f"input, so choose another output name")
     return out
 
 
