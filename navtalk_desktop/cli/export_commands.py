@@ -62,7 +62,7 @@ def run_export(args) -> int:
     remove_stale_partials(args.out.parent)
     format_for(args.out, args.format)
     ensure_not_source(args.out, args.video, getattr(args, "blinks", None))
-    ensure_not_source(sidecar_path_for(args.out), args.video, what="sidecar")
+    ensure_not_source(sidecar_path_for(args.out), args.video, getattr(args, "blinks", None), what="sidecar")
     analysis = corrected_blinks(args, analyze_video(args.video, on_progress=ProgressLine("analysing")))
     choice = plan_loop(analysis, args.video, strategy=args.strategy, loop_point=loop_point_from(args, analysis.info),
                        duration=args.duration, before=args.before, after=args.after, crossfade=args.crossfade)

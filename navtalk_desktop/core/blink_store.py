@@ -11,6 +11,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from . import strict_json
 from .atomic import write_text_atomic
 from .blink_edits import BlinkEdits, apply, event_dicts, events_from_dicts
 from .errors import InputError
@@ -57,7 +58,7 @@ def save_edits(content_hash: str, edits: BlinkEdits) -> None:
         clips[content_hash] = edits.to_dict()
     else:
         clips.pop(content_hash, None)
-    write_text_atomic(path, json.dumps({"format": FORMAT, "version": VERSION, "clips": clips}, indent=1) + "\n")
+    write_text_atomic(path, strict_json.dumps({"format": FORMAT, "version": VERSION, "clips": clips}) + "\n")
 
 
 def content_hash_of(analysis) -> str:
