@@ -109,7 +109,7 @@ CASES = [
     ("speak-cues-audio-onto-loop", ["speak", "{wav}", "hello", "--cues", "L.json"], 1,
      r"the cues audio .*L\.wav is the input file .*L\.wav", NO_ENGINE),
     ("speak-cues-onto-out", ["speak", "{V}", "hello", "--out", "talk.mp4", "--cues", "talk.mp4"], 1,
-     r"the cues file talk\.mp4 is the input file talk\.mp4", NO_ENGINE),
+     r"the cues file talk\.mp4 is also the --out file; give them different names", NO_ENGINE),
     ("speak-out-folder-missing", ["speak", "{V}", "hello", "--out", "nowhere/talk.mp4"], 1,
      r"output folder does not exist", NO_ENGINE),
     ("speak-patches-missing", ["speak", "{V}", "hello", "--out", "talk.mp4", "--patches", "nowhere"], 1,

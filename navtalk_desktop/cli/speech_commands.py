@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from ..core.errors import InputError
+from ..core.errors import InputError, OutputError
 from .arg_types import crf
 
 
@@ -100,7 +101,8 @@ def _check_speak_files(args: argparse.Namespace) -> None:
         remove_stale_partials(path.parent)
     if args.out is not None and args.cues is not None:
         for path, what in outputs[1:]:
-            ensure_not_source(path, args.out, what=what)
+            if os.path.realpath(path) == os.path.realpath(args.out):
+                raise OutputError(f"the {what} {path} is also the --out file; give them different names")
 
 
 def _progress(fraction: float) -> None:
