@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..core import defaults
 from ..core.loop_plan import DEFAULT_AFTER_S, DEFAULT_BEFORE_S, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, STRATEGIES
 from .arg_types import frame_index, non_negative_seconds, positive_seconds
 from .progress import ProgressLine
@@ -20,10 +21,10 @@ def register(sub) -> None:
     p.add_argument("--before", type=non_negative_seconds, default=None, help=f"seconds before the loop point (default {DEFAULT_BEFORE_S})")
     p.add_argument("--after", type=non_negative_seconds, default=None, help=f"seconds after it, ping-pong (default {DEFAULT_AFTER_S})")
     p.add_argument("--duration", type=positive_seconds, default=DEFAULT_DURATION_S, help="loop length in seconds (default 4)")
-    p.add_argument("--strategy", choices=STRATEGIES, default="auto")
+    p.add_argument("--strategy", choices=STRATEGIES, default=defaults.EXPORT_STRATEGY.value)
     p.add_argument("--crossfade", type=non_negative_seconds, default=DEFAULT_CROSSFADE_S, help="crossfade length in seconds")
-    p.add_argument("--format", choices=("mp4", "webm", "mov", "gif"), help="default: from the --out suffix")
-    p.add_argument("--quality", choices=("high", "medium", "small"), default="high")
+    p.add_argument("--format", choices=defaults.FORMAT_NAMES, help="default: from the --out suffix")
+    p.add_argument("--quality", choices=defaults.QUALITY_NAMES, default=defaults.EXPORT_QUALITY)
     p.add_argument("--blinks", type=Path, metavar="FILE.json",
                    help="use this corrected blink list (the JSON `analyze --json` prints) instead of the "
                         "detected blinks and the studio's stored corrections")

@@ -10,6 +10,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..core import defaults
 from ..core.atomic import ensure_not_source
 from ..core.errors import InputError, NavTalkError
 from ..core.jobs import JobStore
@@ -322,8 +323,8 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="the loop file to write")
     p.add_argument("--video-out", help="where to keep the generated clip (default: next to the loop)")
     p.add_argument("--loop-duration", type=float, default=4.0, help="seconds (default 4)")
-    p.add_argument("--strategy", default="auto", choices=STRATEGIES)
-    p.add_argument("--quality", default="high", choices=("high", "medium", "small"))
+    p.add_argument("--strategy", default=defaults.EXPORT_STRATEGY.value, choices=STRATEGIES)
+    p.add_argument("--quality", default=defaults.EXPORT_QUALITY, choices=defaults.QUALITY_NAMES)
     p.set_defaults(func=cmd_make_loop)
 
     jobs = sub.add_parser("jobs", help="list, inspect, resume or forget Kling jobs")

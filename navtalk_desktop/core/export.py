@@ -15,6 +15,7 @@ from typing import Callable
 from . import ffmpeg, media, morph
 from .atomic import atomic_output, check_output_path, ensure_not_source, write_json_atomic
 from .cancel import CancelToken
+from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError
 from .loop_plan import LoopPlan
 from .seam import SeamReport, inspect_loop
@@ -26,7 +27,7 @@ FORMATS = {
     "mov": (".mov", True),
     "gif": (".gif", False),
 }
-QUALITIES = ("high", "medium", "small")
+QUALITIES = QUALITY_NAMES
 _CRF_X264 = {"high": 16, "medium": 20, "small": 26}
 # "veryfast" keeps the single encode at a third of a naive three-encode pipeline's time; at CRF 16 it
 # beats that pipeline's SSIM by a wide margin (bench/bench_analysis_export.py).

@@ -1,6 +1,6 @@
 """Loop plans: which source frames make the loop, counted in frames, never seconds.
 
-Three strategies (specs/loop-and-lipsync.md, section A; docs/seamless-loops.md):
+Three strategies (docs/design-notes.md#loop-strategies, docs/seamless-loops.md):
 - pingpong: frames first..last forward, then back without repeating either turn frame: 2M-2 frames.
 - crossfade: N frames played forward from `first` to `last`; over the last K output frames they fade into
   the K frames just before `first`, so the wrap back to `first` continues seamlessly. Needs K spare
@@ -15,21 +15,19 @@ import math
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 
+from .defaults import BLENDED, STRATEGIES, Strategy  # noqa: F401  (re-exported: the plan's vocabulary)
+from .defaults import BLINK_AFTER_S as DEFAULT_AFTER_S  # noqa: F401  (the defaults of make_plan and the CLI)
+from .defaults import BLINK_BEFORE_S as DEFAULT_BEFORE_S
+from .defaults import CROSSFADE_S as DEFAULT_CROSSFADE_S
+from .defaults import LOOP_DURATION_S as DEFAULT_DURATION_S
 from .errors import PlanError
-
-STRATEGIES = ("auto", "pingpong", "crossfade", "morph")
-BLENDED = ("crossfade", "morph")  # forward loops whose last K frames hide the seam by blending into the head
-DEFAULT_DURATION_S = 4.0
-DEFAULT_BEFORE_S = 1.0
-DEFAULT_AFTER_S = 1.0
-DEFAULT_CROSSFADE_S = 0.4
 
 
 @dataclass(frozen=True)
 class LoopPlan:
     """A frame-exact loop. `first`/`last` are the source frames played (inclusive)."""
 
-    strategy: str  # "pingpong", "crossfade" or "morph"
+    strategy: str  # a Strategy value: pingpong, crossfade or morph (never auto)
     fps_num: int
     fps_den: int
     source_frames: int
@@ -49,7 +47,7 @@ class LoopPlan:
 
     @property
     def output_frames(self) -> int:
-        if self.strategy == "pingpong":
+        if self.strategy == Strategy.PINGPONG:
             return 2 * self.span - 2
         return self.span
 
@@ -79,7 +77,7 @@ class LoopPlan:
 
     def output_sources(self) -> list[list[tuple[int, float]]]:
         """For each output frame, the source frames and weights that make it (for previews and metrics)."""
-        if self.strategy == "pingpong":
+        if self.strategy == Strategy.PINGPONG:
             forward = list(range(self.first, self.last + 1))
             order = forward + forward[-2:0:-1]
             return [[(f, 1.0)] for f in order]
@@ -182,7 +180,7 @@ def make_plan(
         raise PlanError(f"the loop point (frame {loop_point}) is outside the video (frames 0-{source_frames - 1})")
     n = int(round(duration * fps))
     before_frames = int(round(before * fps))
-    if strategy == "pingpong":
+    if strategy == Strategy.PINGPONG:
         n += n % 2  # 2M-2 is even
         span = n // 2 + 1
         if after is not None and abs((before + after) - duration / 2) > 1e-6:

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import strict_json
+from . import defaults, strict_json
 from .atomic import write_text_atomic
 from .blink_edits import BlinkEdits
 from .errors import InputError, PlanError
@@ -24,18 +24,18 @@ SUFFIX = ".navtalk.json"
 
 @dataclass
 class ExportSettings:
-    strategy: str = "auto"  # auto, pingpong, crossfade, morph
-    duration: float = 4.0
-    format: str = "mp4"
-    quality: str = "high"
+    strategy: str = defaults.EXPORT_STRATEGY.value  # a Strategy value
+    duration: float = defaults.LOOP_DURATION_S
+    format: str = defaults.EXPORT_FORMAT
+    quality: str = defaults.EXPORT_QUALITY
     output: str = ""  # last output path; empty = derived from the source name
 
 
 @dataclass
 class GenerationSettings:
-    model: str = "kling-v2-1"
-    mode: str = "pro"
-    duration: str = "5"
+    model: str = defaults.KLING_MODEL
+    mode: str = defaults.KLING_MODE
+    duration: str = defaults.KLING_DURATION
     prompt: str = ""  # empty = the default NavTalk prompt
     loop_tail: bool = False
 

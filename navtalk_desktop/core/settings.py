@@ -12,7 +12,7 @@ import logging
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from . import strict_json
+from . import defaults, strict_json
 from .app_paths import config_dir
 from .atomic import write_text_atomic
 
@@ -29,16 +29,16 @@ class Settings:
     # Kling
     region: str = "global"  # "global" or "cn": picks the Kling base URL
     base_url: str = ""  # overrides the region (a proxy or the local simulator); empty = region default
-    default_model: str = "kling-v2-1"
-    default_mode: str = "pro"
-    default_duration: str = "5"
+    default_model: str = defaults.KLING_MODEL
+    default_mode: str = defaults.KLING_MODE
+    default_duration: str = defaults.KLING_DURATION
     loop_tail: bool = False
     demo_mode: bool = False  # generate with the local simulator instead of Kling
     # Export
-    export_strategy: str = "auto"
-    export_duration: float = 4.0
-    export_format: str = "mp4"
-    export_quality: str = "high"
+    export_strategy: str = defaults.EXPORT_STRATEGY.value
+    export_duration: float = defaults.LOOP_DURATION_S
+    export_format: str = defaults.EXPORT_FORMAT
+    export_quality: str = defaults.EXPORT_QUALITY
     export_folder: str = ""  # empty = next to the source video
     # Timeline
     snap_to_apex: bool = True

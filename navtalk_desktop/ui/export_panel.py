@@ -1,7 +1,7 @@
 """The Export panel: strategy, duration, format, quality and output; the predicted seam; Export/Cancel.
 
-Format and quality names mirror core/export.py (FORMATS, QUALITIES) without importing it: that module
-pulls in OpenCV through the seam metrics, and the window must open before any heavy import.
+Strategy, format and quality names come from core/defaults.py, not core/export.py: that module pulls in
+OpenCV through the seam metrics, and the window must open before any heavy import.
 """
 
 from __future__ import annotations
@@ -14,14 +14,18 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 
 from superqt import QElidingLabel
 
+from ..core.defaults import FORMAT_NAMES, QUALITY_NAMES, Strategy
 from ..core.project import ExportSettings
 from . import plan_edits
 from .task_controls import add_task_controls
 
-STRATEGIES = (("auto", "Auto (best measured seam)"), ("pingpong", "Ping-pong"), ("crossfade", "Crossfade"),
-              ("morph", "Morph (motion-compensated)"))
-FORMATS = (("mp4", "MP4 (H.264)"), ("webm", "WebM (VP9)"), ("mov", "MOV (ProRes)"), ("gif", "GIF"))
-QUALITIES = (("high", "High"), ("medium", "Medium"), ("small", "Small file"))
+_STRATEGY_LABELS = {Strategy.AUTO: "Auto (best measured seam)", Strategy.PINGPONG: "Ping-pong",
+                    Strategy.CROSSFADE: "Crossfade", Strategy.MORPH: "Morph (motion-compensated)"}
+_FORMAT_LABELS = {"mp4": "MP4 (H.264)", "webm": "WebM (VP9)", "mov": "MOV (ProRes)", "gif": "GIF"}
+_QUALITY_LABELS = {"high": "High", "medium": "Medium", "small": "Small file"}
+STRATEGIES = tuple((s.value, _STRATEGY_LABELS[s]) for s in Strategy)
+FORMATS = tuple((name, _FORMAT_LABELS[name]) for name in FORMAT_NAMES)
+QUALITIES = tuple((name, _QUALITY_LABELS[name]) for name in QUALITY_NAMES)
 
 
 def _combo(items) -> QComboBox:

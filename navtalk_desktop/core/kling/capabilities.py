@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from .errors import KlingCapabilityError
 
-DEFAULT_MODEL = "kling-v2-1"
-DEFAULT_MODE = "pro"
-DEFAULT_DURATION = "5"
+from ..defaults import KLING_DURATION as DEFAULT_DURATION  # noqa: F401  (re-exported for the CLI and panels)
+from ..defaults import KLING_MODE as DEFAULT_MODE  # noqa: F401
+from ..defaults import KLING_MODEL as DEFAULT_MODEL  # noqa: F401
 MODES = ("std", "pro")
 #: Typical submit->succeed time (ComfyUI's AVERAGE_DURATION_I2V), used for progress estimates.
 TYPICAL_GENERATION_SECONDS = 164.0
