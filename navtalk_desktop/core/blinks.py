@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .ear import mean_of_eyes
+from .peaks import find_peaks
 
 MAX_APEX_OPENNESS = 0.65  # the apex must fall below this fraction of the open level
 MIN_PROMINENCE = 0.30  # and drop at least this much relative to its surroundings
@@ -92,10 +93,11 @@ def openness(curve: np.ndarray, fps: float) -> np.ndarray:
         base = np.full(n, np.nanmedian(curve))
     else:
         half = int(round(fps))
-        base = np.empty(n)
-        for t in range(n):
-            window = curve[max(0, t - half) : t + half + 1]
-            base[t] = np.nanpercentile(window, 75) if np.any(~np.isnan(window)) else np.nan
+        padded = np.concatenate([np.full(half, np.nan), curve, np.full(half, np.nan)])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+        base = np.full(n, np.nan)
+        seen = ~np.isnan(windows).all(axis=1)  # all-NaN windows stay NaN (and are filled below)
+        base[seen] = np.nanpercentile(windows[seen], 75, axis=1)
         base = fill_short_gaps(base, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return curve / base
@@ -130,7 +132,6 @@ def closed_eye(per_eye: list[float], depth: float) -> str:
 def detect_blinks(right: np.ndarray, left: np.ndarray, fps: float,
                   thresholds: Thresholds = Thresholds()) -> tuple[list[BlinkEvent], np.ndarray]:
     """Blink events from per-eye EAR curves (NaN where no face). Returns the events and the openness curve."""
-    from scipy.signal import find_peaks  # here: the studio imports this module's events before any analysis
     n = len(right)
     if n == 0:
         return [], np.zeros(0)

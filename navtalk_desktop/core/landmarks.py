@@ -92,10 +92,10 @@ def create_face_mesh(static: bool = False):
     It is warmed up on a blank frame with native logging silenced (see _native_stderr_silenced); a blank
     frame has no face, so tracking still starts with a detection on the first real frame.
     """
-    import mediapipe as mp
+    from .face_mesh_import import face_mesh_module
 
     with _native_stderr_silenced():
-        mesh = mp.solutions.face_mesh.FaceMesh(
+        mesh = face_mesh_module().FaceMesh(
             static_image_mode=static,
             max_num_faces=1,
             refine_landmarks=True,
