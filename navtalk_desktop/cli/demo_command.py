@@ -35,7 +35,8 @@ def run_demo(args) -> int:
     plan, candidates = choose_plan(analysis, face)
     print(explain(candidates))
     loop = out_dir / "loop.mp4"
-    result = export_loop(face, plan, loop, on_progress=ProgressLine("exporting"), info=analysis.info)
+    result = export_loop(face, plan, loop, on_progress=ProgressLine("exporting"), info=analysis.info,
+                         source_hash=analysis.content_hash)
     write_json_atomic(out_dir / "analysis.json", analysis.to_dict(curves=False))
     print(f"loop: {result.path}\nsidecar: {result.sidecar_path}\n{result.report.summary()}")
     return 0

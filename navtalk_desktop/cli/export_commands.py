@@ -67,11 +67,14 @@ def run_export(args) -> int:
     analysis = corrected_blinks(args, analyze_video(args.video, on_progress=ProgressLine("analysing")))
     choice = plan_loop(analysis, args.video, strategy=args.strategy, loop_point=loop_point_from(args, analysis.info),
                        duration=args.duration, before=args.before, after=args.after, crossfade=args.crossfade)
+    if analysis.info.vfr:
+        print(f"note: {analysis.info.vfr_note()}", file=sys.stderr)
     print(choice.explanation, file=sys.stderr)
     plan = choice.plan
     print(f"plan: {plan.strategy}, source frames {plan.first}-{plan.last} at {float(plan.fps):g} fps, "
           f"{plan.output_frames} frames out ({plan.duration:.3f} s)", file=sys.stderr)
     result = export_loop(args.video, plan, args.out, fmt=args.format, quality=args.quality,
-                         on_progress=ProgressLine("exporting"), info=analysis.info)
+                         on_progress=ProgressLine("exporting"), info=analysis.info,
+                         source_hash=analysis.content_hash)
     print(f"wrote {result.path}\nsidecar {result.sidecar_path}\n{result.report.summary()}")
     return 0

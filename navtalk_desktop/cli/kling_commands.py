@@ -140,7 +140,7 @@ def cmd_make_loop(args) -> int:
     plan = choice.plan
     job = result.job
     loop = export_loop(result.video, plan, loop_out, fmt=check, quality=args.quality,
-                       on_progress=ProgressLine("exporting"), info=analysis.info,
+                       on_progress=ProgressLine("exporting"), info=analysis.info, source_hash=analysis.content_hash,
                        extra={"kling": {"job_id": job.id, "task_id": job.task_id, "model": job.model,
                                         "mode": job.mode, "duration": job.duration, "loop_tail": job.loop_tail}})
     print(f"wrote {loop.path}\nsidecar {loop.sidecar_path}\n{loop.report.summary()}")

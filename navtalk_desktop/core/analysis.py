@@ -47,6 +47,11 @@ class AnalysisResult:
     def frame_count(self) -> int:
         return len(self.ear_mean)
 
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the analysed file, computed once per command (the landmark cache key)."""
+        return self.track.content_hash if self.track is not None else ""
+
     def clean_events(self) -> list[BlinkEvent]:
         return [e for e in self.events if e.is_clean(self.frame_count, self.fps)]
 
@@ -132,7 +137,7 @@ def analyze_track(info: media.VideoInfo, track: LandmarkTrack) -> AnalysisResult
     events, openness = detect_blinks(right, left, float(info.fps))
     face = track.face_present
     face_fraction = float(face.mean()) if len(face) else 0.0
-    messages = []
+    messages = [info.vfr_note()] if info.vfr else []
     if face_fraction == 0.0:
         messages.append("no face was found in any frame; blinks cannot be detected")
     elif face_fraction < LOW_FACE_FRACTION:
@@ -150,8 +155,15 @@ def analyze_video(
     on_progress: Callable[[float], None] | None = None,
     cancel: CancelToken | None = None,
     use_cache: bool = True,
+    info: media.VideoInfo | None = None,
+    content_hash: str | None = None,
 ) -> AnalysisResult:
-    """Analyse a video's blinks; landmarks are cached, so a second call on the same file is near-instant."""
-    info = media.probe(path)
-    track = load_or_compute_landmarks(path, info, on_progress=on_progress, cancel=cancel, use_cache=use_cache)
+    """Analyse a video's blinks; landmarks are cached, so a second call on the same file is near-instant.
+
+    `info` and `content_hash`, when the caller has them, spare a second probe and hash of the file; the
+    result carries both on (`result.info`, `result.content_hash`) to planning, export and the sidecar.
+    """
+    info = info or media.probe(path)
+    track = load_or_compute_landmarks(path, info, on_progress=on_progress, cancel=cancel, use_cache=use_cache,
+                                      content_hash=content_hash)
     return analyze_track(info, track)

@@ -122,8 +122,13 @@ def export_loop(
     cancel: CancelToken | None = None,
     info: media.VideoInfo | None = None,
     extra: dict | None = None,
+    source_hash: str | None = None,
 ) -> ExportResult:
-    """Encode the loop to `out` (appearing only when complete), measure its seam, write the sidecar."""
+    """Encode the loop to `out` (appearing only when complete), measure its seam, write the sidecar.
+
+    Pass the `info` and `source_hash` the analysis already has: the source is then neither probed nor
+    hashed again.
+    """
     source, out = Path(source), Path(out)
     info = info or media.probe(source)
     if info.frame_count != plan.source_frames:
@@ -133,11 +138,14 @@ def export_loop(
     ensure_not_source(out, source)
     ensure_not_source(sidecar_path_for(out), source, what="sidecar")
     inputs, frames = ["-i", str(source)], None
+    graph = filter_graph(plan, fmt)
     if plan.strategy == "morph":
         inputs = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
                   "-framerate", f"{plan.fps.numerator}/{plan.fps.denominator}", "-i", "pipe:0"]
         frames = morph.render_frames(source, info, plan, cancel=cancel)
-    args = ["-y", *inputs, "-filter_complex", filter_graph(plan, fmt), "-map", "[v]", "-an",
+    elif info.vfr:  # the plan counts frames of the clip resampled to its constant rate (media.VideoInfo)
+        graph = f"[0:v]{media.constant_rate_filter(info)}[cfr];" + graph.replace("[0:v]", "[cfr]", 1)
+    args = ["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an",
             "-fps_mode", "passthrough", *encoder_args(fmt, quality)]
     with atomic_output(out) as tmp:
         ffmpeg.run([*args, str(tmp)], total_frames=plan.output_frames,
@@ -149,7 +157,7 @@ def export_loop(
         "output": str(out.resolve()),
         "format": fmt,
         "quality": quality,
-        "source": {**info.to_dict(), "path": str(source.resolve()), "sha256": media.content_hash(source)},
+        "source": {**info.to_dict(), "path": str(source.resolve()), "sha256": source_hash or media.content_hash(source)},
         "plan": plan.to_dict(),
         "seam": report.to_dict(),
         **(extra or {}),

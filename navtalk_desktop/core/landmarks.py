@@ -175,10 +175,11 @@ def load_or_compute_landmarks(
     on_progress: Callable[[float], None] | None = None,
     cancel: CancelToken | None = None,
     use_cache: bool = True,
+    content_hash: str | None = None,
 ) -> LandmarkTrack:
     """Landmarks from the cache when this exact file was analysed before, else computed and cached."""
     info = info or media.probe(path)
-    digest = media.content_hash(path)
+    digest = content_hash or media.content_hash(path)
     cached = _cache_path(digest)
     if use_cache and cached.exists():
         try:

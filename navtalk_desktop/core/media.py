@@ -36,12 +36,89 @@ class VideoInfo:
     rotation: int
     codec: str
     has_audio: bool
+    # Variable frame rate: the file's frames are resampled on their true timestamps to the constant
+    # `fps` (chosen from the clip) wherever they are decoded, so frame i is always at i / fps seconds.
+    vfr: bool = False
+    stored_frames: int = 0  # frames in the file (equals frame_count unless vfr)
+    interval_ms: tuple[float, float] | None = None  # shortest and longest frame interval in the file
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["fps"] = float(self.fps)
         data["fps_fraction"] = f"{self.fps.numerator}/{self.fps.denominator}"
+        data["interval_ms"] = list(self.interval_ms) if self.interval_ms else None
         return data
+
+    def vfr_note(self) -> str:
+        """The sentence every report carries for a variable-frame-rate source ("" otherwise)."""
+        if not self.vfr:
+            return ""
+        lo, hi = self.interval_ms or (0.0, 0.0)
+        return (f"variable frame rate ({self.stored_frames} frames, {lo:.0f}-{hi:.0f} ms apart): analysed on "
+                f"the true timestamps at a constant {float(self.fps):g} fps ({self.frame_count} frames); "
+                f"exports play at {float(self.fps):g} fps")
+
+
+def constant_rate_filter(info: VideoInfo) -> str:
+    """The ffmpeg filter that turns a VFR source into the constant-rate frames analysis and export use."""
+    return f"fps={info.fps.numerator}/{info.fps.denominator}" if info.vfr else ""
+
+
+# Rates a resampled VFR clip snaps to when its own rate is within 1.5 % of one.
+_COMMON_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
+                 Fraction(50), Fraction(60000, 1001), Fraction(60), Fraction(120))
+VFR_TOLERANCE = 0.1  # intervals more than 10 % away from the typical one make a clip VFR
+
+
+@dataclass(frozen=True)
+class _Timing:
+    packets: int
+    span_s: float  # first timestamp to the end of the last frame
+    intervals_s: list[float]
+
+
+def _timing_from_framecrc(text: str) -> _Timing | None:
+    """Packet timestamps from ffmpeg's framecrc listing (stream, dts, pts, duration, size, crc)."""
+    tb = re.search(r"^#tb 0: (\d+)/(\d+)", text, re.M)
+    if not tb:
+        return None
+    tick = int(tb.group(1)) / int(tb.group(2))
+    pts, durations = [], []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        cols = line.split(",")
+        if len(cols) < 5:
+            continue
+        try:
+            pts.append(int(cols[2]))
+            durations.append(int(cols[3]))
+        except ValueError:
+            return None  # no timestamps (a raw stream): nothing to judge the rate by
+    if len(pts) < 3:
+        return None
+    order = sorted(range(len(pts)), key=pts.__getitem__)
+    stamps = [pts[i] for i in order]
+    intervals = [(b - a) * tick for a, b in zip(stamps, stamps[1:])]
+    last = durations[order[-1]] * tick or sorted(intervals)[len(intervals) // 2]
+    return _Timing(len(pts), (stamps[-1] - stamps[0]) * tick + last, intervals)
+
+
+def _constant_rate_for(timing: _Timing) -> Fraction | None:
+    """None for a constant-rate clip, else the rate to resample it to: that of its short intervals."""
+    intervals = sorted(timing.intervals_s)
+    typical = intervals[len(intervals) // 2]
+    if typical <= 0:
+        return None
+    off = [d for d in intervals if abs(d - typical) > VFR_TOLERANCE * typical]
+    if len(off) < 2:
+        return None  # one dropped or doubled frame is not worth resampling the whole clip for
+    short = intervals[len(intervals) // 10]
+    if short <= 0:
+        return None
+    rate = Fraction(1 / short).limit_denominator(1001)
+    nearest = min(_COMMON_RATES, key=lambda common: abs(rate / common - 1))
+    return nearest if abs(rate / nearest - 1) <= 0.015 else min(rate, Fraction(120))
 
 
 def _check_file(path: Path) -> None:
@@ -69,14 +146,16 @@ def probe(path: Path | str) -> VideoInfo:
     """Read stream facts and count frames exactly (packet count, no decode)."""
     path = Path(path)
     _check_file(path)
+    # framecrc lists every packet with its timestamps (stream copy, no decode): the exact frame count
+    # and the frame timing in one pass.
     proc = ffmpeg.popen(
-        ["-i", str(path), "-map", "0:v:0?", "-c", "copy", "-f", "null", "-"],
-        stdout=subprocess.DEVNULL,
+        ["-i", str(path), "-map", "0:v:0?", "-c", "copy", "-f", "framecrc", "-"],
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
     )
-    _, err = proc.communicate()
+    listing, err = proc.communicate()
     if "Invalid data found when processing input" in err or "moov atom not found" in err:
         with open(path, "rb") as fh:
             looks_mp4 = fh.read(12)[4:8] == b"ftyp"
@@ -115,6 +194,16 @@ def probe(path: Path | str) -> VideoInfo:
     still = codec in _STILL_CODECS and (demuxer is None or demuxer.group(1).startswith(_STILL_DEMUXERS))
     if still and frame_count <= 1:
         raise InputError(f"this is a still image ({codec}), not a video: {path}")
+    timing = _timing_from_framecrc(listing) if not still else None
+    vfr_rate = _constant_rate_for(timing) if timing else None
+    if vfr_rate is not None:
+        stored = frame_count
+        frame_count = max(1, int(round(timing.span_s * vfr_rate)))  # what ffmpeg's fps filter yields
+        return VideoInfo(path=str(path), width=width, height=height, fps=vfr_rate, frame_count=frame_count,
+                         duration=frame_count / float(vfr_rate), rotation=rotation, codec=codec,
+                         has_audio=has_audio, vfr=True, stored_frames=stored,
+                         interval_ms=(round(min(timing.intervals_s) * 1000, 1),
+                                      round(max(timing.intervals_s) * 1000, 1)))
     if fps is None:
         raise InputError(f"cannot read the frame rate of {path}")
     return VideoInfo(
@@ -127,6 +216,7 @@ def probe(path: Path | str) -> VideoInfo:
         rotation=rotation,
         codec=codec,
         has_audio=has_audio,
+        stored_frames=frame_count,
     )
 
 
@@ -168,7 +258,7 @@ def iter_frames(
     """
     info = info or probe(path)
     width, height = info.width, info.height
-    filters = []
+    filters = [constant_rate_filter(info)] if info.vfr else []
     if start_frame or end_frame is not None:
         end = "" if end_frame is None else f":end_frame={end_frame}"
         filters.append(f"trim=start_frame={start_frame}{end},setpts=PTS-STARTPTS")

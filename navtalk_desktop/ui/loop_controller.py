@@ -164,7 +164,7 @@ class LoopController(QObject):
         self.doc.set_video_info(info)
         self.source_panel.show_video_info(info)
         self.timeline.set_length(info.frame_count, float(info.fps))
-        self._start("analysis", tasks.analysis_task(path), self._analysed,
+        self._start("analysis", tasks.analysis_task(path, info=info), self._analysed,
                     on_progress=self.source_panel.set_analysis_progress, on_failure=self._analysis_failed,
                     on_cancelled=lambda: self._analysis_stopped("Analysis cancelled. Reopen the video to analyse it."))
         self._start("frames", tasks.preview_frames_task(path, info), self._frames_loaded)
@@ -378,10 +378,18 @@ class LoopController(QObject):
         self.export_panel.export_started(out)
         self.status.emit(f"Exporting {out.name}…")
         self._export_handle = self.runner.start(
-            "export", tasks.export_task(source, plan, out, settings.format, settings.quality),
+            "export", tasks.export_task(source, plan, out, settings.format, settings.quality,
+                                        **self._analysed_source(source)),
             on_success=self._exported, on_failure=self._export_failed, on_progress=self.export_panel.export_progress,
             on_cancelled=self._export_cancelled)
         return True
+
+    def _analysed_source(self, source: Path) -> dict:
+        """The probe and hash the analysis of `source` already made, so the export repeats neither."""
+        analysis = self.doc.analysis
+        if analysis is None or Path(analysis.info.path) != Path(source):
+            return {}
+        return {"info": analysis.info, "source_hash": analysis.content_hash or None}
 
     def cancel_export(self) -> None:
         for handle in self.runner.running("export"):

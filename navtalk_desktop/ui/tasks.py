@@ -36,13 +36,14 @@ def probe_task(path: Path) -> Callable[[TaskContext], Any]:
     return run
 
 
-def analysis_task(path: Path, use_cache: bool = True) -> Callable[[TaskContext], Any]:
+def analysis_task(path: Path, use_cache: bool = True, info=None) -> Callable[[TaskContext], Any]:
+    """Blink analysis; `info` is the probe the studio already made (the file is not probed twice)."""
     def run(ctx: TaskContext):
         from ..core.analysis import analyze_video
 
         ctx.progress(0.0, f"Analysing blinks in {path.name}…")
         return analyze_video(path, on_progress=lambda f: ctx.progress(f, f"Analysing blinks… {f:.0%}"),
-                             cancel=ctx.cancel, use_cache=use_cache)
+                             cancel=ctx.cancel, use_cache=use_cache, info=info)
 
     return run
 
@@ -106,14 +107,16 @@ def auto_plan_task(analysis, path: Path, strategy: str, duration: float,
     return run
 
 
-def export_task(source: Path, plan, out: Path, fmt: str, quality: str) -> Callable[[TaskContext], Any]:
+def export_task(source: Path, plan, out: Path, fmt: str, quality: str, info=None,
+                source_hash: str | None = None) -> Callable[[TaskContext], Any]:
+    """The export; `info` and `source_hash` come from the analysis (no second probe or hash)."""
     def run(ctx: TaskContext):
         from ..core.export import export_loop
 
         ctx.progress(0.0, f"Exporting {out.name}…")
         return export_loop(source, plan, out, fmt=fmt, quality=quality,
                            on_progress=lambda f: ctx.progress(f, f"Exporting {out.name}… {f:.0%}"),
-                           cancel=ctx.cancel)
+                           cancel=ctx.cancel, info=info, source_hash=source_hash)
 
     return run
 
