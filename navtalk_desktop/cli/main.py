@@ -24,7 +24,31 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Which module registers a command: `navtalk-loop analyze ...` imports only the analysis commands, not
+# the Kling client (httpx, PyJWT, cryptography, PIL, sqlite: ~0.3 s). A command missing here still
+# works: an unknown first word makes the parser load every module.
+COMMAND_HOMES = {
+    "analyze": "navtalk_desktop.cli.analysis_commands",
+    "inspect": "navtalk_desktop.cli.analysis_commands",
+    "export": "navtalk_desktop.cli.export_commands",
+    "demo": "navtalk_desktop.cli.demo_command",
+    "speak": "navtalk_desktop.cli.speech_commands",
+    "voices": "navtalk_desktop.cli.speech_commands",
+    "self-test": "navtalk_desktop.cli.selftest_command",
+}
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is not a global option)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given `argv` whose command has a known home module, with that module alone."""
+    home = COMMAND_HOMES.get(_command_word(argv)) if argv is not None else None
     parser = argparse.ArgumentParser(
         prog="navtalk-loop",
         description="NavTalk Loop Studio from the command line: analyse blinks, export seamless loops.",
@@ -32,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in (home,) if home else COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -60,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
