@@ -30,6 +30,21 @@ MIN_VISIBLE_FRAMES = 10
 HIT_ORDER = ("loop_point", "start", "end")
 
 
+def _polygon(xs: np.ndarray, ys: np.ndarray) -> QPolygonF:
+    """A QPolygonF filled from numpy in one copy (the way pyqtgraph does it), not point by point."""
+    poly = QPolygonF()
+    poly.resize(len(xs))
+    try:
+        import shiboken6
+
+        buffer = shiboken6.VoidPtr(poly.data(), 16 * len(xs), True)
+        view = np.frombuffer(buffer, dtype=np.float64).reshape(-1, 2)
+        view[:, 0], view[:, 1] = xs, ys
+    except (ImportError, TypeError, ValueError):  # a binding without writable buffers: the slow way
+        poly = QPolygonF([QPointF(float(x), float(y)) for x, y in zip(xs, ys)])
+    return poly
+
+
 class TimelineWidget(QWidget):
     playhead_requested = Signal(int)  # frame the user scrubbed to
     plan_dragged = Signal(object)  # LoopPlan shown live during a drag
@@ -321,7 +336,10 @@ class TimelineWidget(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
         p.setFont(font)
+        start, end = self._view
         for event in self._events:
+            if event.end + 1 < start or event.start - 1 > end:
+                continue  # off screen: clipped anyway, but a 10-minute clip has hundreds
             color = QColor(COLORS["blink"])
             color.setAlpha(int(30 + 90 * max(0.0, min(1.0, event.confidence))))
             span = self.span_rect(event.start, event.end, rect)
@@ -358,8 +376,9 @@ class TimelineWidget(QWidget):
                 mins, maxs = np.minimum.reduceat(v, bins), np.maximum.reduceat(v, bins)
                 f = np.repeat(f[bins], 2)
                 v = np.column_stack([mins, maxs]).ravel()
-            xs = [self.frame_to_x(x) for x in f]
-            polys.append(QPolygonF([QPointF(x, self.value_to_y(y)) for x, y in zip(xs, v)]))
+            xs = rect.left() + (f + 0.5 - start) / (end - start) * rect.width()
+            ys = rect.bottom() - np.minimum(v, self._y_max) / self._y_max * rect.height()
+            polys.append(_polygon(xs, ys))
         return polys
 
     def _draw_curves(self, p: QPainter, rect: QRectF) -> None:

@@ -1,0 +1,42 @@
+"""The timeline draws each curve where its values are, for short clips and 10-minute ones alike."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from navtalk_desktop.ui.timeline import COLORS, TimelineWidget, _polygon
+
+
+def test_polygon_from_numpy_holds_the_points():
+    xs, ys = np.array([1.5, 2.0, 300.25]), np.array([10.0, -4.5, 7.0])
+    poly = _polygon(xs, ys)
+    assert [(poly.at(i).x(), poly.at(i).y()) for i in range(poly.size())] == list(zip(xs, ys))
+
+
+def _result(n: int, values: np.ndarray):
+    return SimpleNamespace(ear_right=values, ear_left=values, ear_mean=values, events=[], frame_count=n,
+                           info=SimpleNamespace(fps=30.0))
+
+
+def _column_rows(image, x: int, color) -> list[int]:
+    want = color.rgb() & 0xFFFFFF
+    return [y for y in range(image.height()) if image.pixel(x, y) & 0xFFFFFF == want]
+
+
+def test_mean_curve_is_painted_at_its_value_with_a_gap_for_missing_face(qtbot):
+    for n in (150, 18000):  # a 5 s clip and a decimated 10-minute one
+        values = np.full(n, 0.30)
+        values[n // 2:] = 0.15
+        values[n // 4 - n // 20:n // 4 + n // 20] = np.nan  # no face: no line there
+        widget = TimelineWidget()
+        qtbot.addWidget(widget)
+        widget.resize(800, 300)
+        widget.set_analysis(_result(n, values))
+        image = widget.grab().toImage()
+        for frame, value in ((n // 8, 0.30), (n * 3 // 4, 0.15)):
+            rows = _column_rows(image, int(widget.frame_to_x(frame)), COLORS["mean"])
+            assert rows, (n, frame)
+            assert abs(np.median(rows) - widget.value_to_y(value)) <= 2, (n, frame, rows)
+        assert not _column_rows(image, int(widget.frame_to_x(n // 4)), COLORS["mean"]), n
