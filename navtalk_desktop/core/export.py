@@ -68,17 +68,23 @@ def filter_graph(plan: LoopPlan, fmt: str) -> str:
     elif plan.strategy == "crossfade":
         # blend + concat rather than xfade: xfade never reaches the pure head frame, which leaves
         # 1/K of the tail visible at the wrap; here the last frame is the head frame itself.
+        # Fade frame j shows the head frame with weight (j + 1) / K. One constant-opacity blend per fade
+        # frame: blend's per-pixel expression (all_expr) cost ten times the rest of the export at 1080p.
         k, tail = plan.crossfade_frames, plan.last - plan.crossfade_frames + 1
-        # Weight of the head frame, (j + 1) / K for fade frame j; from timestamps, since blend's frame
-        # counter N has started at 1 in some FFmpeg releases.
-        w = f"clip((T*{plan.fps.numerator}/{plan.fps.denominator}+1)/{k},0,1)"
+
+        def one(label: str, frame: int) -> str:
+            return f"[{label}]trim=start_frame={frame}:end_frame={frame + 1},setpts=PTS-STARTPTS[{label}o];"
+
+        fades = "".join(
+            one(f"t{j}", tail + j) + one(f"h{j}", plan.first - k + j)
+            + f"[t{j}o][h{j}o]blend=all_mode=normal:all_opacity={1 - (j + 1) / k:.6f}[f{j}];"
+            for j in range(k))
         core = (
-            f"[0:v]split=3[a][b][c];"
+            f"[0:v]split={1 + 2 * k}[a]" + "".join(f"[t{j}][h{j}]" for j in range(k)) + ";"
             f"[a]trim=start_frame={plan.first}:end_frame={tail},setpts=PTS-STARTPTS[body];"
-            f"[b]trim=start_frame={tail}:end_frame={plan.last + 1},setpts=PTS-STARTPTS[tail];"
-            f"[c]trim=start_frame={plan.first - k}:end_frame={plan.first},setpts=PTS-STARTPTS[head];"
-            f"[tail][head]blend=all_expr='A*(1-{w})+B*{w}'[fade];"
-            f"[body][fade]concat=n=2:v=1:a=0"
+            + fades + "[body]" + "".join(f"[f{j}]" for j in range(k)) + f"concat=n={k + 1}:v=1:a=0,"
+            # one-frame segments carry no duration: number the frames afresh at the source rate
+            f"setpts=N*{plan.fps.denominator}/{plan.fps.numerator}/TB"
         )
     elif plan.strategy == "morph":
         core = "[0:v]setpts=PTS-STARTPTS"  # stdin already holds the loop's frames in order
