@@ -32,3 +32,21 @@ def test_open_analyse_export_probes_and_hashes_the_source_once(qtbot, make_windo
     assert out.exists()
     assert probes[source] == 1 and hashes[source] == 1, (probes, hashes)
     assert json.loads(out.with_name(out.name + ".json").read_text())["source"]["sha256"] == real_hash(source)
+
+
+def test_analysis_starts_at_once_with_progress_from_the_first_frames(qtbot, make_window, monkeypatch, fixtures_dir,
+                                                                      tmp_path):
+    monkeypatch.setenv("NAVTALK_CACHE_DIR", str(tmp_path / "cache"))  # nothing cached: landmarks are computed
+    source = tmp_path / "fresh.mp4"
+    source.write_bytes((fixtures_dir / "liveportrait_d18.mp4").read_bytes())
+    window = make_window()
+    reports = []
+    panel = window.source_panel
+    real = panel.set_analysis_progress
+    monkeypatch.setattr(panel, "set_analysis_progress", lambda f, text: (reports.append((f, text)), real(f, text)))
+    open_and_wait_for_plan(qtbot, window, source)
+    fractions = [f for f, text in reports if "Analysing" in text]
+    assert fractions and fractions[0] == 0.0  # announced as soon as the probe is in
+    moving = [f for f in fractions if 0.0 < f < 1.0]
+    assert moving and moving[0] <= 0.2, fractions  # the bar moves from the first frames on
+    assert len(set(moving)) >= 3 and moving == sorted(moving), fractions
