@@ -16,7 +16,7 @@ import sys
 import threading
 from types import ModuleType
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entered when an import inside completes a bare package
 _BARE = ("mediapipe", "mediapipe.python.solutions")
 
 
@@ -38,14 +38,10 @@ def _bare_package(name: str) -> ModuleType:
 
 
 def _complete(module: ModuleType) -> None:
-    """Run a bare package's real `__init__` in place (children already imported are bound first)."""
+    """Run a bare package's real `__init__` in place; its children imported so far are already bound."""
     if not module.__dict__.pop("_navtalk_bare", False):
         return
     module.__dict__.pop("__getattr__", None)
-    prefix = module.__name__ + "."
-    for key, child in list(sys.modules.items()):
-        if key.startswith(prefix) and "." not in key[len(prefix):]:
-            module.__dict__.setdefault(key[len(prefix):], child)
     module.__spec__.loader.exec_module(module)
 
 
@@ -58,16 +54,27 @@ def _complete_all() -> None:
 
 
 def face_mesh_module() -> ModuleType:
-    """`mediapipe.python.solutions.face_mesh`, by the light path when mediapipe is not imported yet."""
+    """`mediapipe.python.solutions.face_mesh`, by the light path when mediapipe is not imported yet.
+
+    Should the light path fail (an importer without module specs, a changed package layout), the bare
+    modules are dropped and MediaPipe is imported the ordinary way.
+    """
     with _lock:
         if "mediapipe.python.solutions.face_mesh" in sys.modules:
             return sys.modules["mediapipe.python.solutions.face_mesh"]
-        if "mediapipe" not in sys.modules:
-            _bare_package("mediapipe")
-            importlib.import_module("mediapipe.python")  # the native bindings
+        try:
+            if "mediapipe" not in sys.modules:
+                _bare_package("mediapipe")
+                importlib.import_module("mediapipe.python")  # the native bindings
+                if "mediapipe.python.solutions" not in sys.modules:
+                    _bare_package("mediapipe.python.solutions")
+            # import_module, not `from ... import`: that probes the bare package's attributes first,
+            # which would complete it
+            return importlib.import_module("mediapipe.python.solutions.face_mesh")
+        except Exception:
+            for name in _BARE:
+                if getattr(sys.modules.get(name), "_navtalk_bare", False):
+                    del sys.modules[name]
+            import mediapipe
 
-            if "mediapipe.python.solutions" not in sys.modules:
-                _bare_package("mediapipe.python.solutions")
-    # import_module, not `from ... import`: that probes the bare package's attributes first, which
-    # would complete it
-    return importlib.import_module("mediapipe.python.solutions.face_mesh")
+            return mediapipe.solutions.face_mesh
