@@ -79,18 +79,22 @@ def source(fixtures_dir, tmp_path):
     return clip.resolve()
 
 
-def test_analyze_probes_and_hashes_its_source_once(counted, source, tmp_path, capsys):
+def test_analyze_probes_and_hashes_its_source_once(counted, source, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NAVTALK_CACHE_DIR", str(tmp_path / "cache"))
     probes, hashes = counted
-    for run in ("cold", "cached"):
+    outputs = []
+    for run, expected_probes in (("cold", 1), ("cached", 0)):  # the cache holds the probe beside the landmarks
         probes.clear(), hashes.clear()
         assert cli_main(["analyze", str(source), "--json"]) == 0
-        data = json.loads(capsys.readouterr().out)
-        assert data["events"], run
-        assert probes[source] == 1 and hashes[source] == 1, (run, probes, hashes)
+        outputs.append(json.loads(capsys.readouterr().out))
+        assert outputs[-1]["events"], run
+        assert probes[source] == expected_probes and hashes[source] == 1, (run, probes, hashes)
+    assert outputs[1]["video"] == outputs[0]["video"]  # the cached probe is the probe
 
 
 @pytest.mark.parametrize("strategy", ["pingpong", "auto"])
-def test_export_probes_and_hashes_its_source_once(counted, source, tmp_path, strategy):
+def test_export_probes_and_hashes_its_source_once(counted, source, tmp_path, strategy, monkeypatch):
+    monkeypatch.setenv("NAVTALK_CACHE_DIR", str(tmp_path / "cache"))  # cold: nothing cached
     probes, hashes = counted
     out = tmp_path / f"loop_{strategy}.mp4"
     args = ["export", str(source), "--out", str(out), "--strategy", strategy, "--duration", "3"]

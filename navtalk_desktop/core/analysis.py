@@ -163,7 +163,6 @@ def analyze_video(
     `info` and `content_hash`, when the caller has them, spare a second probe and hash of the file; the
     result carries both on (`result.info`, `result.content_hash`) to planning, export and the sidecar.
     """
-    info = info or media.probe(path)
     track = load_or_compute_landmarks(path, info, on_progress=on_progress, cancel=cancel, use_cache=use_cache,
                                       content_hash=content_hash)
-    return analyze_track(info, track)
+    return analyze_track(track.info, track)

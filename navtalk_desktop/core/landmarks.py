@@ -7,6 +7,7 @@ so the two overlap. The cache lets a second analysis, and the mouth renderer, sk
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -20,6 +21,7 @@ from . import media
 from .app_paths import cache_dir
 from .atomic import atomic_output
 from .cancel import CancelToken
+from .errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class LandmarkTrack:
     width: int
     height: int
     content_hash: str = ""
+    info: media.VideoInfo | None = None  # the probe of the file (from the cache when the landmarks are)
 
     @property
     def face_present(self) -> np.ndarray:
@@ -177,8 +180,13 @@ def load_or_compute_landmarks(
     use_cache: bool = True,
     content_hash: str | None = None,
 ) -> LandmarkTrack:
-    """Landmarks from the cache when this exact file was analysed before, else computed and cached."""
-    info = info or media.probe(path)
+    """Landmarks from the cache when this exact file was analysed before, else computed and cached.
+
+    Without `info`, a cache hit also supplies the file's probe (stored beside the landmarks), so a cached
+    analysis neither probes nor decodes; `track.info` is the probe either way.
+    """
+    if info is None:
+        media.check_file(path)
     digest = content_hash or media.content_hash(path)
     cached = _cache_path(digest)
     if use_cache and cached.exists():
@@ -191,19 +199,27 @@ def load_or_compute_landmarks(
                     height=int(data["height"]),
                     content_hash=digest,
                 )
+                stored = json.loads(str(data["probe"])) if "probe" in data.files else {}
+            if info is None and stored.get("version") == media.PROBE_VERSION:
+                info = media.VideoInfo.from_dict(stored["info"], path)
+            track.info = info or media.probe(path)
             if on_progress:
                 on_progress(1.0)
             return track
+        except InputError:  # the file itself is bad (an old cache entry without its probe)
+            raise
         except Exception as exc:  # a damaged cache entry is recomputed, never fatal
             log.warning("ignoring unreadable landmark cache %s: %s", cached.name, exc)
+    info = info or media.probe(path)
     track = compute_landmarks(path, info, on_progress=on_progress, cancel=cancel)
-    track.content_hash = digest
+    track.content_hash, track.info = digest, info
     if use_cache:
         try:
             with atomic_output(cached, suffix=".npz") as tmp:
                 with open(tmp, "wb") as fh:
                     np.savez(  # uncompressed: ~0.6 MB for 150 frames, and no CPU spent compressing
-                        fh, points=track.points, fps=track.fps, width=track.width, height=track.height
+                        fh, points=track.points, fps=track.fps, width=track.width, height=track.height,
+                        probe=json.dumps({"version": media.PROBE_VERSION, "info": info.to_dict()}),
                     )
         except OSError as exc:
             log.warning("could not write the landmark cache: %s", exc)

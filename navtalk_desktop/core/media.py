@@ -49,6 +49,17 @@ class VideoInfo:
         data["interval_ms"] = list(self.interval_ms) if self.interval_ms else None
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict, path: Path | str) -> "VideoInfo":
+        """The inverse of to_dict (for the landmark cache), for the file now at `path`."""
+        num, den = (int(v) for v in data["fps_fraction"].split("/"))
+        interval = data.get("interval_ms")
+        return cls(path=str(path), width=int(data["width"]), height=int(data["height"]), fps=Fraction(num, den),
+                   frame_count=int(data["frame_count"]), duration=float(data["duration"]),
+                   rotation=int(data["rotation"]), codec=str(data["codec"]), has_audio=bool(data["has_audio"]),
+                   vfr=bool(data.get("vfr", False)), stored_frames=int(data.get("stored_frames", 0)),
+                   interval_ms=tuple(interval) if interval else None)
+
     def vfr_note(self) -> str:
         """The sentence every report carries for a variable-frame-rate source ("" otherwise)."""
         if not self.vfr:
@@ -121,7 +132,13 @@ def _constant_rate_for(timing: _Timing) -> Fraction | None:
     return nearest if abs(rate / nearest - 1) <= 0.015 else min(rate, Fraction(120))
 
 
-def _check_file(path: Path) -> None:
+# Bump when probe() would describe the same bytes differently: cached probe results are then ignored.
+PROBE_VERSION = "framecrc-vfr-1"
+
+
+def check_file(path: Path | str) -> None:
+    """A specific error for a missing, directory or empty path (before anything reads it)."""
+    path = Path(path)
     if not path.exists():
         raise InputError(f"file not found: {path}")
     if path.is_dir():
@@ -145,7 +162,7 @@ def _fps_from(text: str) -> Fraction | None:
 def probe(path: Path | str) -> VideoInfo:
     """Read stream facts and count frames exactly (packet count, no decode)."""
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     # framecrc lists every packet with its timestamps (stream copy, no decode): the exact frame count
     # and the frame timing in one pass.
     proc = ffmpeg.popen(
