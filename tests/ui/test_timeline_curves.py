@@ -40,3 +40,27 @@ def test_mean_curve_is_painted_at_its_value_with_a_gap_for_missing_face(qtbot):
             assert rows, (n, frame)
             assert abs(np.median(rows) - widget.value_to_y(value)) <= 2, (n, frame, rows)
         assert not _column_rows(image, int(widget.frame_to_x(n // 4)), COLORS["mean"]), n
+
+
+def test_blinks_are_shaded_and_only_they_in_a_long_clip(qtbot):
+    from navtalk_desktop.core.blinks import BlinkEvent
+
+    n = 18000
+    values = np.full(n, 0.30)
+    events = [BlinkEvent(start=a - 3, apex=a, end=a + 3, depth=0.7, confidence=0.9, kind="blink",
+                         touches_edge=False, touches_gap=False, both_eyes=True) for a in range(300, n - 300, 120)]
+    result = _result(n, values)
+    result.events = events
+    widget = TimelineWidget()
+    qtbot.addWidget(widget)
+    widget.resize(800, 300)
+    widget.set_analysis(result)
+    widget.set_view_range(9000, 9600)  # 600 frames: each blink spans several pixels
+    image = widget.grab().toImage()
+    y = int(widget.plot_rect().bottom()) - 5
+    plot = COLORS["plot"].rgb() & 0xFFFFFF
+    inside = [e for e in events if 9000 < e.start and e.end < 9600]
+    assert inside
+    for e in inside:
+        assert image.pixel(int(widget.frame_to_x(e.apex - 2)), y) & 0xFFFFFF != plot  # shaded
+        assert image.pixel(int(widget.frame_to_x(e.end + 30)), y) & 0xFFFFFF == plot  # between blinks: not
