@@ -16,9 +16,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from ..core.loop_plan import LoopPlan
-from . import plan_edits
-from . import timeline_paint as paint
-from .timeline_paint import COLORS
+from . import curve_geometry, plan_edits
 
 BOTTOM = 2 * paint.RULER_ROW + 4  # px below the plot: seconds, then frame numbers when zoomed
 LEFT = 20  # px left of the plot: the EAR axis title
@@ -28,21 +26,6 @@ SNAP_PX = 8  # how close a drag must come to a blink apex to snap to it
 MIN_VISIBLE_FRAMES = 10
 
 HIT_ORDER = ("loop_point", "start", "end")
-
-
-def _polygon(xs: np.ndarray, ys: np.ndarray) -> QPolygonF:
-    """A QPolygonF filled from numpy in one copy (the way pyqtgraph does it), not point by point."""
-    poly = QPolygonF()
-    poly.resize(len(xs))
-    try:
-        import shiboken6
-
-        buffer = shiboken6.VoidPtr(poly.data(), 16 * len(xs), True)
-        view = np.frombuffer(buffer, dtype=np.float64).reshape(-1, 2)
-        view[:, 0], view[:, 1] = xs, ys
-    except (ImportError, TypeError, ValueError):  # a binding without writable buffers: the slow way
-        poly = QPolygonF([QPointF(float(x), float(y)) for x, y in zip(xs, ys)])
-    return poly
 
 
 class TimelineWidget(QWidget):
@@ -366,31 +349,13 @@ class TimelineWidget(QWidget):
         p.setFont(self.font())
 
     def _curve_polygons(self, values: np.ndarray, rect: QRectF) -> list[QPolygonF]:
-        """Visible finite runs of a curve; min/max per pixel column when frames outnumber pixels."""
+        """Visible finite runs of a curve as polygons in widget pixels (decimated where frames are dense)."""
         start, end = self._view
-        lo = max(0, int(math.floor(start)) - 1)
-        hi = min(len(values), int(math.ceil(end)) + 1)
-        frames = np.arange(lo, hi)
-        vals = values[lo:hi]
         polys = []
-        finite = np.isfinite(vals)
-        if not finite.any():
-            return polys
-        # split into runs of finite values (NaN = no face: a gap in the line)
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
-        for run_start, run_end in zip(edges[::2], edges[1::2]):
-            f = frames[run_start:run_end]
-            v = vals[run_start:run_end]
-            cols = int(len(f) * rect.width() / max(1e-9, end - start))  # pixel columns this run covers
-            if len(f) > 2 * cols > 0:  # decimate: keep the min and max of each pixel column
-                bins = np.linspace(0, len(f), cols + 1).astype(int)
-                bins = np.unique(bins[:-1])
-                mins, maxs = np.minimum.reduceat(v, bins), np.maximum.reduceat(v, bins)
-                f = np.repeat(f[bins], 2)
-                v = np.column_stack([mins, maxs]).ravel()
+        for f, v in curve_geometry.visible_runs(values, start, end, rect.width()):
             xs = rect.left() + (f + 0.5 - start) / (end - start) * rect.width()
             ys = rect.bottom() - np.minimum(v, self._y_max) / self._y_max * rect.height()
-            polys.append(_polygon(xs, ys))
+            polys.append(curve_geometry.polygon(xs, ys))
         return polys
 
     def _draw_curves(self, p: QPainter, rect: QRectF) -> None:

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from navtalk_desktop.ui.timeline import COLORS, TimelineWidget, _polygon
+from navtalk_desktop.ui.curve_geometry import polygon as _polygon
+from navtalk_desktop.ui.timeline import COLORS, TimelineWidget
 
 
 def test_polygon_from_numpy_holds_the_points():
