@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from ..core.loop_plan import LoopPlan
-from . import curve_geometry, plan_edits
+from . import plan_edits
+from . import timeline_paint as paint
+from .timeline_paint import COLORS
 
 BOTTOM = 2 * paint.RULER_ROW + 4  # px below the plot: seconds, then frame numbers when zoomed
 LEFT = 20  # px left of the plot: the EAR axis title
@@ -288,12 +290,10 @@ class TimelineWidget(QWidget):
             self._draw_message(p, rect)
             p.end()
             return
-        p.setClipRect(rect.adjusted(0, -TOP, 0, 0))
-        self._draw_grid(p, rect)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # frame-aligned fills need no antialiasing
-        self._draw_plan_region(p, rect)
+        p.setClipRect(rect.adjusted(0, -paint.HANDLES, 0, 0))
+        paint.draw_plan_region(p, self, rect, self._plan)
+        paint.draw_grid(p, self, rect)
         self._draw_events(p, rect)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self._draw_curves(p, rect)
         if not self._curves:
             self._draw_message(p, rect)
@@ -321,56 +321,58 @@ class TimelineWidget(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
         p.setFont(font)
-        start, end = self._view
-        # off screen: skipped (a 10-minute clip has hundreds); the shades go in one call per alpha level
-        visible = [e for e in self._events if e.end + 1 >= start and e.start - 1 <= end]
-        shades: dict[int, list[QRectF]] = {}
-        for event in visible:
-            alpha = int(30 + 90 * max(0.0, min(1.0, event.confidence)))
-            shades.setdefault(alpha // 6 * 6, []).append(self.span_rect(event.start, event.end, rect))
-        p.setPen(Qt.PenStyle.NoPen)
-        for alpha, spans in shades.items():
+        for event in self._events:
             color = QColor(COLORS["blink"])
-            color.setAlpha(alpha)
-            p.setBrush(color)
-            p.drawRects(spans)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        xs = [self.frame_to_x(e.apex) for e in visible]
-        p.setPen(QPen(COLORS["blink"], 1, Qt.PenStyle.DashLine))
-        p.drawLines([QLineF(x, rect.top(), x, rect.bottom()) for x in xs])
-        p.setPen(COLORS["blink"])
-        room = p.fontMetrics().horizontalAdvance("closure 0.00") + 6
-        for k, (event, x) in enumerate(zip(visible, xs)):
-            if k + 1 < len(xs) and xs[k + 1] - x < room:
-                continue  # labels would overlap: the shade still shows the blink
+            color.setAlpha(int(30 + 90 * max(0.0, min(1.0, event.confidence))))
+            span = self.span_rect(event.start, event.end, rect)
+            p.fillRect(span, color)
+            x = self.frame_to_x(event.apex)
+            p.setPen(QPen(COLORS["blink"], 1, Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+            p.setPen(COLORS["blink"])
             kind = {"blink": "", "long_closure": "closure "}.get(event.kind, event.kind.replace("_", " ") + " ")
             label = f"{kind}{event.confidence:.2f}"
             p.drawText(QPointF(x + 3, rect.top() + 12), label)
         p.setFont(self.font())
 
     def _curve_polygons(self, values: np.ndarray, rect: QRectF) -> list[QPolygonF]:
-        """Visible finite runs of a curve as polygons in widget pixels (decimated where frames are dense)."""
+        """Visible finite runs of a curve; min/max per pixel column when frames outnumber pixels."""
         start, end = self._view
+        lo = max(0, int(math.floor(start)) - 1)
+        hi = min(len(values), int(math.ceil(end)) + 1)
+        frames = np.arange(lo, hi)
+        vals = values[lo:hi]
         polys = []
-        for f, v in curve_geometry.visible_runs(values, start, end, rect.width()):
-            xs = rect.left() + (f + 0.5 - start) / (end - start) * rect.width()
-            ys = rect.bottom() - np.minimum(v, self._y_max) / self._y_max * rect.height()
-            polys.append(curve_geometry.polygon(xs, ys))
+        finite = np.isfinite(vals)
+        if not finite.any():
+            return polys
+        # split into runs of finite values (NaN = no face: a gap in the line)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
+        for run_start, run_end in zip(edges[::2], edges[1::2]):
+            f = frames[run_start:run_end]
+            v = vals[run_start:run_end]
+            cols = int(rect.width())
+            if len(f) > 2 * cols > 0:  # decimate: keep the min and max of each pixel column
+                bins = np.linspace(0, len(f), cols + 1).astype(int)
+                bins = np.unique(bins[:-1])
+                mins, maxs = np.minimum.reduceat(v, bins), np.maximum.reduceat(v, bins)
+                f = np.repeat(f[bins], 2)
+                v = np.column_stack([mins, maxs]).ravel()
+            xs = [self.frame_to_x(x) for x in f]
+            polys.append(QPolygonF([QPointF(x, self.value_to_y(y)) for x, y in zip(xs, v)]))
         return polys
 
     def _draw_curves(self, p: QPainter, rect: QRectF) -> None:
-        # Points under 2 px apart (or a min/max zigzag filling its columns): stroking thousands of
-        # antialiased segments costs ~20 ms a curve; aliased, whole-pixel pens draw it in ~1 ms.
-        dense = (self._view[1] - self._view[0]) > rect.width() / 2  # points under 2 px apart
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, not dense)
+        # The polygons only change with the view: playback repaints the playhead 30 times a second.
+        key = (self._view, rect.getRect(), self._y_max, self._curves_version)
+        if self._curve_cache is None or self._curve_cache[0] != key:
+            self._curve_cache = (key, {name: self._curve_polygons(values, rect)
+                                       for name, values in self._curves.items()})
+        polygons = self._curve_cache[1]
         for name, width in (("right", 1.2), ("left", 1.2), ("mean", 2.0)):
-            values = self._curves.get(name)
-            if values is None:
-                continue
-            p.setPen(QPen(COLORS[name], round(width) if dense else width))
-            for poly in self._curve_polygons(values, rect):
+            p.setPen(QPen(COLORS[name], width))
+            for poly in polygons.get(name, []):
                 p.drawPolyline(poly)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
 
     def _draw_markers(self, p: QPainter, rect: QRectF) -> None:
         plan = self._plan

@@ -6,14 +6,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from navtalk_desktop.ui.curve_geometry import polygon as _polygon
-from navtalk_desktop.ui.timeline import COLORS, TimelineWidget
-
-
-def test_polygon_from_numpy_holds_the_points():
-    xs, ys = np.array([1.5, 2.0, 300.25]), np.array([10.0, -4.5, 7.0])
-    poly = _polygon(xs, ys)
-    assert [(poly.at(i).x(), poly.at(i).y()) for i in range(poly.size())] == list(zip(xs, ys))
+from navtalk_desktop.ui.timeline import TimelineWidget
+from navtalk_desktop.ui.timeline_paint import COLORS
 
 
 def _result(n: int, values: np.ndarray):
