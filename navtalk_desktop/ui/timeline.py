@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from ..core.loop_plan import LoopPlan
-from . import plan_edits
+from . import curve_geometry, plan_edits
 from . import timeline_paint as paint
 from .timeline_paint import COLORS
 
@@ -336,30 +336,13 @@ class TimelineWidget(QWidget):
         p.setFont(self.font())
 
     def _curve_polygons(self, values: np.ndarray, rect: QRectF) -> list[QPolygonF]:
-        """Visible finite runs of a curve; min/max per pixel column when frames outnumber pixels."""
+        """Visible finite runs of a curve as polygons in widget pixels (decimated where frames are dense)."""
         start, end = self._view
-        lo = max(0, int(math.floor(start)) - 1)
-        hi = min(len(values), int(math.ceil(end)) + 1)
-        frames = np.arange(lo, hi)
-        vals = values[lo:hi]
         polys = []
-        finite = np.isfinite(vals)
-        if not finite.any():
-            return polys
-        # split into runs of finite values (NaN = no face: a gap in the line)
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
-        for run_start, run_end in zip(edges[::2], edges[1::2]):
-            f = frames[run_start:run_end]
-            v = vals[run_start:run_end]
-            cols = int(rect.width())
-            if len(f) > 2 * cols > 0:  # decimate: keep the min and max of each pixel column
-                bins = np.linspace(0, len(f), cols + 1).astype(int)
-                bins = np.unique(bins[:-1])
-                mins, maxs = np.minimum.reduceat(v, bins), np.maximum.reduceat(v, bins)
-                f = np.repeat(f[bins], 2)
-                v = np.column_stack([mins, maxs]).ravel()
-            xs = [self.frame_to_x(x) for x in f]
-            polys.append(QPolygonF([QPointF(x, self.value_to_y(y)) for x, y in zip(xs, v)]))
+        for f, v in curve_geometry.visible_runs(values, start, end, rect.width()):
+            xs = rect.left() + (f + 0.5 - start) / (end - start) * rect.width()
+            ys = rect.bottom() - np.minimum(v, self._y_max) / self._y_max * rect.height()  # value_to_y
+            polys.append(curve_geometry.polygon(xs, ys))
         return polys
 
     def _draw_curves(self, p: QPainter, rect: QRectF) -> None:
