@@ -16,10 +16,8 @@ def register(sub) -> None:
 
 
 def run_demo(args) -> int:
-    from ..core.analysis import analyze_video
     from ..core.animator import AnimationSpec, render_face_video
-    from ..core.auto_loop import choose_plan, explain
-    from ..core.export import export_loop
+    from ..core.pipeline import make_loop
     from ..core.resources import sample_portrait
 
     out_dir = args.out_dir
@@ -30,13 +28,10 @@ def run_demo(args) -> int:
     truth = render_face_video(portrait, face, AnimationSpec(fps=25, duration=6.0, blink_times=(1.6, 4.2)),
                               on_progress=ProgressLine("animating"))
     print(f"face video: {face} ({truth.frame_count} frames, blinks at frames {truth.apex_frames})")
-    analysis = analyze_video(face, on_progress=ProgressLine("analysing"))
+    outcome = make_loop(face, out_dir / "loop.mp4", progress=ProgressLine,
+                        on_plan=lambda choice, notes: print("\n".join([*notes, choice.explanation])))
+    analysis, result = outcome.analysis, outcome.export
     print(analysis.summary())
-    plan, candidates = choose_plan(analysis, face)
-    print(explain(candidates))
-    loop = out_dir / "loop.mp4"
-    result = export_loop(face, plan, loop, on_progress=ProgressLine("exporting"), info=analysis.info,
-                         source_hash=analysis.content_hash)
     write_json_atomic(out_dir / "analysis.json", analysis.to_dict(curves=False))
     print(f"loop: {result.path}\nsidecar: {result.sidecar_path}\n{result.report.summary()}")
     return 0

@@ -31,50 +31,30 @@ def register(sub) -> None:
     p.set_defaults(func=run_export)
 
 
-def corrected_blinks(args, analysis):
-    """The blinks the plan is built around: a --blinks file, else the corrections stored by the studio."""
-    from ..core import blink_store
-
-    if getattr(args, "blinks", None) is not None:
-        analysis = blink_store.read_blink_list(args.blinks, analysis)
-        print(f"blinks: {len(analysis.events)} from {args.blinks}", file=sys.stderr)
-        return analysis
-    corrected = blink_store.with_stored_corrections(analysis)
-    if corrected.edits is not None and corrected.edits.count:
-        print(f"blinks: {corrected.edits.count} stored correction(s) applied", file=sys.stderr)
-    return corrected
-
-
-def loop_point_from(args, info) -> int | None:
-    if args.frame is not None:
-        return args.frame
-    if args.at is not None:
-        return int(round(args.at * float(info.fps)))
-    return None
-
-
 def run_export(args) -> int:
-    from ..core.analysis import analyze_video
     from ..core.atomic import check_output_path, ensure_not_source, remove_stale_partials
-    from ..core.auto_loop import plan_loop
-    from ..core.export import export_loop, format_for, sidecar_path_for
+    from ..core.export import format_for, sidecar_path_for
+    from ..core.pipeline import LoopRequest, make_loop
 
     check_output_path(args.out)
     remove_stale_partials(args.out.parent)
     format_for(args.out, args.format)
-    ensure_not_source(args.out, args.video, getattr(args, "blinks", None))
-    ensure_not_source(sidecar_path_for(args.out), args.video, getattr(args, "blinks", None), what="sidecar")
-    analysis = corrected_blinks(args, analyze_video(args.video, on_progress=ProgressLine("analysing")))
-    choice = plan_loop(analysis, args.video, strategy=args.strategy, loop_point=loop_point_from(args, analysis.info),
-                       duration=args.duration, before=args.before, after=args.after, crossfade=args.crossfade)
-    if analysis.info.vfr:
-        print(f"note: {analysis.info.vfr_note()}", file=sys.stderr)
-    print(choice.explanation, file=sys.stderr)
-    plan = choice.plan
-    print(f"plan: {plan.strategy}, source frames {plan.first}-{plan.last} at {float(plan.fps):g} fps, "
-          f"{plan.output_frames} frames out ({plan.duration:.3f} s)", file=sys.stderr)
-    result = export_loop(args.video, plan, args.out, fmt=args.format, quality=args.quality,
-                         on_progress=ProgressLine("exporting"), info=analysis.info,
-                         source_hash=analysis.content_hash)
+    blinks = getattr(args, "blinks", None)
+    ensure_not_source(args.out, args.video, blinks)
+    ensure_not_source(sidecar_path_for(args.out), args.video, blinks, what="sidecar")
+    request = LoopRequest(strategy=args.strategy, duration=args.duration, loop_point=args.frame, loop_at_s=args.at,
+                          before=args.before, after=args.after, crossfade=args.crossfade, fmt=args.format,
+                          quality=args.quality, blinks_file=blinks)
+
+    def planned(choice, notes) -> None:
+        for note in notes:
+            print(f"note: {note}" if not note.startswith("blinks:") else note, file=sys.stderr)
+        print(choice.explanation, file=sys.stderr)
+        plan = choice.plan
+        print(f"plan: {plan.strategy}, source frames {plan.first}-{plan.last} at {float(plan.fps):g} fps, "
+              f"{plan.output_frames} frames out ({plan.duration:.3f} s)", file=sys.stderr)
+
+    outcome = make_loop(args.video, args.out, request, progress=ProgressLine, on_plan=planned)
+    result = outcome.export
     print(f"wrote {result.path}\nsidecar {result.sidecar_path}\n{result.report.summary()}")
     return 0

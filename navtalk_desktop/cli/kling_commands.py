@@ -122,9 +122,8 @@ def cmd_generate(args) -> int:
 
 def cmd_make_loop(args) -> int:
     """generate → analyse → export, using the same analysis and plan choice as `navtalk-loop export`."""
-    from ..core.analysis import analyze_video
-    from ..core.auto_loop import plan_loop
-    from ..core.export import export_loop, format_for
+    from ..core.export import format_for
+    from ..core.pipeline import LoopRequest, make_loop
     from .progress import ProgressLine
 
     loop_out = Path(args.out)
@@ -134,15 +133,13 @@ def cmd_make_loop(args) -> int:
     args.out = str(video_out)
     result = _run_generation(args, _request_from(args))
     _report(result)
-    analysis = analyze_video(result.video, on_progress=ProgressLine("analysing"))
-    choice = plan_loop(analysis, result.video, strategy=args.strategy, duration=args.loop_duration, fallback=True)
-    print(choice.explanation, file=sys.stderr)
-    plan = choice.plan
     job = result.job
-    loop = export_loop(result.video, plan, loop_out, fmt=check, quality=args.quality,
-                       on_progress=ProgressLine("exporting"), info=analysis.info, source_hash=analysis.content_hash,
-                       extra={"kling": {"job_id": job.id, "task_id": job.task_id, "model": job.model,
-                                        "mode": job.mode, "duration": job.duration, "loop_tail": job.loop_tail}})
+    request = LoopRequest(strategy=args.strategy, duration=args.loop_duration, fmt=check, quality=args.quality,
+                          fallback=True, extra={"kling": {"job_id": job.id, "task_id": job.task_id, "model": job.model,
+                                                          "mode": job.mode, "duration": job.duration,
+                                                          "loop_tail": job.loop_tail}})
+    loop = make_loop(result.video, loop_out, request, progress=ProgressLine,
+                     on_plan=lambda choice, notes: print("\n".join([*notes, choice.explanation]), file=sys.stderr)).export
     print(f"wrote {loop.path}\nsidecar {loop.sidecar_path}\n{loop.report.summary()}")
     return 0
 
