@@ -27,10 +27,9 @@ _CACHE_FRAMES = 256
 @dataclass
 class _Frame:
     model: warp.WarpModel
-    fine_x: np.ndarray  # (h, w) coarse-grid coordinates of every ROI pixel (for upsampling fields)
-    fine_y: np.ndarray
     abs_x: np.ndarray  # (1, w) / (h, 1) absolute pixel coordinates of the ROI
     abs_y: np.ndarray
+    abs_xy: np.ndarray  # (h, w, 2) the same, as one remap-ready map
     palette: inner_mouth.Palette | None = None
     source_teeth: np.ndarray | None = None  # (h, w) 0..1: where the source frame shows its own teeth
 
@@ -83,12 +82,10 @@ class MouthRenderer:
         model = warp.WarpModel.build(face, shape)
         if model is None:
             return None
-        inv = np.float32(1.0 / model.step)
-        fine_x = np.broadcast_to(np.arange(model.w, dtype=np.float32)[None, :] * inv, (model.h, model.w)).copy()
-        fine_y = np.broadcast_to(np.arange(model.h, dtype=np.float32)[:, None] * inv, (model.h, model.w)).copy()
         abs_x = (np.arange(model.w, dtype=np.float32) + model.x0)[None, :]
         abs_y = (np.arange(model.h, dtype=np.float32) + model.y0)[:, None]
-        return _Frame(model, fine_x, fine_y, abs_x, abs_y)
+        abs_xy = np.stack(np.broadcast_arrays(abs_x, abs_y), axis=-1).astype(np.float32)
+        return _Frame(model, abs_x, abs_y, abs_xy)
 
     def geometry(self, frame_index: int, shape) -> warp.WarpModel | None:
         """This frame's warp model; its x0, y0, w, h box holds every pixel the mouth may change."""
@@ -141,21 +138,20 @@ class MouthRenderer:
         face = m.face
         tg = pose.targets(face, m.slit_points, params.as_array(), params.closed)
         hs, ws = m.grid_px.shape[:2]
-        fade = m.fade[:, None]
-        b_up = warp.local_to_px(warp.backward(m, m.upper, tg.upper, tg.keep) * fade, m.to_px)
-        b_low = warp.local_to_px(warp.backward(m, m.lower, tg.lower, tg.keep) * fade, m.to_px)
-        back_up = m.grid_px + b_up.reshape(hs, ws, 2).astype(np.float32)
-        jaw = np.stack([np.zeros_like(m.jaw_unit), tg.drop * m.jaw_unit], axis=1) * fade
-        back_low = warp.invert(m, jaw, m.grid_px + b_low.reshape(hs, ws, 2).astype(np.float32))
+        fade = m.fade.reshape(hs, ws, 1)
+        d_up = warp.backward(m, m.upper, tg.upper, tg.keep) * fade
+        b_low = warp.backward(m, m.lower, tg.lower, tg.keep) * fade
+        jaw = np.stack([np.zeros_like(m.jaw_unit), tg.drop * m.jaw_unit], axis=1) * m.fade[:, None]
+        d_low = warp.invert(m, jaw, m.grid_px + b_low) - m.grid_px
         # Which field a pixel takes: by the destination's parting line (soft beyond the corners) ...
         line_x, line_y, half_dst = _dst_parting_line(tg)
         r = m.to_local
-        a_coarse = _soft_side(m.grid_local, line_x, line_y, half_dst, face.frame.width).reshape(hs, ws)
-        coarse = np.concatenate([back_up - m.grid_px, back_low - m.grid_px], axis=2).astype(np.float32)
-        size = (ws * m.step, hs * m.step)
-        fields = cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR)[:m.h, :m.w]
-        a = np.ascontiguousarray(cv2.resize(a_coarse.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)[:m.h, :m.w])
-        d_up, d_low = fields[..., :2], fields[..., 2:4]
+        a_coarse = _soft_side(m.grid_local, line_x, line_y, half_dst, face.frame.width).reshape(hs, ws, 1)
+        # Outside the lips' box the choice is soft (several grid cells wide), so the fields are blended on
+        # the coarse grid and only the blend is upsampled, plane by plane (contiguous planes are fastest).
+        blend = d_up + (d_low - d_up) * a_coarse
+        map_x = _upsample(blend[..., 0], m.step, (0, 0, m.w, m.h)) + entry.abs_x
+        map_y = _upsample(blend[..., 1], m.step, (0, 0, m.w, m.h)) + entry.abs_y
         box = self._lip_box(m, tg)
         cavity = None
         if box is not None:
@@ -164,23 +160,22 @@ class MouthRenderer:
             xs = entry.abs_x[:, bx0:bx1] - np.float32(face.frame.origin[0])
             ys = entry.abs_y[by0:by1] - np.float32(face.frame.origin[1])
             pu, pv = _to_local(xs, ys, r)
-            du, dl = d_up[by0:by1, bx0:bx1], d_low[by0:by1, bx0:bx1]
-            up_uv = _to_local(du[..., 0] + xs, du[..., 1] + ys, r)
-            low_uv = _to_local(dl[..., 0] + xs, dl[..., 1] + ys, r)
+            dux, duy, dlx, dly = (_upsample(f, m.step, box) for f in
+                                  (d_up[..., 0], d_up[..., 1], d_low[..., 0], d_low[..., 1]))
+            up_uv = _to_local(dux + xs, duy + ys, r)
+            low_uv = _to_local(dlx + xs, dly + ys, r)
             keep = tg.keep
             lo = m.lower_side(low_uv, m.lower_edge, keep)
             up = 1.0 - m.lower_side(up_uv, m.upper_edge, keep)
             gate = np.clip((half_dst + 0.02 - np.abs(pu)) / 0.06, 0.0, 1.0)
             soft = _soft_side((pu, pv), line_x, line_y, half_dst, face.frame.width)
             exact = lo / np.maximum(lo + up, 1e-3)
-            a[by0:by1, bx0:bx1] = gate * exact + (1.0 - gate) * soft
+            a = gate * exact + (1.0 - gate) * soft
+            map_x[by0:by1, bx0:bx1] = dux + (dlx - dux) * a + entry.abs_x[:, bx0:bx1]
+            map_y[by0:by1, bx0:bx1] = duy + (dly - duy) * a + entry.abs_y[by0:by1]
             cavity = (np.clip(1.0 - up - lo, 0.0, 1.0) * gate).astype(np.float32)
             if float(cavity.max()) < 0.02:
                 cavity = None
-        a = a[..., None]
-        disp = d_up + (d_low - d_up) * a
-        map_x = disp[..., 0] + entry.abs_x
-        map_y = disp[..., 1] + entry.abs_y
         self.last_maps = (map_x, map_y, box)  # for tests: the backward map the frame was drawn with
         warped = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if cavity is not None:
@@ -212,6 +207,19 @@ class MouthRenderer:
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
         return int(x0), int(y0), int(x1), int(y1)
+
+
+def _upsample(coarse: np.ndarray, step: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Bilinear upsampling of a coarse-grid plane (sample j at pixel j * step + (step - 1) / 2) at the ROI
+    pixels of `box` (x0, y0, x1, y1): the same values as upsampling the whole grid, for the box's cost."""
+    x0, y0, x1, y1 = box
+    hs, ws = coarse.shape
+    shift = (step - 1) / 2.0
+    j0, i0 = max(0, int((x0 - shift) // step)), max(0, int((y0 - shift) // step))
+    j1, i1 = min(ws, int((x1 - 1 - shift) // step) + 2), min(hs, int((y1 - 1 - shift) // step) + 2)
+    sub = np.ascontiguousarray(coarse[i0:i1, j0:j1], dtype=np.float32)
+    up = cv2.resize(sub, ((j1 - j0) * step, (i1 - i0) * step), interpolation=cv2.INTER_LINEAR)
+    return up[y0 - i0 * step:y1 - i0 * step, x0 - j0 * step:x1 - j0 * step]
 
 
 def _dst_parting_line(tg: pose.LipTargets):

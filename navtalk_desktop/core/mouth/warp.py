@@ -71,6 +71,9 @@ class WarpModel:
     h: int
     step: int
     grid_px: np.ndarray  # (hs, ws, 2) ROI pixel coordinates of the coarse grid
+    grid_x: np.ndarray  # (ws,) and (hs,): the grid's columns and rows (ROI pixels)
+    grid_y: np.ndarray
+    origin_roi: np.ndarray  # (2,) the mouth frame's origin in ROI pixels
     grid_local: np.ndarray  # (hs*ws, 2)
     upper: Group
     lower: Group
@@ -120,7 +123,8 @@ class WarpModel:
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         v_full = (xx + x0 - fr.origin[0]) * fr.ey[0] + (yy + y0 - fr.origin[1]) * fr.ey[1]
         write_mask = (v_full / fr.width > face.nose_y).astype(np.uint8)
-        return cls(face, x0, y0, w, h, step, grid_px, grid_local, upper, lower, jaw_unit.astype(np.float32),
+        return cls(face, x0, y0, w, h, step, grid_px, np.ascontiguousarray(gx[0]), np.ascontiguousarray(gy[:, 0]),
+                   (fr.origin - (x0, y0)).astype(np.float32), grid_local, upper, lower, jaw_unit.astype(np.float32),
                    fade.astype(np.float32), slit_points, write_mask, to_px.astype(np.float32),
                    to_local.astype(np.float32))
 
@@ -180,7 +184,7 @@ def _jaw_profile(face: FaceModel, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def backward(model: "WarpModel", group: Group, offsets_local: np.ndarray, keep: float) -> np.ndarray:
-    """(G, 2) local backward offsets on the grid (destination -> source) of a group moved by `offsets_local`.
+    """(hs, ws, 2) pixel backward offsets on the grid (destination -> source) of a group moved by `offsets_local`.
 
     A normalised Gaussian blend, in destination space, of each moving point's way back to its source
     (anchors: zero), so no inversion is needed even where the lips squeeze an open mouth shut. A few
@@ -188,21 +192,43 @@ def backward(model: "WarpModel", group: Group, offsets_local: np.ndarray, keep: 
     contours, parting line and corners lie close together and an interpolating solve overshoots and
     folds between them; a blend never does. The parting-line points weigh `keep`: when the lips shut
     over an open source mouth, its inside is given up.
+
+    Why separable: the mouth frame is a rotation and a scale of the pixel grid, so the Gaussian of the
+    local distance is exp(-dx²) * exp(-dy²) over the grid's pixel rows and columns, and the blend over
+    the whole grid is one small matrix product instead of a kernel per grid point and control point.
     """
     dst = group.points.copy()
     dst[:group.n_moving] += offsets_local
-    values = np.zeros_like(dst)
-    values[:group.n_moving] = -np.asarray(offsets_local)
     weights = np.ones(len(dst), np.float32)
     weights[group.slit] = max(keep, 1e-3)
-    k = _kernel(model.grid_local, dst) * weights
     kp = _kernel(dst[:group.n_moving], dst) * weights
     at_points = kp / (kp.sum(axis=1, keepdims=True) + FAR_WEIGHT)
-    coeff = values.astype(np.float32)
+    coeff = np.zeros((len(dst), 2), np.float32)
+    coeff[:group.n_moving] = -np.asarray(offsets_local, np.float32)
     target = coeff[:group.n_moving].copy()
     for _ in range(CORRECTIONS):
-        coeff[:group.n_moving] += target - np.einsum("pn,nc->pc", at_points, coeff)
-    return np.einsum("gn,nc->gc", k, coeff) / (k.sum(axis=1) + FAR_WEIGHT)[:, None]
+        coeff[:group.n_moving] += target - at_points @ coeff
+    coeff_px = local_to_px(coeff, model.to_px) * weights[:, None]
+    dst_px = local_to_px(dst.astype(np.float32), model.to_px) + model.origin_roi
+    scale = np.float32(-1.0 / (2.0 * (SIGMA * model.face.frame.width) ** 2))
+    ex = np.exp(np.square(model.grid_x[:, None] - dst_px[None, :, 0]) * scale)  # (ws, N)
+    ey = np.exp(np.square(model.grid_y[:, None] - dst_px[None, :, 1]) * scale)  # (hs, N)
+    ws = len(model.grid_x)
+    cols = np.concatenate([ex * coeff_px[:, 0], ex * coeff_px[:, 1], ex * weights], axis=0).T  # (N, 3 ws)
+    sums = _small_matmul(ey, np.ascontiguousarray(cols))
+    denom = sums[:, 2 * ws:] + np.float32(FAR_WEIGHT)
+    return np.stack([sums[:, :ws] / denom, sums[:, ws:2 * ws] / denom], axis=-1)
+
+
+_SINGLE_THREAD_MACS = 200_000  # below OpenBLAS' threading threshold: a threaded call stalls on a busy machine
+
+
+def _small_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b in row chunks small enough that BLAS runs them on the calling thread."""
+    rows = max(1, _SINGLE_THREAD_MACS // max(1, b.shape[0] * b.shape[1]))
+    if a.shape[0] <= rows:
+        return a @ b
+    return np.concatenate([a[i:i + rows] @ b for i in range(0, a.shape[0], rows)], axis=0)
 
 
 def jaw_offset(face: FaceModel, local: np.ndarray, drop: float) -> np.ndarray:
