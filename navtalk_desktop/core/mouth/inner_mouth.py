@@ -41,13 +41,19 @@ def palette_of(frame: np.ndarray, lip_mask: np.ndarray, skin_mask: np.ndarray) -
 
 def teeth_mask(frame: np.ndarray, opening: np.ndarray, palette: Palette) -> np.ndarray:
     """0..1 per pixel: the source's own teeth (bright, pale pixels inside its open lips)."""
-    f = frame.astype(np.float32)
-    lum = f @ np.array([0.299, 0.587, 0.114], np.float32)
+    out = np.zeros(opening.shape, np.float32)
+    ys, xs = np.nonzero(opening)
+    if len(ys) == 0:
+        return out
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))  # only inside the open lips
+    f = frame[box].astype(np.float32)
+    lum = f[..., 0] * np.float32(0.299) + f[..., 1] * np.float32(0.587) + f[..., 2] * np.float32(0.114)
     sat = f.max(axis=2) - f.min(axis=2)
     skin_lum = float(palette.skin @ np.array([0.299, 0.587, 0.114]))
     bright = _ss((lum - 0.72 * skin_lum) / (0.25 * skin_lum))
     pale = _ss((0.55 * lum - sat) / (0.2 * lum.clip(1)))
-    return (bright * pale * (opening.astype(np.float32) / 255.0)).astype(np.float32)
+    out[box] = bright * pale * (opening[box].astype(np.float32) / 255.0)
+    return out
 
 
 def _ss(t):

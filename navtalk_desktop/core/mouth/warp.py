@@ -98,8 +98,8 @@ class WarpModel:
         gy, gx = np.mgrid[0:hs, 0:ws].astype(np.float32) * step + np.float32((step - 1) / 2.0)
         grid_px = np.stack([gx, gy], axis=-1)
         to_px = np.stack([fr.ex, fr.ey]) * fr.width  # local (dx, dy) @ to_px = pixel offset
-        to_local = np.linalg.inv(to_px)
-        grid_local = (grid_px.reshape(-1, 2) + (x0, y0) - fr.origin) @ to_local
+        to_local = to_px.T / (fr.width * fr.width)  # to_px is a rotation times the width (no LAPACK call)
+        grid_local = local_to_px(grid_px.reshape(-1, 2) + (x0, y0) - fr.origin, to_local)
         slit_x = np.linspace(face.slit_x[1], face.slit_x[-2], 7)
         slit_points = np.stack([slit_x, face.slit_at(slit_x)], axis=1)
         side = face.half + 0.42
