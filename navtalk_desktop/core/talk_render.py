@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from . import ffmpeg, media
 from .atomic import atomic_output, check_output_path, ensure_not_source
 from .cancel import CancelToken
@@ -129,7 +131,7 @@ def _write_frames(proc, loop_path, info, utterance, renderer, track, n_out, on_p
             if not present[landmark_index]:
                 faceless += 1
             frame = renderer.render(frame, landmark_index, utterance.mouth_params_at(t))
-            proc.stdin.write(frame.tobytes() if frame.flags.c_contiguous else frame.copy().tobytes())
+            proc.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))  # no extra copy of the frame
             written += 1
             produced += 1
             if on_progress and written % 10 == 0:
