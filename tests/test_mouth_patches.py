@@ -49,12 +49,17 @@ def test_patch_lands_on_the_lip_corners_and_stays_in_region(portrait, library_di
     out = renderer.render(rgb, 0, viseme_params("aa"))
     blue = (out[..., 2] > 200) & (out[..., 0] < 60) & (out[..., 1] < 60)
     ys, xs = np.nonzero(blue)
-    centre = (points[61] + points[291]) / 2
+    # On the same mesh as the generated mouth: the corners where this pose's warp puts them.
+    corners = renderer.mesh.mouth_corners(0, rgb.shape, viseme_params("aa"))
+    centre = corners.mean(axis=0)
     assert abs(xs.mean() - centre[0]) < 2.0 and abs(ys.mean() - centre[1]) < 2.0
     width = np.linalg.norm(points[291] - points[61])
     assert abs((xs.max() - xs.min()) - width) < 3.0  # patch mouth width == face mouth width
-    changed = np.any(out != rgb, axis=2)
-    assert not np.any(changed & ~region_mask(points, rgb.shape, REGION_MARGIN))
+    # Outside the mouth region the frame is exactly the generated jaw warp's (which never touches
+    # anything above the nose base: tests/test_mouth_renderer.py).
+    outside = ~region_mask(points, rgb.shape, REGION_MARGIN)
+    warped = renderer.mesh.render(rgb, 0, viseme_params("aa"))
+    assert np.array_equal(out[outside], warped[outside])
     assert renderer.render(rgb, 0, REST) is rgb
 
 
@@ -68,7 +73,7 @@ def test_missing_visemes_fall_back_and_blend_by_weight(portrait, library_dir):
     pose = viseme_params("aa")
     mixed = type(pose)(**{**pose.__dict__, "weights": {"aa": 0.5, "pbm": 0.5}})
     out = renderer.render(rgb, 0, mixed)
-    c = np.round((points[61] + points[291]) / 2).astype(int)
+    c = np.round(renderer.mesh.mouth_corners(0, rgb.shape, mixed).mean(axis=0)).astype(int)
     r, g, b = out[c[1], c[0]].astype(int)
     assert 90 < g < 160 and 90 < b < 160 and r < 40  # half green, half blue
 
@@ -110,3 +115,24 @@ def test_bad_patch_folders_are_explained(tmp_path, problem, message):
         folder = tmp_path / "nope"
     with pytest.raises(InputError, match=message):
         PatchLibrary.load(folder)
+
+
+def test_a_patch_sets_open_mouth_drops_the_chin_too(tmp_path):
+    """On the same mesh: under a patch the jaw warp still applies, so an open patch drops the chin (read
+    from the pixels of the chin/neck boundary, as for the generated mouth), a closed one does not."""
+    from chin_helpers import COLUMNS, chin_shifts
+
+    from navtalk_desktop.core.animator import fit_to_size, load_rgb
+    from navtalk_desktop.core.mouth.face_model import FaceModel
+
+    rgb = fit_to_size(load_rgb(sample_portrait()), 1920, 1080)
+    points = landmarks_of_image(rgb)
+    face = FaceModel.of(points)
+    _write(tmp_path, "sil", _patch((200, 60, 60), 3))
+    _write(tmp_path, "aa", _patch((40, 10, 10), 30))
+    renderer = PatchMouthRenderer(points[None], PatchLibrary.load(tmp_path))
+    shifts, matches = chin_shifts(rgb, renderer.render(rgb, 0, viseme_params("aa")), face)
+    assert shifts[np.abs(COLUMNS) <= 0.15].min() >= 0.05 * face.frame.width, shifts
+    assert matches.min() >= 0.95 and np.abs(np.diff(shifts)).max() <= 1.0  # a clean, continuous drop
+    closed, _ = chin_shifts(rgb, renderer.render(rgb, 0, viseme_params("pbm")), face)
+    assert np.abs(closed[np.abs(COLUMNS) <= 0.15]).max() <= 0.02 * face.frame.width, closed

@@ -140,49 +140,23 @@ def test_rest_pose_and_faceless_frames_are_left_alone(loop):
     assert np.array_equal(a, b)
 
 
-def _chin_profiles(img: np.ndarray, face: FaceModel, us: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Grey levels along the face's down axis, one row per column u, at local v = chin(u) + t."""
-    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    rows = []
-    for u in us:
-        g = face.frame.to_global(np.stack([np.full_like(t, u), face.chin_at(np.array([u]))[0] + t], axis=1))
-        g = g.astype(np.float32)
-        rows.append(cv2.remap(grey, g[:, :1], g[:, 1:], cv2.INTER_LINEAR)[:, 0])
-    return np.array(rows)
-
 
 def test_the_chin_and_neck_boundary_stays_continuous_as_the_jaw_opens():
     """Read from the pixels: along every column across the chin, the grey profile over the chin/neck
     boundary (from above the chin line down into the neck) in the rendered frame is the source's profile
     shifted down, each column matching closely (no tearing, no smearing), the shift varying smoothly from
     column to column, and the chin really dropping. A jaw field cut off at the chin line tears it."""
+    from chin_helpers import COLUMNS, chin_shifts
+
     from navtalk_desktop.core.animator import fit_to_size, load_rgb
 
     rgb = fit_to_size(load_rgb(sample_portrait()), 1920, 1080)  # a face big enough to measure a few px
     points = landmarks_of_image(rgb)
     face = FaceModel.of(points)
     renderer = MouthRenderer(points[None])
-    px = 1.0 / face.frame.width
-    us = np.linspace(-0.4, 0.4, 33)  # columns ~4 px apart across the chin
-    t = np.arange(-0.2, 0.6, px)
-    window = np.arange(int(0.1 / px), int(0.45 / px))  # chin line -0.1 .. +0.25 mouth widths: chin edge, neck
-    source = _chin_profiles(rgb, face, us, t)
-    shifts_tried = np.arange(-2.0, 40.0, 0.25)
     for pose in (viseme_params("aa"), MouthParams(jaw_open=1.0, lip_width=0.0, lip_round=0.0, upper_lip_raise=0.0)):
-        out = _chin_profiles(renderer.render(rgb, 0, pose), face, us, t)
-        shifts, matches = [], []
-        for s_row, r_row in zip(source, out):
-            b = r_row[window] - r_row[window].mean()
-            best = (-2.0, 0.0)
-            for sh in shifts_tried:
-                a = np.interp(window - sh, np.arange(len(t)), s_row)
-                a -= a.mean()
-                ncc = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-6))
-                best = max(best, (ncc, sh))
-            matches.append(best[0])
-            shifts.append(best[1])
-        shifts = np.array(shifts)
-        assert min(matches) >= 0.95, (pose.viseme, np.round(matches, 3))  # the same boundary, only moved
+        shifts, matches = chin_shifts(rgb, renderer.render(rgb, 0, pose), face)
+        assert matches.min() >= 0.95, (pose.viseme, np.round(matches, 3))  # the same boundary, only moved
         assert np.abs(np.diff(shifts)).max() <= 1.0, (pose.viseme, shifts)  # smooth along the jaw line
-        centre = shifts[np.abs(us) <= 0.15]
+        centre = shifts[np.abs(COLUMNS) <= 0.15]
         assert centre.min() >= 0.05 * face.frame.width, (pose.viseme, shifts)  # the chin does drop

@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..speech.visemes import VISEMES
 from .geometry import LEFT_CORNER, RIGHT_CORNER, controls_of
 from .params import MouthParams
-from .renderer import _as_points
+from .renderer import MouthRenderer, _as_points
 
 # Where the mouth corners sit on a patch canvas, as fractions of its width and height (default).
 DEFAULT_LEFT_CORNER = (0.25, 0.5)
@@ -116,11 +116,14 @@ def _similarity(src_a, src_b, dst_a, dst_b) -> np.ndarray:
 
 
 class PatchMouthRenderer:
-    """Same interface as MouthRenderer, drawing the user's patches; pixels outside the mouth region
-    (the generated renderer's feathered ring) are never changed."""
+    """Same interface as MouthRenderer, drawing the user's patches on the same mesh: the frame is first
+    warped as for the generated mouth (the jaw drops, the chin and lower lip follow), then the patch is
+    drawn inside the mouth region, placed on the warped mouth corners. Outside the region the frame is
+    exactly the generated warp's (nothing above the nose base changes)."""
 
     def __init__(self, frames_landmarks, library: PatchLibrary) -> None:
         self.points = _as_points(frames_landmarks)
+        self.mesh = MouthRenderer(self.points)
         self.frame_count = int(self.points.shape[0])
         self.library = library
         self._regions: dict[tuple[int, tuple[int, int]], _Region | None] = {}
@@ -143,13 +146,17 @@ class PatchMouthRenderer:
         weights = dict(mouth_params.weights) or {mouth_params.viseme: 1.0}
         patch = self.library.blend(weights)
         pts = self.points[int(frame_index) % self.frame_count]
-        matrix = _similarity(self.library.left, self.library.right, pts[LEFT_CORNER], pts[RIGHT_CORNER])
+        corners = self.mesh.mouth_corners(frame_index, frame_rgb.shape[:2], mouth_params)
+        left, right = (pts[LEFT_CORNER], pts[RIGHT_CORNER]) if corners is None else corners
+        matrix = _similarity(self.library.left, self.library.right, left, right)
         matrix[:, 2] -= (geo.x0, geo.y0)
         placed = cv2.warpAffine(patch, matrix, (geo.w, geo.h), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         alpha = placed[..., 3:4] * geo.feather[..., None]
         colour = placed[..., :3] * geo.feather[..., None] * 255.0
-        out = frame_rgb if inplace else frame_rgb.copy()
+        out = self.mesh.render(frame_rgb, frame_index, mouth_params, inplace=inplace)  # the jaw, as generated
+        if out is frame_rgb and not inplace:
+            out = frame_rgb.copy()
         region = out[geo.y0:geo.y0 + geo.h, geo.x0:geo.x0 + geo.w]
         blended = np.clip(region.astype(np.float32) * (1.0 - alpha) + colour + 0.5, 0, 255).astype(np.uint8)
         np.copyto(region, blended, where=geo.inside[..., None] & (alpha > 0))

@@ -97,6 +97,18 @@ class MouthRenderer:
         entry = self.frame_model(frame_index, shape)
         return None if entry is None else (entry.model.x0, entry.model.y0, entry.model.w, entry.model.h)
 
+    def mouth_corners(self, frame_index: int, shape, mouth_params: MouthParams) -> np.ndarray | None:
+        """(2, 2) pixels of the left (61) and right (291) mouth corners raised or dropped as this pose's
+        warp moves them vertically (their spread along the mouth is left out: a patch draws its own)."""
+        entry = self.frame_model(frame_index, shape)
+        if entry is None:
+            return None
+        face = entry.model.face
+        tg = pose.targets(face, entry.model.slit_points, mouth_params.as_array(), mouth_params.closed)
+        corners = face.outer_upper[[0, -1]].copy()
+        corners[:, 1] += tg.upper[[0, len(face.outer_upper) - 1], 1]
+        return face.frame.to_global(corners)
+
     # ----- drawing -----
     def render(self, frame_rgb: np.ndarray, frame_index: int, mouth_params: MouthParams,
                inplace: bool = False) -> np.ndarray:
