@@ -210,8 +210,8 @@ class MouthRenderer:
         """ROI pixel box around the source and destination lips (where the parting line can be)."""
         face = m.face
         pts = np.concatenate([face.inner_upper, face.inner_lower, tg.inner_upper, tg.inner_lower])
-        lo = pts.min(axis=0) - (0.1, 0.05)
-        hi = pts.max(axis=0) + (0.1, 0.05)
+        lo = pts.min(axis=0) - (0.1, 0.1)
+        hi = pts.max(axis=0) + (0.1, 0.1)
         corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [lo[0], hi[1]], [hi[0], hi[1]]])
         g = face.frame.to_global(corners) - (m.x0, m.y0)
         x0, y0 = np.maximum(np.floor(g.min(axis=0)).astype(int), 0)
