@@ -48,6 +48,7 @@ class PreviewPanel(QWidget):
         self.patches: Path | None = None  # the user's PNG mouth patch folder; None = the generated mouth
         self._speech_generation = 0
         self._stream = None  # StreamedSpeech of the online utterance being streamed
+        self._last_note = ""
         self._loop_generation = 0
         self._pending_source: tuple | None = None  # (path, frames provider, from_file) until on screen
         self._resume_on_show = False
@@ -202,6 +203,9 @@ class PreviewPanel(QWidget):
         h, w = loop.frames.shape[1:3]
         text = f"{name}: {loop.frame_count} frames at {loop.fps:g} fps, shown at {w}×{h}"
         self._status(text + (f". Note: {loop.note}" if loop.note else ""), "warning" if loop.note else "info")
+        if loop.note and loop.note != self._last_note:  # said once in the window's message bar, in full
+            self.message.emit(f"Live Preview: {loop.note}", "warning")
+        self._last_note = loop.note
         self._update_buttons()
         self.loop_loaded.emit(loop)
 
@@ -346,8 +350,25 @@ class PreviewPanel(QWidget):
     def _status(self, text: str, level: str = "info") -> None:
         colour = {"error": "#d9534f", "warning": "#c98a1b"}.get(level, "#8a8f99")
         self.status_label.setStyleSheet(f"color:{colour}")
-        self.status_label.setText(text)
+        self._status_text = text
         self.status_label.setToolTip(text)
+        self._fit_status()
+
+    def _fit_status(self) -> None:
+        """The status in its fixed three lines: cut at a word with "…" when the dock is narrow (whole in the tooltip)."""
+        text = getattr(self, "_status_text", self.status_label.text())
+        label = self.status_label
+        width, room = label.width(), label.height()
+        shown, words = text, text.split(" ")
+        while len(words) > 1 and label.fontMetrics().boundingRect(
+                0, 0, max(1, width), 10_000, Qt.TextFlag.TextWordWrap, shown).height() > room:
+            words.pop()
+            shown = " ".join(words) + " …"
+        label.setText(shown)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_status()
 
     # --- the studio ------------------------------------------------------------------------------------------
     def attach_studio(self, document, loop_controller) -> None:
