@@ -211,15 +211,17 @@ def test_closing_the_window_stops_the_preview_audio_and_timers(qtbot, make_windo
 def test_a_task_in_a_lane_supersedes_the_previous_one(qtbot):
     """The runner drops a superseded task's late progress and result; the newer task's arrive."""
     runner = TaskRunner(pool=QThreadPool())
-    release = threading.Event()
+    release, running = threading.Event(), threading.Event()
     got, progress = [], []
 
     def slow(ctx):
+        running.set()
         release.wait(5)
         ctx.progress(0.5, "late")
         return "old"
 
     runner.start("t", slow, on_success=got.append, on_progress=lambda f, t: progress.append(t), lane="L")
+    assert running.wait(5)  # superseded mid-run, not before it started
     second = runner.start("t", lambda ctx: "new", on_success=got.append, lane="L")
     qtbot.waitUntil(lambda: second.done, timeout=5000)
     release.set()
