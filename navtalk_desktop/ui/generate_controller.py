@@ -300,7 +300,7 @@ class GenerateController(QObject):
     def _failed(self, error: TaskError) -> None:
         self.panel.generation_finished(f"Generation failed: {error.message}")
         hint = ""
-        if "retry" in type(error.exception).__name__.lower() or getattr(error.exception, "retryable", False):
+        if error.retryable:
             hint = " The job is kept; it resumes from the Jobs list or on the next start."
         self.message.emit(f"Generation failed: {error.message}.{hint}", "error")
 

@@ -1,8 +1,9 @@
 """Glue between the document, the panels and the background tasks for the loop workflow.
 
 Open a source → probe → analyse (and decode preview frames) → starting plan → seam prediction on every
-plan change → export. Results of tasks started for an earlier source are dropped (a `generation` counter),
-so opening a new file while the old one is still analysing is safe.
+plan change → export. Every source task runs in its own TaskRunner lane, and opening a source supersedes
+them all, so results of tasks started for an earlier source are dropped: opening a new file while the old
+one is still analysing is safe.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ class LoopController(QObject):
         self.doc, self.runner, self.settings = document, runner, settings
         self.source_panel, self.export_panel = source_panel, export_panel
         self.timeline, self.frame_view = timeline, frame_view
-        self.generation = 0
         self.preview = None  # tasks.PreviewFrames
         self.gray_frames = None  # small gray frames for seam prediction
         self.pending_plan = None  # a plan from a project, applied once the analysis is there
@@ -88,7 +88,6 @@ class LoopController(QObject):
             self.message.emit(f"{path} is a folder; choose an image or video file inside it.", "error")
             return False
         self._cancel_source_tasks()
-        self.generation += 1
         self.preview, self.gray_frames, self.pending_plan = None, None, plan
         self.pending_blinks = blinks
         self.seam_report, self.last_export = None, None
@@ -102,23 +101,16 @@ class LoopController(QObject):
         return True
 
     def _start(self, name: str, fn, on_success, **callbacks):
-        """Start a task whose results only count if no other source was opened meanwhile."""
-        generation = self.generation
-
-        def guard(callback):
-            if callback is None:
-                return None
-            return lambda *args: callback(*args) if generation == self.generation else None
-
-        return self.runner.start(name, fn, on_success=guard(on_success),
-                                 on_failure=guard(callbacks.get("on_failure", self._task_failed)),
-                                 on_progress=guard(callbacks.get("on_progress")),
-                                 on_cancelled=guard(callbacks.get("on_cancelled")))
+        """Start a source task in its lane: a newer one of the same name, or a new source, supersedes it."""
+        return self.runner.start(name, fn, on_success=on_success, lane=name,
+                                 on_failure=callbacks.get("on_failure", self._task_failed),
+                                 on_progress=callbacks.get("on_progress"),
+                                 on_cancelled=callbacks.get("on_cancelled"))
 
     def _cancel_source_tasks(self) -> None:
+        """Cancel every task of the open source and drop whatever it still delivers."""
         for name in SOURCE_TASKS:
-            for handle in self.runner.running(name):
-                handle.cancel()
+            self.runner.supersede(name)
 
     def _open_image(self, path: Path) -> None:
         self.doc.set_source(path, "image")
@@ -295,9 +287,6 @@ class LoopController(QObject):
         if self.gray_frames is None:
             self.export_panel.show_seam_unavailable("measuring once the frames are loaded…")
             return
-        for handle in self.runner.running("seam"):
-            handle.cancel()
-
         def done(report, wanted=plan):
             if self.doc.plan == wanted:
                 self.seam_report = report
@@ -415,7 +404,7 @@ class LoopController(QObject):
     def shutdown(self) -> None:
         """The window is closing: no more seam predictions; the runner cancels the rest."""
         self._seam_timer.stop()
-        self.generation += 1  # results still queued for the old source are dropped
+        self._cancel_source_tasks()  # results still queued for the old source are dropped
 
     # --- errors ---------------------------------------------------------------------------------------------------
     def _task_failed(self, error: TaskError) -> None:

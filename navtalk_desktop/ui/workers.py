@@ -34,14 +34,17 @@ class TaskError:
     details: str
     expected: bool  # a NavTalkError (bad input, ffmpeg failure...) rather than a bug
     exception: BaseException | None = None
+    retryable: bool = False  # a transient failure (network, server busy): trying again may succeed
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> "TaskError":
         """The one rule for every failure: a NavTalkError is expected and says itself; anything else is a bug."""
         details = "".join(traceback.format_exception(exc))
+        retryable = "retry" in type(exc).__name__.lower() or bool(getattr(exc, "retryable", False))
         if isinstance(exc, NavTalkError):
-            return cls(str(exc), details, True, exc)
-        return cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, details, False, exc)
+            return cls(str(exc), details, True, exc, retryable)
+        return cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, details, False, exc,
+                   retryable)
 
 
 class TaskSignals(QObject):
@@ -144,6 +147,7 @@ class TaskHandle:
         self.signals = signals
         self.cancel_token = cancel
         self.done = False  # `finished` has been delivered on the GUI thread
+        self.superseded = False  # a newer task took its lane: its late results are dropped
         self.exited = threading.Event()  # the pool thread no longer touches the signals
 
     def cancel(self) -> None:
@@ -169,6 +173,7 @@ class TaskRunner(QObject):
         self._pool = pool or QThreadPool.globalInstance()
         self._tasks: set[TaskHandle] = set()
         self._retired: list[TaskHandle] = []
+        self._lanes: dict[str, TaskHandle] = {}  # the current task of each lane
         self._accepting = True
 
     def start(self, name: str, fn: Callable[[TaskContext], Any], *,
@@ -177,9 +182,16 @@ class TaskRunner(QObject):
               on_progress: Callable[[float, str], None] | None = None,
               on_cancelled: Callable[[], None] | None = None,
               on_finished: Callable[[], None] | None = None,
-              on_report: Callable[[Any], None] | None = None) -> TaskHandle:
-        """Run `fn(ctx)` in the pool; the callbacks run on the GUI thread."""
+              on_report: Callable[[Any], None] | None = None,
+              lane: str | None = None) -> TaskHandle:
+        """Run `fn(ctx)` in the pool; the callbacks run on the GUI thread.
+
+        A task started in a `lane` supersedes the lane's previous task: that one is cancelled and its late
+        progress, result, failure or cancellation never reach its callbacks (`on_finished` still runs).
+        """
         self._purge()
+        if lane is not None:
+            self.supersede(lane)
         signals = TaskSignals(self)
         cancel = CancelToken()
         handle = TaskHandle(name, signals, cancel)
@@ -190,16 +202,17 @@ class TaskRunner(QObject):
             cancel.cancel()
             self._retired.append(handle)
             return handle
-        if on_progress:
-            signals.progress_changed.connect(on_progress)
-        if on_report:
-            signals.reported.connect(on_report)
-        if on_success:
-            signals.succeeded.connect(on_success)
-        if on_failure:
-            signals.failed.connect(on_failure)
-        if on_cancelled:
-            signals.cancelled.connect(on_cancelled)
+        if lane is not None:
+            self._lanes[lane] = handle
+
+        def current(callback):  # a superseded task's results are stale: drop them
+            return lambda *args: None if handle.superseded else callback(*args)
+
+        for signal, callback in ((signals.progress_changed, on_progress), (signals.reported, on_report),
+                                 (signals.succeeded, on_success), (signals.failed, on_failure),
+                                 (signals.cancelled, on_cancelled)):
+            if callback:
+                signal.connect(current(callback))
         if on_finished:
             signals.finished.connect(on_finished)
         signals.finished.connect(lambda h=handle: self._finished(h))
@@ -210,9 +223,19 @@ class TaskRunner(QObject):
         self._pool.start(_Runnable(fn, handle))
         return handle
 
+    def supersede(self, lane: str) -> None:
+        """Cancel the lane's current task and drop whatever it still delivers (Stop, a new source...)."""
+        handle = self._lanes.pop(lane, None)
+        if handle is not None:
+            handle.superseded = True
+            handle.cancel()
+
     def _finished(self, handle: TaskHandle) -> None:
         handle.done = True
         self._tasks.discard(handle)
+        for lane, current in list(self._lanes.items()):
+            if current is handle:
+                del self._lanes[lane]
         self._retired.append(handle)
         self._purge()
         if not self._tasks:

@@ -206,3 +206,30 @@ def test_closing_the_window_stops_the_preview_audio_and_timers(qtbot, make_windo
     window.close()
     assert closed == [True], "the audio output was left open"
     assert not window.preview_panel.player._timer.isActive()
+
+
+def test_a_task_in_a_lane_supersedes_the_previous_one(qtbot):
+    """The runner drops a superseded task's late progress and result; the newer task's arrive."""
+    runner = TaskRunner(pool=QThreadPool())
+    release, running = threading.Event(), threading.Event()
+    got, progress = [], []
+
+    def slow(ctx):
+        running.set()
+        release.wait(5)
+        ctx.progress(0.5, "late")
+        return "old"
+
+    runner.start("t", slow, on_success=got.append, on_progress=lambda f, t: progress.append(t), lane="L")
+    assert running.wait(5)  # superseded mid-run, not before it started
+    second = runner.start("t", lambda ctx: "new", on_success=got.append, lane="L")
+    qtbot.waitUntil(lambda: second.done, timeout=5000)
+    release.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    qtbot.wait(50)
+    assert got == ["new"] and progress == []
+    third = runner.start("t", lambda ctx: "stopped", on_success=got.append, lane="L")
+    runner.supersede("L")  # Stop: nothing of it arrives
+    qtbot.waitUntil(lambda: third.done, timeout=5000)
+    assert got == ["new"] and third.cancel_token.cancelled
+    runner.shutdown()

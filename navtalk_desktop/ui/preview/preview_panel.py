@@ -49,7 +49,6 @@ class PreviewPanel(QWidget):
         self._speech_generation = 0
         self._stream = None  # StreamedSpeech of the online utterance being streamed
         self._last_note = ""
-        self._loop_generation = 0
         self._pending_source: tuple | None = None  # (path, frames provider, from_file) until on screen
         self._resume_on_show = False
         self._dock = None  # the QDockWidget holding the panel in the studio (its tab may be in the background)
@@ -176,23 +175,18 @@ class PreviewPanel(QWidget):
     def load_loop(self, path: Path | str, patches: Path | None = None) -> None:
         """Decode `path` into memory and get its landmarks in the background, then play it."""
         path = Path(path)
-        self._loop_generation += 1
-        generation = self._loop_generation
-        for handle in self.runner.running("preview-loop"):
-            handle.cancel()
         self.view.set_placeholder(f"Loading {path.name}…")
         self._status(f"Loading {path.name}…")
+        # The lane: a newer load (or set_loop) supersedes this one, whose late result is dropped.
         self.runner.start("preview-loop", loop_task(path, patches if patches is not None else self.patches),
-                          on_success=lambda loop, g=generation: self._loop_ready(g, loop),
-                          on_failure=lambda err, g=generation: self._loop_failed(g, path, err))
+                          on_success=self._loop_ready, on_failure=lambda err: self._loop_failed(path, err),
+                          lane="preview-loop")
 
     def set_loop(self, loop: PreviewLoop) -> None:
-        self._loop_generation += 1
-        self._loop_ready(self._loop_generation, loop)
+        self.runner.supersede("preview-loop")
+        self._loop_ready(loop)
 
-    def _loop_ready(self, generation: int, loop: PreviewLoop) -> None:
-        if generation != self._loop_generation:
-            return
+    def _loop_ready(self, loop: PreviewLoop) -> None:
         if self.patches is not None and loop.renderer is not None and not hasattr(loop.renderer, "library"):
             loop = with_mouth(loop, self.patches)  # e.g. the studio's frames arrive with the generated mouth
         self.loop = loop
@@ -209,9 +203,7 @@ class PreviewPanel(QWidget):
         self._update_buttons()
         self.loop_loaded.emit(loop)
 
-    def _loop_failed(self, generation: int, path: Path, error: TaskError) -> None:
-        if generation != self._loop_generation:
-            return
+    def _loop_failed(self, path: Path, error: TaskError) -> None:
         self.player.clear(f"{path.name} cannot be previewed")
         self._status(f"{path.name} cannot be previewed: {error.message}", "error")
         self._update_buttons()
@@ -380,7 +372,7 @@ class PreviewPanel(QWidget):
     def clear_loop(self, placeholder: str) -> None:
         """No loop any more (a new source opened): stop, and say what comes next."""
         self._pending_source = None
-        self._loop_generation += 1
+        self.runner.supersede("preview-loop")  # a loop still loading for the old source is dropped
         self.stop()
         self.loop = None
         self.player.clear(placeholder)

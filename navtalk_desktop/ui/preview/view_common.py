@@ -6,6 +6,7 @@ one the factory picked, so both implement `PreviewView` and draw their overlays 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -13,8 +14,18 @@ from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 BACKGROUND = QColor(24, 25, 28)
-GL = "gl"
-RASTER = "raster"
+
+
+class PreviewBackend(StrEnum):
+    """How the preview draws: `auto` lets the factory pick, `gl` (QOpenGLWidget) or `raster` (QPainter)."""
+
+    AUTO = "auto"
+    GL = "gl"
+    RASTER = "raster"
+
+
+GL = PreviewBackend.GL
+RASTER = PreviewBackend.RASTER
 
 
 @runtime_checkable

@@ -18,12 +18,12 @@ from PySide6.QtWidgets import QWidget
 
 from ...core.errors import NavTalkError
 from ...core.settings import Settings, load_settings, save_settings
-from .view_common import GL, RASTER, PreviewView
+from .view_common import GL, RASTER, PreviewBackend, PreviewView
 
 log = logging.getLogger(__name__)
 
 ENV_VAR = "NAVTALK_PREVIEW"
-AUTO = "auto"
+AUTO = PreviewBackend.AUTO
 PROBING = "probing"  # stored while the GL context starts for the first time
 NO_GL_PLATFORMS = ("offscreen", "minimal")  # QOpenGLWidget is unsupported there (it even segfaults with DISPLAY set)
 
