@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPla
                                QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from ...core.settings import Settings
+from ..fitted_label import FittedLabel
 from ..flow_row import FlowRow
 from ..workers import TaskError, TaskRunner
 from .loop_data import PreviewLoop, with_mouth
@@ -127,7 +128,7 @@ class PreviewPanel(QWidget):
         actions.addWidget(self.viseme_check)
         layout.addLayout(actions)
 
-        self.status_label = QLabel(getattr(self.view, "backend_reason", ""))
+        self.status_label = FittedLabel(getattr(self.view, "backend_reason", ""))
         self.status_label.setWordWrap(True)
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # never widens
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -342,25 +343,7 @@ class PreviewPanel(QWidget):
     def _status(self, text: str, level: str = "info") -> None:
         colour = {"error": "#d9534f", "warning": "#c98a1b"}.get(level, "#8a8f99")
         self.status_label.setStyleSheet(f"color:{colour}")
-        self._status_text = text
-        self.status_label.setToolTip(text)
-        self._fit_status()
-
-    def _fit_status(self) -> None:
-        """The status in its fixed three lines: cut at a word with "…" when the dock is narrow (whole in the tooltip)."""
-        text = getattr(self, "_status_text", self.status_label.text())
-        label = self.status_label
-        width, room = label.width(), label.height()
-        shown, words = text, text.split(" ")
-        while len(words) > 1 and label.fontMetrics().boundingRect(
-                0, 0, max(1, width), 10_000, Qt.TextFlag.TextWordWrap, shown).height() > room:
-            words.pop()
-            shown = " ".join(words) + " …"
-        label.setText(shown)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._fit_status()
+        self.status_label.set_full_text(text)
 
     # --- the studio ------------------------------------------------------------------------------------------
     def attach_studio(self, document, loop_controller) -> None:
