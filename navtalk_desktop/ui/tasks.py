@@ -96,11 +96,11 @@ def auto_plan_task(analysis, path: Path, strategy: str, duration: float,
                    loop_point: int | None = None) -> Callable[[TaskContext], Any]:
     """The starting plan: the best measured seam around the clean blinks (or a plain plan around a frame)."""
     def run(ctx: TaskContext):
-        from ..core.auto_loop import plan_loop
+        from ..core.pipeline import LoopRequest, choose
 
         ctx.progress(-1, "Choosing the loop…")
-        choice = plan_loop(analysis, path, strategy=strategy, loop_point=loop_point, duration=duration,
-                           fallback=True)
+        choice = choose(analysis, path, LoopRequest(strategy=strategy, loop_point=loop_point, duration=duration,
+                                                    fallback=True))
         ctx.raise_if_cancelled()
         return choice.plan, choice.explanation, choice.fallback
 
