@@ -78,6 +78,8 @@ class PreviewPanel(QWidget):
         transport_row = FlowRow()  # wraps onto a second row in a narrow dock instead of cutting its tools off
         transport = transport_row.flow
         self.play_button = QToolButton()
+        self.play_button.setText("Pause")  # as wide as its longer label, so the flow row never squeezes it
+        self.play_button.setMinimumWidth(self.play_button.sizeHint().width())
         self.play_button.setText("Play")
         self.play_button.setToolTip("Play or pause the loop")
         self.play_button.clicked.connect(lambda: self.player.toggle_play())
