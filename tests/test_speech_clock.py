@@ -195,19 +195,24 @@ print(json.dumps({"description": session.clock_description, "positions": positio
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ALSA file device exists on Linux only")
-def test_real_portaudio_stream_plays_each_utterance_whole_and_clocks_the_session(tmp_path):
+def _play_on_alsa_file_device(tmp_path, script: str, raw):
+    """Run `script` against ALSA's file device (samples land in `raw`); its last stdout line as JSON."""
     home = tmp_path / "home"
     home.mkdir()
-    raw = tmp_path / "played.raw"
     (home / ".asoundrc").write_text(
         f'pcm.!default {{ type file slave.pcm "null" file "{raw}" format "raw" }}\n')
     env = {**os.environ, "HOME": str(home)}
     env.pop("ALSA_CONFIG_PATH", None)
-    proc = subprocess.run([sys.executable, "-c", _REAL_STREAM_SCRIPT, str(tmp_path / "ref")], env=env,
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "ref")], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ALSA file device exists on Linux only")
+def test_real_portaudio_stream_plays_each_utterance_whole_and_clocks_the_session(tmp_path):
+    raw = tmp_path / "played.raw"
+    report = _play_on_alsa_file_device(tmp_path, _REAL_STREAM_SCRIPT, raw)
     assert report["is_audio_clock"] and report["description"].startswith("audio device clock")
     assert report["positions"][0] >= 0.0 and report["positions"][1] > report["positions"][0]  # runs on
     assert report["stopped"] is None  # Stop forgets the utterance and its clock
@@ -256,17 +261,8 @@ print(json.dumps({"stalled": stalled, "rate": player.sample_rate}))
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ALSA file device exists on Linux only")
 def test_real_portaudio_stream_waits_for_streamed_audio_instead_of_skipping_it(tmp_path):
     """A streamed utterance that runs dry holds its place: the device gets every sample once, in order."""
-    home = tmp_path / "home"
-    home.mkdir()
     raw = tmp_path / "played.raw"
-    (home / ".asoundrc").write_text(
-        f'pcm.!default {{ type file slave.pcm "null" file "{raw}" format "raw" }}\n')
-    env = {**os.environ, "HOME": str(home)}
-    env.pop("ALSA_CONFIG_PATH", None)
-    proc = subprocess.run([sys.executable, "-c", _STREAMED_SCRIPT, str(tmp_path / "ref")], env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = _play_on_alsa_file_device(tmp_path, _STREAMED_SCRIPT, raw)
     whole = np.load(tmp_path / "ref.whole.npy")
     half = len(np.load(tmp_path / "ref.half.npy"))
     played = np.fromfile(raw, "<f4")
