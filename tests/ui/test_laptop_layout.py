@@ -89,14 +89,20 @@ def test_no_dock_clips_a_control(qtbot, window, tmp_path, size):
     doc = window.document
     apex = max(doc.blink_apexes())
     plan = make_plan("crossfade", doc.video_info.fps, doc.frame_count, apex - 60, duration=2.0, before=0)
-    doc.edit_plan(plan.with_window(apex - 66, apex + 2), "test")
+    with qtbot.waitSignal(window.loop.seam_predicted, timeout=30000):  # the plan box's final, longest text
+        doc.edit_plan(plan.with_window(apex - 66, apex + 2), "test")
     window.resize(*size)
     qtbot.waitUntil(lambda: window.width() == size[0] or window.width() <= size[0], timeout=2000)
     assert window.width() <= size[0] and window.height() <= size[1]
     for group in _tab_groups(window):
         for dock in group:
             dock.raise_()
-            qtbot.wait(60)
+            # a layout request posted by the last text change is served on the next event-loop pass: judge
+            # the settled layout, which is what a user sees, not the instant between the two
+            try:
+                qtbot.waitUntil(lambda: not _problems(window), timeout=1000)
+            except AssertionError:
+                pass
             problems = _problems(window)
             assert not problems, "\n".join(problems)
     # the editor too: the tool row (wrapped) and the whole timeline, ruler included, are on screen
