@@ -48,18 +48,38 @@ def run_analyze(args) -> int:
     return 0
 
 
+def _sidecar_inputs(sidecar: Path):
+    """The plan, source and seam context an export's sidecar names; None for what it lacks or what moved."""
+    from ..core import media
+    from ..core.errors import NavTalkError
+    from ..core.loop_plan import LoopPlan
+    from ..core.seam import SeamContext
+
+    try:
+        data = json.loads(sidecar.read_text())
+        plan = LoopPlan.from_dict(data["plan"])
+    except (OSError, KeyError, ValueError, TypeError, NavTalkError):
+        return None, None, None
+    context = SeamContext.from_dict(data.get("seam_context"))
+    source = Path(str((data.get("source") or {}).get("path", "")))
+    try:
+        if source.is_file() and media.probe(source).frame_count == plan.source_frames:
+            return plan, source, context
+    except NavTalkError:
+        pass
+    print(f"note: the source {source} is not there (or changed): the seam is measured on the file alone, "
+          f"without the prediction from the source frames or the ghost measure", file=sys.stderr)
+    return plan, None, context
+
+
 def run_inspect(args) -> int:
     from ..core.export import sidecar_path_for
-    from ..core.loop_plan import LoopPlan
     from ..core.seam import inspect_loop
 
-    plan = None
+    plan = source = context = None
     sidecar = sidecar_path_for(args.loop)
     if sidecar.exists():
-        try:
-            plan = LoopPlan.from_dict(json.loads(sidecar.read_text())["plan"])
-        except (KeyError, ValueError, TypeError):
-            plan = None
-    report = inspect_loop(args.loop, plan)
+        plan, source, context = _sidecar_inputs(sidecar)
+    report = inspect_loop(args.loop, plan, source=source, context=context)
     print(strict_json.dumps(report.to_dict()) if args.json else report.summary())
     return 0

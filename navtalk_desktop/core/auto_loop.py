@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .analysis import AnalysisResult
 from .blink_rules import plan_conflicts
 from .errors import PlanError
 from .loop_plan import BLENDED, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, check_times, make_plan, validate
-from .seam import SeamReport, assemble, measure_frames, plan_turns, source_frames_small
+from .seam import (GHOST_VISIBLE, SeamReport, assemble, measure_frames, plan_turns, source_frames_small,
+                   transition_ghost)
 from .window_search import best_distinct, diagonal_filter, face_box, pair_distances, score_windows
 
 AUTO_STRATEGIES = ("pingpong", "crossfade", "morph")
@@ -24,8 +24,8 @@ BLINK_REVERSED_COST = 0.5  # a ping-pong plays the blink backwards once per cycl
 BLINK_IN_FADE_COST = 3.0  # a half-faded blink is a ghost
 GHOST_COST = 6.0  # per unit of edge energy lost in the worst transition frame
 GHOST_FREE = 0.05  # energy lost to resampling and grain, not a double image (still clips measure 0.01-0.04)
-GHOST_VISIBLE = 0.15  # from here a double edge shows (d12's crossfades measure 0.3-0.47, its morphs 0.08-0.28)
-GHOST_BLUR = 1.5  # px at the metric width: ignore detail finer than a morph's resampling blurs
+# The ghost measure and its visibility threshold are seam.py's (the seam report uses the same ones):
+# d12's crossfades measure 0.3-0.47 there, its morphs 0.08-0.28.
 SEARCH_COST = 0.1  # per unit of the cheap pair distance: breaks ties toward the better-matching window
 MORPH_COST = 0.02  # a morph warps pixels: with no motion to hide, the plain crossfade is as good and simpler
 
@@ -37,36 +37,6 @@ class Candidate:
     cost: float
     why: str
     ghost: float = 0.0
-
-
-def _detail(img: np.ndarray) -> float:
-    """Edge energy above the resampling scale: a half-pixel warp keeps it, a double edge halves it."""
-    img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), GHOST_BLUR)
-    gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3)
-    return float((gx * gx + gy * gy).mean())
-
-
-def transition_ghost(loop: np.ndarray, plan: LoopPlan, frames: np.ndarray, box: tuple[int, int, int, int],
-                     offset: int = 0) -> float:
-    """Worst double exposure of a blended plan's transition: 1 - edge energy of the frame / the sharper end's.
-
-    A blend of two misaligned faces draws each edge twice at partial strength, which keeps the summed
-    gradient but halves its energy ((1-w)^2 + w^2 at weight w); an aligned blend or a good morph keeps it.
-    Measured on the face box only. 0 for ping-pong. (A private measure until seam.py has one.)
-    """
-    if plan.faded_range is None:
-        return 0.0
-    x0, y0, x1, y1 = box
-    n, k = plan.span, plan.crossfade_frames
-    worst = 0.0
-    for j in range(k - 1):  # the last transition frame is the pure head frame
-        a = frames[plan.first + n - k + j - offset][y0:y1, x0:x1]
-        b = frames[plan.first - k + j - offset][y0:y1, x0:x1]
-        sharp = max(_detail(a), _detail(b))
-        if sharp > 1e-6:
-            worst = max(worst, 1.0 - _detail(loop[n - k + j][y0:y1, x0:x1]) / sharp)
-    return max(0.0, worst)
 
 
 def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None,

@@ -18,7 +18,7 @@ from .cancel import CancelToken
 from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError
 from .loop_plan import LoopPlan
-from .seam import SeamReport, inspect_loop
+from .seam import SeamContext, SeamReport, inspect_loop
 
 FORMATS = {
     # name: (container suffix, needs even size, encoder arguments by quality)
@@ -129,11 +129,15 @@ def export_loop(
     info: media.VideoInfo | None = None,
     extra: dict | None = None,
     source_hash: str | None = None,
+    context: SeamContext | None = None,
+    source_frames=None,
 ) -> ExportResult:
     """Encode the loop to `out` (appearing only when complete), measure its seam, write the sidecar.
 
     Pass the `info` and `source_hash` the analysis already has: the source is then neither probed nor
-    hashed again.
+    hashed again. The seam report measures the encoded file and compares it with the plan predicted from
+    the source frames (`source_frames`: all of them, small and gray, when the caller has them; else the
+    plan's range is decoded); `context` (SeamContext.from_analysis) adds the face region and the blinks.
     """
     source, out = Path(source), Path(out)
     info = info or media.probe(source)
@@ -157,7 +161,8 @@ def export_loop(
         ffmpeg.run([*args, str(tmp)], total_frames=plan.output_frames,
                    on_progress=(lambda p: on_progress(0.9 * p)) if on_progress else None,
                    cancel=cancel, what="loop export", stdin_frames=frames)
-        report = inspect_loop(tmp, plan)
+        report = inspect_loop(tmp, plan, source=source, context=context, source_frames=source_frames,
+                              source_info=info)
     sidecar = sidecar_path_for(out)
     write_json_atomic(sidecar, {
         "output": str(out.resolve()),
@@ -166,6 +171,7 @@ def export_loop(
         "source": {**info.to_dict(), "path": str(source.resolve()), "sha256": source_hash or media.content_hash(source)},
         "plan": plan.to_dict(),
         "seam": report.to_dict(),
+        "seam_context": (context or SeamContext()).to_dict(),  # so `inspect` finds the same warnings
         **(extra or {}),
     })
     if on_progress:

@@ -84,11 +84,12 @@ def export(video: Path, plan, out: Path, analysis, request: LoopRequest | None =
            on_progress: Progress | None = None, cancel: CancelToken | None = None):
     """The loop file and its sidecar, reusing the analysis' probe and content hash."""
     from .export import export_loop
+    from .seam import SeamContext
 
     request = request or LoopRequest()
     return export_loop(video, plan, out, fmt=request.fmt, quality=request.quality, on_progress=on_progress,
                        cancel=cancel, info=analysis.info, source_hash=analysis.content_hash,
-                       extra=request.extra or None)
+                       extra=request.extra or None, context=SeamContext.from_analysis(analysis))
 
 
 def make_loop(video: Path, out: Path, request: LoopRequest | None = None,

@@ -1,8 +1,11 @@
-"""Seam quality of a loop, measured on its frames (specs/loop-and-lipsync.md, section A4).
+"""Seam quality of a loop, measured on its frames (specs/loop-and-lipsync.md, section A4; docs/seam-report.md).
 
 Pixel steps catch jumps and frozen frames; the optical-flow direction cosine catches the velocity
-reversal of a ping-pong turn, which pixel metrics cannot see. The same code scores a plan before export
-(frames assembled from the source) and the exported file itself.
+reversal of a ping-pong turn, which pixel metrics cannot see; the ghost measure catches the double image
+of a crossfade over moving content. The same code scores a plan before export (frames assembled from the
+source: the prediction) and the exported file itself (the measurement); an export's report carries both,
+and says why they differ. There is no absolute floor: a step twice the median is a problem however small
+the median is (an almost still face shows a 2x keyframe pulse plainly).
 """
 
 from __future__ import annotations
@@ -20,9 +23,67 @@ from .loop_plan import LoopPlan
 METRIC_WIDTH = 160  # frames are compared at this width: enough for motion, cheap for flow (~4 ms a pair)
 DUPLICATE_RATIO = 0.2  # a step under this fraction of the median step is a repeated (frozen) frame
 REVERSAL_COSINE = -0.3  # flow direction flips at a frame below this cosine
-# A seam step this many luma levels above the median is the least that shows; smaller excesses are
-# codec noise (the loop's first frame is an I-frame) on an almost still face.
-VISIBLE_EXCESS = 1.0
+JUMP_RATIO = 1.5  # a wrap step this many times the median step shows as a jump (issue 9's goal figure)
+PULSE_RATIO = 1.3  # an encode may add at most this much to the wrap step (issue 9, point 1)
+PULSE_MARGIN = 0.2  # measured ratio above the predicted one by more than this: the encode made the step
+GHOST_VISIBLE = 0.15  # edge energy lost in a transition frame from here shows as a double image
+GHOST_BLUR = 1.5  # px at the metric width: ignore detail finer than a morph's resampling blurs
+GHOST_MARGIN = 0.05  # measured ghost above the predicted one by more than this: compression softened it
+DIFF_LEVEL = 8.0  # luma levels: where the blended ends differ by more, the ghost region looks (no face box)
+WARNING_KINDS = ("blink_in_fade", "ghost", "pulse", "reversal", "repeated_frame", "jump")
+
+
+@dataclass(frozen=True)
+class SeamWarning:
+    """One thing a viewer would see at the seam. `frames` are output frames (0 = the loop's first);
+    `source_frame` is the source frame a timeline marks (None when the report knows no plan)."""
+
+    kind: str  # one of WARNING_KINDS
+    frames: list[int]
+    message: str
+    source_frame: int | None = None
+    source_span: tuple[int, int] | None = None  # source frames the warning covers (a fade), when it is a range
+
+
+@dataclass(frozen=True)
+class SeamContext:
+    """What the report knows beyond pixels: where the face is (fractions of the frame) and the blinks
+    (start, apex, end source frames). Both optional: without a region the ghost looks where the blended
+    ends differ; without blinks no blink_in_fade warning."""
+
+    region: tuple[float, float, float, float] | None = None
+    blinks: tuple[tuple[int, int, int], ...] = ()
+
+    @classmethod
+    def from_analysis(cls, analysis) -> "SeamContext":
+        from .window_search import face_box  # window_search imports analysis: only when asked for
+
+        info = analysis.info
+        x0, y0, x1, y1 = face_box(analysis, info.width, info.height)
+        region = (x0 / info.width, y0 / info.height, x1 / info.width, y1 / info.height)
+        return cls(region, tuple((e.start, e.apex, e.end) for e in analysis.events))
+
+    def to_dict(self) -> dict:
+        return {"region": list(self.region) if self.region else None, "blinks": [list(b) for b in self.blinks]}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "SeamContext":
+        """From a sidecar's "seam_context"; anything missing or malformed is left out, not an error."""
+        if not isinstance(data, dict):
+            return cls()
+        try:
+            region = tuple(float(v) for v in data["region"]) if data.get("region") else None
+            region = region if region is not None and len(region) == 4 else None
+        except (TypeError, ValueError):
+            region = None
+        blinks = []
+        for item in data.get("blinks") or []:
+            try:
+                start, apex, end = (int(v) for v in item)
+            except (TypeError, ValueError):
+                continue
+            blinks.append((start, apex, end))
+        return cls(region, tuple(blinks))
 
 
 @dataclass
@@ -39,6 +100,13 @@ class SeamReport:
     reversal_frames: list[int] = field(default_factory=list)  # output frames where motion flips
     turn_cosines: list[float] = field(default_factory=list)
     expected_frames: int | None = None
+    repeated_frames: list[int] = field(default_factory=list)  # output frames t whose step to t+1 is frozen, at a seam
+    ghost: float | None = None  # worst transition frame's lost edge energy (None: not measured / not blended)
+    ghost_frames: list[int] = field(default_factory=list)  # output frames whose ghost >= GHOST_VISIBLE
+    warnings: list[SeamWarning] = field(default_factory=list)
+    source: str = "frames"  # "prediction" (assembled from source frames) or "file" (decoded from the export)
+    predicted: "SeamReport | None" = None  # a file's report: the same plan predicted from the source frames
+    differences: list[str] = field(default_factory=list)  # why measured and predicted differ
 
     @property
     def frame_count_ok(self) -> bool:
@@ -48,36 +116,39 @@ class SeamReport:
         problems = []
         if not self.frame_count_ok:
             problems.append(f"{self.frame_count} frames instead of {self.expected_frames}")
-        if self.seam_duplicates:
-            problems.append(f"{self.seam_duplicates} repeated frame(s) at the seam")
-        if self.seam_step_ratio > 1.5 and self.seam_step - self.median_step > VISIBLE_EXCESS:
-            problems.append("visible jump at the seam (the rest of the loop is still)"
-                            if not math.isfinite(self.seam_step_ratio)
-                            else f"visible jump at the seam ({self.seam_step_ratio:.2f}x a normal step)")
-        if self.reversal_frames:
-            problems.append(f"motion reverses at frame(s) {', '.join(map(str, self.reversal_frames[:6]))}")
+        problems += [w.message for w in self.warnings]
         return "seamless" if not problems else "; ".join(problems)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["verdict"] = self.verdict()
+        data["predicted"] = self.predicted.to_dict() if self.predicted is not None else None
         if not math.isfinite(self.seam_step_ratio):  # strict JSON: null plus why
             data["seam_step_ratio"] = None
             data["seam_step_ratio_reason"] = ("the frames inside the loop never change (median step 0), so the "
                                               "seam step has nothing to be compared with")
         return data
 
+    def _numbers(self) -> str:
+        ghost = "n/a" if self.ghost is None else f"{self.ghost:.2f}"
+        return (f"seam step {self.seam_step:.2f} vs median {self.median_step:.2f} (ratio {self.seam_step_ratio:.2f}; "
+                f"a jump from {JUMP_RATIO:g}x), ghost {ghost} (double image from {GHOST_VISIBLE:g})")
+
     def summary(self) -> str:
         cos = "n/a" if self.seam_flow_cosine is None else f"{self.seam_flow_cosine:+.2f}"
+        where = {"file": "measured on the file", "prediction": "predicted from the source frames"}.get(self.source, "")
         lines = [
             f"frames {self.frame_count}" + (f" (expected {self.expected_frames})" if self.expected_frames else "")
             + f", {self.duration:.3f} s at {self.fps:g} fps",
-            f"seam step {self.seam_step:.2f} vs median {self.median_step:.2f} (ratio {self.seam_step_ratio:.2f}, "
-            f"{self.seam_step - self.median_step:+.2f} luma levels; below +{VISIBLE_EXCESS:g} it does not show), "
+            (f"{where}: " if where else "") + self._numbers(),
             f"repeated frames {self.duplicate_frames} ({self.seam_duplicates} at the seam), flow direction at seam {cos}",
         ]
+        if self.predicted is not None:
+            lines.append(f"predicted from the source frames: {self.predicted._numbers()}")
+        lines += [f"why they differ: {d}" for d in self.differences]
         if len(self.turn_cosines) > 1:  # a ping-pong's two turns; a forward loop's only turn is the seam
             lines.append("flow direction at turns " + ", ".join(f"{c:+.2f}" for c in self.turn_cosines))
+        lines += [f"warning [{w.kind}]: {w.message}" for w in self.warnings]
         lines.append(f"verdict: {self.verdict()}")
         return "\n".join(lines)
 
@@ -98,20 +169,22 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
     """Seam metrics of a cyclic sequence of gray frames (n, h, w) uint8; the wrap is (n-1 -> 0).
 
     With full_flow=False, flow is computed only around the seam and turns (fast, for ranking plans).
+    Warnings here are those the pixels alone show (jump, repeated frame, reversal); `finish` adds the
+    plan's (ghost, blink in a fade, pulse) and the source frames they sit on.
     """
     n = len(frames)
     f = frames.astype(np.float32)
     steps = np.array([np.abs(f[(t + 1) % n] - f[t]).mean() for t in range(n)])
     inner = steps[:-1] if n > 2 else steps
     median = float(np.median(inner)) if len(inner) else 0.0
-    seam = float(steps[-1])
+    seam = float(steps[n - 1])  # the wrap: last frame -> first
     ratio = seam / median if median > 1e-6 else (1.0 if seam < 1e-6 else float("inf"))
     floor = max(DUPLICATE_RATIO * median, 0.05)
     frozen = steps < floor if median > 0.05 else np.zeros(n, bool)
     duplicates = int(frozen.sum())
     # Repeats the loop itself made: at the wrap and around the turns (a source may have its own).
     seam_steps = {n - 1} | {(t + d) % n for t in (turns or []) for d in (-1, 0)}
-    seam_duplicates = int(sum(frozen[t] for t in seam_steps))
+    repeated = sorted(t for t in seam_steps if frozen[t])
     at = sorted(set(range(n))) if full_flow else sorted({0, *(turns or [])})
     needed = sorted({(t - 1) % n for t in at} | set(at))
     # Motion direction needs no detail: flow at half the metric width costs a quarter.
@@ -129,7 +202,7 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
     floor = max(0.02, 0.25 * float(np.median(list(magnitudes.values()))))
     reversal = [t for t in at if cosines[t] < REVERSAL_COSINE and magnitudes[t] > floor
                 and magnitudes[(t - 1) % n] > floor]
-    return SeamReport(
+    report = SeamReport(
         frame_count=n,
         fps=fps,
         duration=n / fps if fps else 0.0,
@@ -137,14 +210,192 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
         median_step=round(median, 4),
         seam_step_ratio=round(ratio, 4),
         duplicate_frames=duplicates,
-        seam_duplicates=seam_duplicates,
+        seam_duplicates=len(repeated),
         seam_flow_cosine=round(cosines[0], 4),
         reversal_frames=reversal,
         turn_cosines=[round(cosines[t % n], 4) for t in (turns or [])],
         expected_frames=expected_frames,
+        repeated_frames=repeated,
     )
+    report.warnings = build_warnings(report)
+    return report
 
 
+# --- ghost (double exposure) ------------------------------------------------------------------------------------
+def detail(img: np.ndarray) -> float:
+    """Edge energy above the resampling scale: a half-pixel warp keeps it, a double edge halves it."""
+    img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), GHOST_BLUR)
+    gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3)
+    return float((gx * gx + gy * gy).mean())
+
+
+def _ends(plan: LoopPlan, frames: np.ndarray, offset: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(tail, head) source frames each blended transition frame mixes; the last one is the pure head."""
+    n, k = plan.span, plan.crossfade_frames
+    return [(frames[plan.first + n - k + j - offset], frames[plan.first - k + j - offset]) for j in range(k - 1)]
+
+
+def ghost_box(plan: LoopPlan, frames: np.ndarray, offset: int = 0,
+              region: tuple[float, float, float, float] | None = None) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) in the frames' pixels where the ghost is measured: the face region when known, else
+    the bounding box of where the blended ends differ (static background would dilute the measure)."""
+    h, w = frames.shape[1:3]
+    if region is not None:
+        x0, y0, x1, y1 = (int(round(v * s)) for v, s in zip(region, (w, h, w, h)))
+        if x1 - x0 >= 8 and y1 - y0 >= 8:
+            return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    moved = np.zeros((h, w), bool)
+    for a, b in _ends(plan, frames, offset):
+        diff = cv2.GaussianBlur(np.abs(a.astype(np.float32) - b.astype(np.float32)), (0, 0), 2.0)
+        moved |= diff > DIFF_LEVEL
+    ys, xs = np.nonzero(moved)
+    if len(xs) == 0:
+        return 0, 0, w, h
+    pad = 8
+    box = (max(0, int(xs.min()) - pad), max(0, int(ys.min()) - pad), min(w, int(xs.max()) + pad + 1),
+           min(h, int(ys.max()) + pad + 1))
+    return box if box[2] - box[0] >= 8 and box[3] - box[1] >= 8 else (0, 0, w, h)
+
+
+def ghost_profile(loop: np.ndarray, plan: LoopPlan, frames: np.ndarray, box: tuple[int, int, int, int],
+                  offset: int = 0) -> list[float]:
+    """Double exposure of each blended transition frame (output frames n-K .. n-2; the last is the pure head):
+    1 - edge energy of the frame / the sharper blended end's, on `box`. Empty for a ping-pong.
+
+    A blend of two misaligned faces draws each edge twice at partial strength, which keeps the summed
+    gradient but only (1-w)^2 + w^2 of its energy at weight w; an aligned blend or a good morph keeps it
+    (docs/seamless-loops.md, "The ghost measure"). `frames[i]` is source frame offset + i.
+    """
+    if plan.faded_range is None:
+        return []
+    x0, y0, x1, y1 = box
+    n, k = plan.span, plan.crossfade_frames
+    out = []
+    for j, (a, b) in enumerate(_ends(plan, frames, offset)):
+        sharp = max(detail(a[y0:y1, x0:x1]), detail(b[y0:y1, x0:x1]))
+        lost = 1.0 - detail(loop[n - k + j][y0:y1, x0:x1]) / sharp if sharp > 1e-6 else 0.0
+        out.append(round(max(0.0, lost), 4))
+    return out
+
+
+def transition_ghost(loop: np.ndarray, plan: LoopPlan, frames: np.ndarray, box: tuple[int, int, int, int],
+                     offset: int = 0) -> float:
+    """The worst transition frame's ghost (0 for a ping-pong): what `auto` ranks by."""
+    return max(ghost_profile(loop, plan, frames, box, offset), default=0.0)
+
+
+# --- warnings ---------------------------------------------------------------------------------------------------
+def _source_of(plan: LoopPlan | None, t: int) -> int | None:
+    """The source frame output frame t mostly plays (a transition frame: the tail frame it fades out)."""
+    if plan is None:
+        return None
+    sources = plan.output_sources()
+    return int(sources[t % len(sources)][0][0]) if sources else None
+
+
+def _frames_text(frames: list[int]) -> str:
+    if len(frames) > 1 and frames == list(range(frames[0], frames[-1] + 1)):
+        return f"frames {frames[0]}-{frames[-1]}"
+    return ("frame " if len(frames) == 1 else "frames ") + ", ".join(map(str, frames[:6]))
+
+
+def _fade_name(plan: LoopPlan) -> str:
+    return "morph" if plan.strategy == "morph" else "crossfade"
+
+
+def build_warnings(report: SeamReport, plan: LoopPlan | None = None,
+                   blinks: tuple[tuple[int, int, int], ...] = ()) -> list[SeamWarning]:
+    """The report's warnings from its numbers (and the plan's fades and blinks when given)."""
+    n = report.frame_count
+    found: list[SeamWarning] = []
+    predicted = report.predicted
+    ratio = report.seam_step_ratio
+    # The encode made the step when the source frames do not have it (issue 9, point 1: at most 1.3x).
+    encode_made = (predicted is not None and math.isfinite(ratio)
+                   and ratio > PULSE_RATIO and ratio > predicted.seam_step_ratio + PULSE_MARGIN)
+    source_jump = (ratio > JUMP_RATIO and not encode_made) or (encode_made and predicted.seam_step_ratio > JUMP_RATIO)
+    wrap = [n - 1, 0]
+    if source_jump:
+        how = ("the rest of the loop is still" if not math.isfinite(ratio) else f"{ratio:.2f}x a normal step")
+        found.append(SeamWarning("jump", wrap, f"visible jump at the seam ({how})", _source_of(plan, 0)))
+    if encode_made:
+        found.append(SeamWarning(
+            "pulse", wrap, f"keyframe pulse at the wrap: the file steps {ratio:.2f}x a normal frame step where the "
+                           f"source frames step {predicted.seam_step_ratio:.2f}x (the encode adds it)",
+            _source_of(plan, 0)))
+    if report.repeated_frames:
+        found.append(SeamWarning("repeated_frame", list(report.repeated_frames),
+                                 f"{len(report.repeated_frames)} repeated frame(s) at the seam "
+                                 f"({_frames_text(report.repeated_frames)})", _source_of(plan, report.repeated_frames[0])))
+    if report.reversal_frames:
+        found.append(SeamWarning("reversal", list(report.reversal_frames),
+                                 f"motion reverses at {_frames_text(report.reversal_frames)}",
+                                 _source_of(plan, report.reversal_frames[0])))
+    if plan is None or plan.faded_range is None:
+        return found
+    k = plan.crossfade_frames
+    if report.ghost_frames:
+        worst = report.ghost if report.ghost is not None else 0.0
+        tail = [_source_of(plan, t) for t in report.ghost_frames]
+        found.append(SeamWarning(
+            "ghost", list(report.ghost_frames),
+            f"double image in the {_fade_name(plan)} (ghost {worst:.2f} at output {_frames_text(report.ghost_frames)}): "
+            f"the face moves between the frames it blends", tail[0], (min(tail), max(tail))))
+    for start, apex, end in blinks:
+        for lo, hi in (plan.head_range, plan.faded_range):
+            if start <= hi and end >= lo:
+                # output frames showing it: the tail plays first+t at t; head frame first-k+j shows at n-k+j
+                base = plan.first if lo == plan.faded_range[0] else plan.first - k - (plan.span - k)
+                shown = [s - base for s in range(max(start, lo), min(end, hi) + 1)]
+                found.append(SeamWarning("blink_in_fade", shown,
+                                         f"blink at frame {apex} is inside the {_fade_name(plan)}: it shows "
+                                         f"half-faded over open eyes", apex, (lo, hi)))
+                break
+    return found
+
+
+def explain_differences(measured: SeamReport, predicted: SeamReport) -> list[str]:
+    """Why the file's numbers differ from the source frames' (empty when they agree)."""
+    notes = []
+    m, p = measured.seam_step_ratio, predicted.seam_step_ratio
+    if math.isfinite(m) and math.isfinite(p):
+        if m > p + PULSE_MARGIN:
+            notes.append(f"the encode adds a keyframe pulse: the wrap step is {m:.2f}x on the file, {p:.2f}x in the "
+                         f"source frames (frame 0 is coded afresh, the last frame predicted from the ones before)")
+        elif m < p - PULSE_MARGIN:
+            notes.append(f"compression noise evens the steps out: {m:.2f}x on the file, {p:.2f}x in the source frames")
+    if predicted.median_step > 0 and measured.median_step > 1.5 * predicted.median_step:
+        notes.append(f"compression noise raises every frame step (median {measured.median_step:.2f} on the file, "
+                     f"{predicted.median_step:.2f} in the source frames)")
+    if measured.ghost is not None and predicted.ghost is not None and measured.ghost > predicted.ghost + GHOST_MARGIN:
+        notes.append(f"compression softens the transition frames (ghost {measured.ghost:.2f} on the file, "
+                     f"{predicted.ghost:.2f} in the source frames)")
+    if measured.seam_duplicates > predicted.seam_duplicates:
+        notes.append("the file repeats a frame at the seam that the plan does not (frame timing of the encode)")
+    return notes
+
+
+def finish(report: SeamReport, plan: LoopPlan | None, loop: np.ndarray, frames: np.ndarray | None = None,
+           offset: int = 0, context: SeamContext | None = None, predicted: SeamReport | None = None) -> SeamReport:
+    """Add the plan's measures to `report` (of the frames `loop`): the ghost against the source frames
+    (`frames[i]` is source frame offset + i), the prediction to compare with, and the warnings."""
+    context = context or SeamContext()
+    if plan is not None and frames is not None and plan.faded_range is not None and plan.crossfade_frames > 1:
+        if loop.shape[1:] != frames.shape[1:]:  # a file cropped to even size: compare at the source's size
+            loop = np.stack([cv2.resize(f, (frames.shape[2], frames.shape[1]), interpolation=cv2.INTER_AREA)
+                             for f in loop])
+        profile = ghost_profile(loop, plan, frames, ghost_box(plan, frames, offset, context.region), offset)
+        report.ghost = max(profile, default=0.0)
+        start = plan.span - plan.crossfade_frames
+        report.ghost_frames = [start + j for j, g in enumerate(profile) if g >= GHOST_VISIBLE]
+    report.predicted = predicted
+    report.differences = explain_differences(report, predicted) if predicted is not None else []
+    report.warnings = build_warnings(report, plan, context.blinks)
+    return report
+
+
+# --- frames -----------------------------------------------------------------------------------------------------
 def source_frames_small(source: Path | str, info: media.VideoInfo, start: int = 0, end: int | None = None) -> np.ndarray:
     width = min(METRIC_WIDTH, info.width - info.width % 2)
     return media.read_frames(source, info, start_frame=start, end_frame=end, gray=True, scale_width=width)
@@ -167,25 +418,46 @@ def plan_turns(plan: LoopPlan) -> list[int]:
     return [0, plan.span - 1] if plan.strategy == "pingpong" else [0]
 
 
-def predict_plan_metrics(source: Path | str, plan: LoopPlan, frames: np.ndarray | None = None,
-                         info: media.VideoInfo | None = None) -> SeamReport:
-    """Seam metrics of a plan before export. `frames` may hold all small gray source frames already."""
-    if frames is None:
-        info = info or media.probe(source)
-        lo, hi = plan.source_range
-        frames, offset = source_frames_small(source, info, lo, hi + 1), lo
-    else:
-        offset = 0
+def _plan_frames(source: Path | str, plan: LoopPlan, frames: np.ndarray | None,
+                 info: media.VideoInfo | None) -> tuple[np.ndarray, int]:
+    if frames is not None:
+        return frames, 0
+    info = info or media.probe(source)
+    lo, hi = plan.source_range
+    return source_frames_small(source, info, lo, hi + 1), lo
+
+
+def _predict(plan: LoopPlan, frames: np.ndarray, offset: int, context: SeamContext | None) -> SeamReport:
     loop = assemble(plan, frames, offset)
-    return measure_frames(loop, float(plan.fps), plan_turns(plan), expected_frames=plan.output_frames)
+    report = measure_frames(loop, float(plan.fps), plan_turns(plan), expected_frames=plan.output_frames)
+    report.source = "prediction"
+    return finish(report, plan, loop, frames, offset, context)
 
 
-def inspect_loop(path: Path | str, plan: LoopPlan | None = None) -> SeamReport:
-    """Seam metrics measured on an exported loop file."""
+def predict_plan_metrics(source: Path | str, plan: LoopPlan, frames: np.ndarray | None = None,
+                         info: media.VideoInfo | None = None, context: SeamContext | None = None) -> SeamReport:
+    """Seam metrics of a plan before export. `frames` may hold all small gray source frames already."""
+    frames, offset = _plan_frames(source, plan, frames, info)
+    return _predict(plan, frames, offset, context)
+
+
+def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | str | None = None,
+                 context: SeamContext | None = None, source_frames: np.ndarray | None = None,
+                 source_info: media.VideoInfo | None = None) -> SeamReport:
+    """Seam metrics measured on an exported loop file.
+
+    With the plan and its source (a path, or all of its small gray frames), the report also carries the
+    prediction from the source frames, the ghost of the file's transition frames against them, and why
+    the two differ.
+    """
     info = media.probe(path)
     frames = source_frames_small(path, info)
     turns = plan_turns(plan) if plan else None
     expected = plan.output_frames if plan else None
     report = measure_frames(frames, float(info.fps), turns, expected_frames=expected)
     report.frame_count = info.frame_count if info.frame_count != len(frames) else len(frames)
-    return report
+    report.source = "file"
+    if plan is None or (source is None and source_frames is None):
+        return finish(report, plan, frames, context=context)
+    src, offset = _plan_frames(source, plan, source_frames, source_info)
+    return finish(report, plan, frames, src, offset, context, _predict(plan, src, offset, context))

@@ -212,9 +212,14 @@ class ExportPanel(QWidget):
     def show_seam(self, report) -> None:
         verdict = report.verdict()
         mark = "✓" if verdict == "seamless" else "⚠"
+        warnings = getattr(report, "warnings", None) or []
+        if warnings:  # each one is listed below (show_warnings), with the timeline's flags
+            verdict = f"{len(warnings)} warning{'s' if len(warnings) > 1 else ''}, listed below"
         cos = "n/a" if report.seam_flow_cosine is None else f"{report.seam_flow_cosine:+.2f}"
+        ghost = getattr(report, "ghost", None)
+        ghost_text = "" if ghost is None else f", ghost {ghost:.2f} (0 = no double image)"
         self.seam_label.setText(f"Seam (predicted): {mark} {verdict}\nstep ratio {report.seam_step_ratio:.2f} "
-                                f"(1 = like any other frame), motion continuity {cos}")
+                                f"(1 = like any other frame){ghost_text}, motion continuity {cos}")
 
     def show_blink_notes(self, notes: list[str]) -> None:
         self.blink_notes_label.setText("\n".join(f"⚠ {n[:1].upper()}{n[1:]}" for n in notes))

@@ -294,7 +294,7 @@ class LoopController(QObject):
                 self._show_warnings()
                 self.seam_predicted.emit(report)
 
-        self._start("seam", tasks.predict_seam_task(path, plan, self.gray_frames), done,
+        self._start("seam", tasks.predict_seam_task(path, plan, self.gray_frames, self.doc.analysis), done,
                     on_failure=lambda e: self.export_panel.show_seam_unavailable(e.message))
 
     def replan(self, text: str) -> None:
@@ -378,7 +378,8 @@ class LoopController(QObject):
         analysis = self.doc.analysis
         if analysis is None or Path(analysis.info.path) != Path(source):
             return {}
-        return {"info": analysis.info, "source_hash": analysis.content_hash or None}
+        return {"info": analysis.info, "source_hash": analysis.content_hash or None, "analysis": analysis,
+                "source_frames": self.gray_frames}
 
     def cancel_export(self) -> None:
         for handle in self.runner.running("export"):

@@ -14,9 +14,10 @@ from ..core.loop_plan import LoopPlan
 
 @dataclass(frozen=True)
 class PlanWarning:
-    kind: str  # "blink_in_fade", "motion_in_fade", ... (the seam report's kinds)
+    kind: str  # "blink_in_fade", "ghost", "pulse", ... (the seam report's kinds, core/seam.py WARNING_KINDS)
     frame: int  # source frame the warning is about
     message: str
+    span: tuple[int, int] | None = None  # source frames it covers (a ghost over the fade), drawn as a strip
 
 
 def fade_spans(plan: LoopPlan | None) -> list[tuple[int, int]]:
@@ -55,14 +56,21 @@ def blinks_in_fade(plan: LoopPlan | None, events) -> list[PlanWarning]:
 
 
 def report_warnings(report) -> list[PlanWarning]:
-    """The seam report's structured warnings, when the report has any (older reports have none)."""
+    """The seam report's structured warnings, when the report has any (older reports have none).
+
+    A SeamWarning (or its sidecar dict) names the source frame to mark as `source_frame`; one without
+    a source frame (a report measured without its plan) cannot be placed and is left out.
+    """
     found = []
     for item in getattr(report, "warnings", None) or []:
         get = item.get if isinstance(item, dict) else lambda k, _i=item: getattr(_i, k, None)
-        frame = get("frame")
+        frame = get("source_frame")
+        frame = get("frame") if frame is None else frame
         if frame is None:
             continue
-        found.append(PlanWarning(str(get("kind") or "warning"), int(frame), str(get("message") or "")))
+        span = get("source_span")
+        span = (int(span[0]), int(span[1])) if span is not None and len(span) == 2 else None
+        found.append(PlanWarning(str(get("kind") or "warning"), int(frame), str(get("message") or ""), span))
     return found
 
 

@@ -82,12 +82,14 @@ def seam_frames_task(path: Path, info) -> Callable[[TaskContext], np.ndarray]:
     return run
 
 
-def predict_seam_task(path: Path, plan, gray_frames: np.ndarray | None) -> Callable[[TaskContext], Any]:
+def predict_seam_task(path: Path, plan, gray_frames: np.ndarray | None, analysis=None) -> Callable[[TaskContext], Any]:
+    """The plan's seam report from the source frames; with the analysis it also warns of blinks in the fade."""
     def run(ctx: TaskContext):
-        from ..core.seam import predict_plan_metrics
+        from ..core.seam import SeamContext, predict_plan_metrics
 
         ctx.raise_if_cancelled()
-        return predict_plan_metrics(path, plan, frames=gray_frames)
+        context = SeamContext.from_analysis(analysis) if analysis is not None else None
+        return predict_plan_metrics(path, plan, frames=gray_frames, context=context)
 
     return run
 
@@ -108,15 +110,19 @@ def auto_plan_task(analysis, path: Path, strategy: str, duration: float,
 
 
 def export_task(source: Path, plan, out: Path, fmt: str, quality: str, info=None,
-                source_hash: str | None = None) -> Callable[[TaskContext], Any]:
-    """The export; `info` and `source_hash` come from the analysis (no second probe or hash)."""
+                source_hash: str | None = None, analysis=None, source_frames=None) -> Callable[[TaskContext], Any]:
+    """The export; `info` and `source_hash` come from the analysis (no second probe or hash), and the
+    analysis and the small gray frames in memory feed the seam report (face region, blinks, prediction)."""
     def run(ctx: TaskContext):
         from ..core.export import export_loop
+        from ..core.seam import SeamContext
 
         ctx.progress(0.0, f"Exporting {out.name}…")
+        context = SeamContext.from_analysis(analysis) if analysis is not None else None
         return export_loop(source, plan, out, fmt=fmt, quality=quality,
                            on_progress=lambda f: ctx.progress(f, f"Exporting {out.name}… {f:.0%}"),
-                           cancel=ctx.cancel, info=info, source_hash=source_hash)
+                           cancel=ctx.cancel, info=info, source_hash=source_hash, context=context,
+                           source_frames=source_frames)
 
     return run
 

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from ..core.loop_plan import LoopPlan
-from . import curve_geometry, plan_edits
+from . import curve_geometry, plan_edits, timeline_marks
 from . import timeline_paint as paint
 from .timeline_paint import COLORS
 
@@ -297,6 +297,7 @@ class TimelineWidget(QWidget):
         self._draw_curves(p, rect)
         if not self._curves:
             self._draw_message(p, rect)
+        timeline_marks.draw_warning_spans(p, self, rect, self.warnings)
         paint.draw_warnings(p, self, rect, self.warnings)
         self._draw_markers(p, rect)
         p.setClipping(False)
