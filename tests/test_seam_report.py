@@ -113,6 +113,16 @@ def test_a_pingpong_turn_is_a_known_reversal():
     assert measure_frames(circle, FPS).reversal_frames == []
 
 
+def test_a_swing_inside_the_loop_is_the_sources_motion_not_a_seam_reversal():
+    """Back and forth with sharp turns at frames 25 and 75, continuous across the wrap: listed, not warned."""
+    base = _texture(seed=4)
+    u = [((t - 25) % 100) / 100 for t in range(100)]
+    x = [6 * (1 - 4 * min(v, 1 - v)) for v in u]  # a triangle wave: +6 px at frame 25, -6 px at frame 75
+    report = measure_frames(np.stack([_moved(base, v) for v in x]), FPS)
+    assert report.reversal_frames == [25, 75]
+    assert report.warnings == [] and report.verdict() == "seamless"
+
+
 def test_ghost_of_two_unrelated_pictures_follows_the_blend_weights():
     """Tail and head have no edge in common: fade frame j at head weight w keeps (1-w)^2 + w^2 of the energy."""
     t = _texture(96, 56, seed=11)

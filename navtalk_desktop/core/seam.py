@@ -97,10 +97,11 @@ class SeamReport:
     duplicate_frames: int
     seam_duplicates: int  # of those, the ones at the wrap or a turn: made by the loop, not the source
     seam_flow_cosine: float | None  # motion direction continuity across the wrap
-    reversal_frames: list[int] = field(default_factory=list)  # output frames where motion flips
+    reversal_frames: list[int] = field(default_factory=list)  # output frames where motion flips (source's own too)
     turn_cosines: list[float] = field(default_factory=list)
     expected_frames: int | None = None
     repeated_frames: list[int] = field(default_factory=list)  # output frames t whose step to t+1 is frozen, at a seam
+    turn_frames: list[int] = field(default_factory=list)  # the wrap and a ping-pong's turns (output frames)
     ghost: float | None = None  # worst transition frame's lost edge energy (None: not measured / not blended)
     ghost_frames: list[int] = field(default_factory=list)  # output frames whose ghost >= GHOST_VISIBLE
     warnings: list[SeamWarning] = field(default_factory=list)
@@ -216,6 +217,7 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
         turn_cosines=[round(cosines[t % n], 4) for t in (turns or [])],
         expected_frames=expected_frames,
         repeated_frames=repeated,
+        turn_frames=sorted({0, *(t % n for t in (turns or []))}),
     )
     report.warnings = build_warnings(report)
     return report
@@ -328,10 +330,15 @@ def build_warnings(report: SeamReport, plan: LoopPlan | None = None,
         found.append(SeamWarning("repeated_frame", list(report.repeated_frames),
                                  f"{len(report.repeated_frames)} repeated frame(s) at the seam "
                                  f"({_frames_text(report.repeated_frames)})", _source_of(plan, report.repeated_frames[0])))
-    if report.reversal_frames:
-        found.append(SeamWarning("reversal", list(report.reversal_frames),
-                                 f"motion reverses at {_frames_text(report.reversal_frames)}",
-                                 _source_of(plan, report.reversal_frames[0])))
+    # A reversal the loop made: at the wrap, a turn or inside the transition. A head that swings back in
+    # the middle of the loop does so in the source too; that is motion, not a seam.
+    made = set(report.turn_frames or [0])
+    if plan is not None and plan.faded_range is not None:
+        made |= set(range(n - plan.crossfade_frames, n))
+    reversals = [t for t in report.reversal_frames if t in made]
+    if reversals:
+        found.append(SeamWarning("reversal", reversals, f"motion reverses at {_frames_text(reversals)}",
+                                 _source_of(plan, reversals[0])))
     if plan is None or plan.faded_range is None:
         return found
     k = plan.crossfade_frames
