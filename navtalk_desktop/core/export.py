@@ -8,6 +8,7 @@ rawvideo on stdin, in output order, so its frame count is exact by construction.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,7 +19,7 @@ from .cancel import CancelToken
 from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError
 from .loop_plan import LoopPlan
-from .seam import SeamContext, SeamReport, inspect_loop
+from .seam import SeamContext, SeamReport, inspect_loop, source_frames_small
 
 FORMATS = {
     # name: (container suffix, needs even size, encoder arguments by quality)
@@ -157,12 +158,17 @@ def export_loop(
         graph = f"[0:v]{media.constant_rate_filter(info)}[cfr];" + graph.replace("[0:v]", "[cfr]", 1)
     args = ["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an",
             "-fps_mode", "passthrough", *encoder_args(fmt, quality)]
-    with atomic_output(out) as tmp:
+    offset = 0
+    with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool:
+        if source_frames is None:  # the prediction's source frames, decoded while the encode runs
+            offset = plan.source_range[0]
+            pending = pool.submit(source_frames_small, source, info, offset, plan.source_range[1] + 1)
         ffmpeg.run([*args, str(tmp)], total_frames=plan.output_frames,
                    on_progress=(lambda p: on_progress(0.9 * p)) if on_progress else None,
                    cancel=cancel, what="loop export", stdin_frames=frames)
-        report = inspect_loop(tmp, plan, source=source, context=context, source_frames=source_frames,
-                              source_info=info)
+        if source_frames is None:
+            source_frames = pending.result()
+        report = inspect_loop(tmp, plan, context=context, source_frames=source_frames, source_offset=offset)
     sidecar = sidecar_path_for(out)
     write_json_atomic(sidecar, {
         "output": str(out.resolve()),

@@ -166,10 +166,12 @@ def _cosine(f1: np.ndarray, f2: np.ndarray) -> float:
 
 
 def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = None,
-                   expected_frames: int | None = None, full_flow: bool = True) -> SeamReport:
+                   expected_frames: int | None = None, full_flow: bool = True,
+                   flow_frames=()) -> SeamReport:
     """Seam metrics of a cyclic sequence of gray frames (n, h, w) uint8; the wrap is (n-1 -> 0).
 
-    With full_flow=False, flow is computed only around the seam and turns (fast, for ranking plans).
+    With full_flow=False, flow is computed only around the seam and turns (fast, for ranking plans), and
+    at `flow_frames` (a transition, where the loop could make a reversal too).
     Warnings here are those the pixels alone show (jump, repeated frame, reversal); `finish` adds the
     plan's (ghost, blink in a fade, pulse) and the source frames they sit on.
     """
@@ -186,7 +188,7 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
     # Repeats the loop itself made: at the wrap and around the turns (a source may have its own).
     seam_steps = {n - 1} | {(t + d) % n for t in (turns or []) for d in (-1, 0)}
     repeated = sorted(t for t in seam_steps if frozen[t])
-    at = sorted(set(range(n))) if full_flow else sorted({0, *(turns or [])})
+    at = sorted(set(range(n))) if full_flow else sorted({0, *(t % n for t in (turns or [])), *flow_frames})
     needed = sorted({(t - 1) % n for t in at} | set(at))
     # Motion direction needs no detail: flow at half the metric width costs a quarter.
     halves: dict[int, np.ndarray] = {}
@@ -435,8 +437,13 @@ def _plan_frames(source: Path | str, plan: LoopPlan, frames: np.ndarray | None,
 
 
 def _predict(plan: LoopPlan, frames: np.ndarray, offset: int, context: SeamContext | None) -> SeamReport:
+    """The plan's report from source frames. Flow only where the loop can make a reversal (the wrap, the
+    turns, the transition): the source's own motion elsewhere is no warning, and full flow costs ~0.2 s."""
     loop = assemble(plan, frames, offset)
-    report = measure_frames(loop, float(plan.fps), plan_turns(plan), expected_frames=plan.output_frames)
+    n = plan.output_frames
+    transition = range(n - plan.crossfade_frames, n) if plan.faded_range is not None else ()
+    report = measure_frames(loop, float(plan.fps), plan_turns(plan), expected_frames=n, full_flow=False,
+                            flow_frames=transition)
     report.source = "prediction"
     return finish(report, plan, loop, frames, offset, context)
 
@@ -450,12 +457,12 @@ def predict_plan_metrics(source: Path | str, plan: LoopPlan, frames: np.ndarray 
 
 def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | str | None = None,
                  context: SeamContext | None = None, source_frames: np.ndarray | None = None,
-                 source_info: media.VideoInfo | None = None) -> SeamReport:
+                 source_info: media.VideoInfo | None = None, source_offset: int = 0) -> SeamReport:
     """Seam metrics measured on an exported loop file.
 
-    With the plan and its source (a path, or all of its small gray frames), the report also carries the
-    prediction from the source frames, the ghost of the file's transition frames against them, and why
-    the two differ.
+    With the plan and its source (a path, or its small gray frames: `source_frames[i]` is source frame
+    source_offset + i), the report also carries the prediction from the source frames, the ghost of the
+    file's transition frames against them, and why the two differ.
     """
     info = media.probe(path)
     frames = source_frames_small(path, info)
@@ -466,5 +473,6 @@ def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | 
     report.source = "file"
     if plan is None or (source is None and source_frames is None):
         return finish(report, plan, frames, context=context)
-    src, offset = _plan_frames(source, plan, source_frames, source_info)
+    src, offset = ((source_frames, source_offset) if source_frames is not None
+                   else _plan_frames(source, plan, None, source_info))
     return finish(report, plan, frames, src, offset, context, _predict(plan, src, offset, context))
