@@ -132,8 +132,9 @@ class SeamReport:
 
     def _numbers(self) -> str:
         ghost = "n/a" if self.ghost is None else f"{self.ghost:.2f}"
-        return (f"seam step {self.seam_step:.2f} vs median {self.median_step:.2f} (ratio {self.seam_step_ratio:.2f}; "
-                f"a jump from {JUMP_RATIO:g}x), ghost {ghost} (double image from {GHOST_VISIBLE:g})")
+        return (f"seam step {self.seam_step:.2f} vs median {self.median_step:.2f} (ratio {self.seam_step_ratio:.2f}: "
+                f"1 is smooth, {JUMP_RATIO:g} a visible jump), ghost {ghost} (0 is none, {GHOST_VISIBLE:g} a visible "
+                f"double image)")
 
     def summary(self) -> str:
         cos = "n/a" if self.seam_flow_cosine is None else f"{self.seam_flow_cosine:+.2f}"

@@ -272,7 +272,9 @@ class LoopController(QObject):
 
     def _show_warnings(self) -> None:
         events = self.doc.analysis.events if self.doc.analysis is not None else []
-        warnings = plan_warnings.plan_warnings(self.doc.plan, events, self.seam_report)
+        exported = self.last_export
+        measured = exported.report if exported is not None and exported.plan == self.doc.plan else None
+        warnings = plan_warnings.plan_warnings(self.doc.plan, events, self.seam_report, measured)
         self.timeline.set_warnings(warnings)
         # The plan panel already says "falls in the crossfade" for a blink in the faded tail (blink_rules):
         # list only what it does not say, so one blink is not warned about twice.
@@ -389,6 +391,7 @@ class LoopController(QObject):
     def _exported(self, result) -> None:
         self.last_export = result
         self.export_panel.export_finished(result, "Saved: see Last export below.")
+        self._show_warnings()  # what the file itself shows (a keyframe pulse) joins the plan's warnings
         self.status.emit(f"Exported {Path(result.path).name}: {result.report.verdict()}")
         self.export_finished.emit(result)
 

@@ -74,9 +74,14 @@ def report_warnings(report) -> list[PlanWarning]:
     return found
 
 
-def plan_warnings(plan: LoopPlan | None, events, report=None) -> list[PlanWarning]:
-    """Report warnings first, then local blink-in-fade marks the report did not already name."""
+def plan_warnings(plan: LoopPlan | None, events, report=None, measured=None) -> list[PlanWarning]:
+    """Report warnings first, then the exported file's own (`measured`, the last export's report when it is
+    of this plan: a keyframe pulse shows only there), then local blink-in-fade marks none of them named."""
     found = report_warnings(report)
     seen = {(w.kind, w.frame) for w in found}
+    for w in report_warnings(measured):
+        if (w.kind, w.frame) not in seen:
+            seen.add((w.kind, w.frame))
+            found.append(PlanWarning(w.kind, w.frame, f"in the exported file: {w.message}", w.span))
     found += [w for w in blinks_in_fade(plan, events) if (w.kind, w.frame) not in seen]
     return sorted(found, key=lambda w: w.frame)

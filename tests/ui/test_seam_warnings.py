@@ -64,3 +64,26 @@ def test_a_ghost_in_the_crossfade_is_listed_and_marked_and_the_morph_clears_it(q
     assert morph.ghost < GHOST_VISIBLE
     assert not [w for w in timeline.warnings if w.kind == "ghost"]
     assert "double image" not in panel.warnings_label.text()
+
+
+def test_the_exported_files_own_warnings_join_the_plans_once():
+    """A keyframe pulse shows only in the file: the last export's report adds it; what both name is listed once."""
+    from navtalk_desktop.core.loop_plan import LoopPlan
+    from navtalk_desktop.core.seam import SeamWarning
+    from navtalk_desktop.ui import plan_warnings
+
+    plan = LoopPlan("crossfade", 25, 1, 150, 20, 119, 60, 10)
+
+    class Report:
+        def __init__(self, warnings):
+            self.warnings = warnings
+
+    ghost = SeamWarning("ghost", [92, 93], "double image in the crossfade", 112, (112, 113))
+    pulse = SeamWarning("pulse", [99, 0], "keyframe pulse at the wrap", 20)
+    found = plan_warnings.plan_warnings(plan, [], Report([ghost]), Report([ghost, pulse]))
+    assert [(w.kind, w.frame, w.span) for w in found] == [("pulse", 20, None), ("ghost", 112, (112, 113))]
+    assert found[0].message == "in the exported file: keyframe pulse at the wrap"
+    assert timeline_marks.spans(found) == [(112, 113)]
+    # a sidecar's dicts read the same way
+    as_dicts = Report([{"kind": "pulse", "frames": [99, 0], "message": "m", "source_frame": 20, "source_span": None}])
+    assert [(w.kind, w.frame) for w in plan_warnings.report_warnings(as_dicts)] == [("pulse", 20)]
