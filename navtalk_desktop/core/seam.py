@@ -330,9 +330,9 @@ def build_warnings(report: SeamReport, plan: LoopPlan | None = None,
                            f"source frames step {predicted.seam_step_ratio:.2f}x (the encode adds it)",
             _source_of(plan, 0)))
     if report.repeated_frames:
-        found.append(SeamWarning("repeated_frame", list(report.repeated_frames),
-                                 f"{len(report.repeated_frames)} repeated frame(s) at the seam "
-                                 f"({_frames_text(report.repeated_frames)})", _source_of(plan, report.repeated_frames[0])))
+        repeated = list(report.repeated_frames)
+        found.append(SeamWarning("repeated_frame", repeated, f"{len(repeated)} repeated frame(s) at the seam "
+                                 f"({_frames_text(repeated)})", _source_of(plan, repeated[0])))
     # A reversal the loop made: at the wrap, a turn or inside the transition. A head that swings back in
     # the middle of the loop does so in the source too; that is motion, not a seam.
     made = set(report.turn_frames or [0])
@@ -350,8 +350,9 @@ def build_warnings(report: SeamReport, plan: LoopPlan | None = None,
         tail = [_source_of(plan, t) for t in report.ghost_frames]
         found.append(SeamWarning(
             "ghost", list(report.ghost_frames),
-            f"double image in the {_fade_name(plan)} (ghost {worst:.2f} at output {_frames_text(report.ghost_frames)}): "
-            f"the face moves between the frames it blends", tail[0], (min(tail), max(tail))))
+            f"double image in the {_fade_name(plan)} (ghost {worst:.2f} at output "
+            f"{_frames_text(report.ghost_frames)}): the face moves between the frames it blends",
+            tail[0], (min(tail), max(tail))))
     for start, apex, end in blinks:
         for lo, hi in (plan.head_range, plan.faded_range):
             if start <= hi and end >= lo:
@@ -391,7 +392,8 @@ def finish(report: SeamReport, plan: LoopPlan | None, loop: np.ndarray, frames: 
     """Add the plan's measures to `report` (of the frames `loop`): the ghost against the source frames
     (`frames[i]` is source frame offset + i), the prediction to compare with, and the warnings."""
     context = context or SeamContext()
-    if plan is not None and frames is not None and plan.faded_range is not None and plan.crossfade_frames > 1:
+    blended = plan is not None and plan.faded_range is not None and plan.crossfade_frames > 1
+    if blended and frames is not None and len(loop) == plan.output_frames:  # a short file: no transition to find
         if loop.shape[1:] != frames.shape[1:]:  # a file cropped to even size: compare at the source's size
             loop = np.stack([cv2.resize(f, (frames.shape[2], frames.shape[1]), interpolation=cv2.INTER_AREA)
                              for f in loop])
