@@ -30,12 +30,14 @@ class EditorArea(QWidget):
         self.message_bar = MessageBar()
         layout.addWidget(self.message_bar)
         self.frame_view = FrameView()
+        self.frame_view.observe(document)
         self.seam_view = SeamView(document)
         self.view_stack = QStackedWidget()
         self.view_stack.addWidget(self.frame_view)
         self.view_stack.addWidget(self.seam_view)
         self.view_stack.setMinimumSize(200, 150)
         self.timeline = TimelineWidget()
+        self.timeline.observe(document)
 
         self.tools = FlowRow()
         self.tools_layout = self.tools.flow

@@ -1,6 +1,7 @@
 """The frame at the playhead (or a still portrait), with the eye landmarks drawn on request.
 
-It zooms (wheel or Ctrl+wheel around the cursor, +/− keys, 1 for 1:1, 0 to fit) and pans (drag), so
+It follows the document (`observe`): the playhead's frame and its caption, the landmarks of the analysis, the
+portrait of an image source. It zooms (wheel or Ctrl+wheel around the cursor, +/− keys, 1 for 1:1, 0 to fit) and pans (drag), so
 the eyes can be checked pixel for pixel. During playback it can show a blend of source frames (a
 crossfade's tail), built from the frames already in memory.
 """
@@ -42,6 +43,36 @@ class FrameView(QWidget):
         self._placeholder = "Open a portrait or a video (File ▸ Open, or drop it here)"
         self._image: QImage | None = None
         self._image_buffer: np.ndarray | None = None  # keeps the QImage's memory alive
+        self._document = None
+
+    # --- the document ---------------------------------------------------------------------------------------
+    def observe(self, document) -> None:
+        """Show `document` from now on. The decoded frames are not in it: whoever decodes them sets them."""
+        self._document = document
+        document.source_changed.connect(self._source_changed)
+        document.analysis_changed.connect(self._analysis_changed)
+        for signal in (document.video_info_changed, document.blinks_changed, document.plan_changed,
+                       document.playhead_changed):
+            signal.connect(lambda *_: self.show_playhead())
+
+    def _source_changed(self) -> None:
+        doc = self._document
+        if doc.source_kind == "image":
+            self.set_still(str(doc.source_path))
+        else:
+            self.clear("Loading frames…" if doc.source_kind == "video" else None)
+
+    def _analysis_changed(self, result) -> None:
+        if result is not None and result.track is not None:
+            self.set_landmarks(result.track.points)
+        self.show_playhead()
+
+    def show_playhead(self) -> None:
+        """The document's playhead frame and its caption (again, once playback has shown blends)."""
+        doc = self._document
+        if doc is not None:
+            frame = doc.playhead
+            self.set_index(frame, playhead_caption(doc, frame) if doc.source_kind == "video" else "")
 
     # --- content ------------------------------------------------------------------------------------------
     def clear(self, placeholder: str | None = None) -> None:
@@ -256,3 +287,21 @@ def landmark_pen_width(poly: QPolygonF) -> float:
     """A thin outline scaled to the eye on screen: 1/40 of its width, 0.75 to 2 px (never a blob)."""
     xs = [point.x() for point in poly]
     return max(0.75, min(2.0, (max(xs) - min(xs)) / 40)) if xs else 1.0
+
+
+def playhead_caption(document, frame: int) -> str:
+    """Where `frame` is: its time, the blink it falls in (apex or not), the loop marker it sits on."""
+    fps = document.fps or 1.0
+    caption = f"frame {frame} · {frame / fps:.2f} s"
+    events = document.analysis.events if document.analysis is not None else []
+    for event in events:
+        if event.start <= frame <= event.end:
+            name = (f"one eye: {event.eye}" if event.kind == "one_eye" else
+                    event.kind.replace("_", " ") + ("" if event.both_eyes else f" ({event.eye} eye)"))
+            caption += f" · {name} apex" if frame == event.apex else f" · {name}"
+    plan = document.plan
+    if plan is not None:
+        names = [name for name, at in (("loop start", plan.first), ("loop point", plan.loop_point),
+                                       ("loop end", plan.last)) if frame == at]
+        caption += "".join(f" · {name}" for name in names)
+    return caption

@@ -64,7 +64,6 @@ class LoopController(QObject):
         self._seam_timer.timeout.connect(self._predict_seam)
 
         document.plan_changed.connect(self._plan_changed)
-        document.playhead_changed.connect(self._playhead_changed)
         document.blinks_changed.connect(self._blinks_changed)
         timeline.playhead_requested.connect(document.set_playhead)
         timeline.plan_dragged.connect(document.set_plan)
@@ -115,10 +114,6 @@ class LoopController(QObject):
     def _open_image(self, path: Path) -> None:
         self.doc.set_source(path, "image")
         self.source_panel.show_image(path)
-        self.timeline.set_length(0, 0.0)
-        self.timeline.set_analysis(None)
-        self.timeline.set_message("A portrait: generate a clip from it (Generate panel), or open a video to loop")
-        self.frame_view.set_still(str(path))
         self._start("preflight", tasks.preflight_task(path), self._preflight_done)
         self.status.emit(f"Opened portrait {path.name}")
 
@@ -145,9 +140,6 @@ class LoopController(QObject):
     def _open_video(self, path: Path, keep_portrait: bool = False) -> None:
         self.doc.set_source(path, "video", keep_portrait=keep_portrait)
         self.source_panel.show_video(path)
-        self.frame_view.clear("Loading frames…")
-        self.timeline.set_analysis(None)
-        self.timeline.set_length(0, 0.0)
         self.status.emit(f"Opening {path.name}…")
         self._start("probe", tasks.probe_task(path), self._probed, on_failure=self._source_failed)
 
@@ -155,7 +147,6 @@ class LoopController(QObject):
         path = self.doc.source_path
         self.doc.set_video_info(info)
         self.source_panel.show_video_info(info)
-        self.timeline.set_length(info.frame_count, float(info.fps))
         self._start("analysis", tasks.analysis_task(path, info=info), self._analysed,
                     on_progress=self.source_panel.set_analysis_progress, on_failure=self._analysis_failed,
                     on_cancelled=lambda: self._analysis_stopped("Analysis cancelled. Reopen the video to analyse it."))
@@ -171,7 +162,6 @@ class LoopController(QObject):
     def _frames_loaded(self, preview) -> None:
         self.preview = preview
         self.frame_view.set_frames(preview.frames, preview.scale)
-        self._playhead_changed(self.doc.playhead)
         self.frames_ready.emit(preview.frames)
 
     def _gray_frames_loaded(self, frames) -> None:
@@ -197,9 +187,6 @@ class LoopController(QObject):
         result = self.doc.analysis  # the corrected set from here on
         self._blink_summary = None
         self.source_panel.show_analysis(result)
-        self.timeline.set_analysis(result)
-        if result.track is not None:
-            self.frame_view.set_landmarks(result.track.points)
         self.analysis_finished.emit(result)
         plan, self.pending_plan = self.pending_plan, None
         if plan is not None and plan.source_frames == result.frame_count:
@@ -234,12 +221,10 @@ class LoopController(QObject):
 
     # --- plan ----------------------------------------------------------------------------------------------------
     def _plan_changed(self, plan) -> None:
-        self.timeline.set_plan(plan)
         self.export_panel.show_plan(plan)
         self.seam_report = None
         self._show_blink_notes()
         self._show_warnings()
-        self._playhead_changed(self.doc.playhead)  # the caption names the loop point / edges as they move
         if plan is not None:
             self._seam_timer.start()
 
@@ -251,7 +236,6 @@ class LoopController(QObject):
 
     def _blinks_changed(self, analysis) -> None:
         """A blink correction: every view of the blinks shows the corrected set."""
-        self.timeline.set_analysis(analysis)
         best = analysis.best_blink()
         summary = (len(analysis.events), len(analysis.clean_events()), best.apex if best else None)
         if summary != self._blink_summary:  # not on every pixel of a handle drag: the dock would re-fit
@@ -259,7 +243,6 @@ class LoopController(QObject):
             self.source_panel.show_analysis(analysis)
         self._show_blink_notes()
         self._show_warnings()
-        self._playhead_changed(self.doc.playhead)
 
     def replan_from_blinks(self) -> None:
         """A new automatic loop around the corrected blinks (undoable), as when the clip was opened."""
@@ -322,28 +305,6 @@ class LoopController(QObject):
             self.export_panel.show_plan(plan)
             return
         self.doc.edit_plan(new, text)
-
-    # --- playhead ---------------------------------------------------------------------------------------------------
-    def show_playhead(self) -> None:
-        """Show the playhead's frame and caption again (e.g. when playback stops on a blended frame)."""
-        self._playhead_changed(self.doc.playhead)
-
-    def _playhead_changed(self, frame: int) -> None:
-        self.timeline.set_playhead(frame)
-        fps = self.doc.fps or 1.0
-        caption = f"frame {frame} · {frame / fps:.2f} s"
-        events = self.doc.analysis.events if self.doc.analysis is not None else []
-        for event in events:
-            if event.start <= frame <= event.end:
-                name = (f"one eye: {event.eye}" if event.kind == "one_eye" else
-                        event.kind.replace("_", " ") + ("" if event.both_eyes else f" ({event.eye} eye)"))
-                caption += f" · {name} apex" if frame == event.apex else f" · {name}"
-        plan = self.doc.plan
-        if plan is not None:
-            names = [name for name, at in (("loop start", plan.first), ("loop point", plan.loop_point),
-                                           ("loop end", plan.last)) if frame == at]
-            caption += "".join(f" · {name}" for name in names)
-        self.frame_view.set_index(frame, caption)
 
     # --- export -------------------------------------------------------------------------------------------------------
     def export(self, out: Path | None = None) -> bool:

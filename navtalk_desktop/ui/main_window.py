@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         self.refit_offer = RefitOffer(self)
         self.loop.frames_ready.connect(self.seam_view.set_frames)
         self.timeline.playhead_requested.connect(lambda _f: self.playback.stop())  # a scrub or drag takes over
-        self.playback.playing_changed.connect(lambda on: on or self.loop.show_playhead())  # caption back
+        self.playback.playing_changed.connect(lambda on: on or self.frame_view.show_playhead())  # caption back
         self.generate = GenerateController(self.document, self.runner, self.settings, self.generate_panel,
                                            self.jobs_panel,
                                            open_video=lambda p, keep: self.loop.open_path(p, keep_portrait=keep),

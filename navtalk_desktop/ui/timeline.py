@@ -1,7 +1,7 @@
 """The EAR timeline: curves of both eyes and their mean, blink events, loop window, loop point, playhead.
 
-A plain QPainter widget (qt-architecture.md §2: faster and simpler than a plot library here). It shows
-the document's state and reports what the user does: `playhead_requested` while scrubbing,
+A plain QPainter widget (faster and simpler than a plot library here). It follows the document (`observe`)
+and reports what the user does: `playhead_requested` while scrubbing,
 `plan_dragged` for the live plan during a drag and `plan_edit_requested` once the drag is released (one
 undo step per drag). The wheel zooms around the cursor; Shift+wheel (or a horizontal wheel) pans.
 """
@@ -28,6 +28,7 @@ SNAP_PX = 8  # how close a drag must come to a blink apex to snap to it
 MIN_VISIBLE_FRAMES = 10
 
 HIT_ORDER = ("loop_point", "start", "end")
+PORTRAIT_MESSAGE = "A portrait: generate a clip from it (Generate panel), or open a video to loop"
 
 
 class TimelineWidget(QWidget):
@@ -60,6 +61,26 @@ class TimelineWidget(QWidget):
         self._top_cache: tuple | None = None
         self._curve_cache: tuple | None = None
         self._curves_version = 0  # bumped with every new analysis (invalidates the curve cache)
+
+    # --- the document ---------------------------------------------------------------------------------------
+    def observe(self, document) -> None:
+        """Show `document` from now on: its source, length, blinks, plan and playhead, as each changes.
+
+        What no document holds (the plan's warnings, a failed analysis) is still set from outside.
+        """
+        document.source_changed.connect(lambda: self._source_changed(document))
+        document.video_info_changed.connect(lambda info: info is not None and self.set_length(
+            int(info.frame_count), float(info.fps)))
+        document.analysis_changed.connect(lambda result: result is not None and self.set_analysis(result))
+        document.blinks_changed.connect(self.set_analysis)
+        document.plan_changed.connect(self.set_plan)
+        document.playhead_changed.connect(self.set_playhead)
+
+    def _source_changed(self, document) -> None:
+        self.set_length(0, 0.0)
+        self.set_analysis(None)
+        if document.source_kind == "image":
+            self.set_message(PORTRAIT_MESSAGE)
 
     # --- data ---------------------------------------------------------------------------------------------
     def set_analysis(self, result) -> None:
