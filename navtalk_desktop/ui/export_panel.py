@@ -1,4 +1,7 @@
-"""The Export panel: strategy, duration, format, quality and output; the predicted seam; Export/Cancel.
+"""The Export panel: strategy, duration, format, quality and output; the plan, its seam and notes; Export/Cancel.
+
+The plan box follows the document (`observe`): the plan and what it does to the corrected blinks. The seam
+measurement and the warnings come from the loop controller, which measures them.
 
 Strategy, format and quality names come from core/defaults.py, not core/export.py: that module pulls in
 OpenCV through the seam metrics, and the window must open before any heavy import.
@@ -14,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 
 from superqt import QElidingLabel
 
+from ..core.blink_rules import plan_notes
 from ..core.defaults import FORMAT_NAMES, QUALITY_NAMES, Strategy
 from ..core.project import ExportSettings
 from . import plan_edits
@@ -136,6 +140,7 @@ class ExportPanel(QWidget):
         layout.addStretch(1)
         self._last_output = ""
         self._updating = False
+        self._warnings: list = []  # plan_warnings.PlanWarning, as last given
 
         self.strategy_box.activated.connect(lambda _i: self.strategy_changed.emit(self.strategy_box.currentData()))
         self.duration_spin.valueChanged.connect(self._duration_edited)
@@ -195,6 +200,16 @@ class ExportPanel(QWidget):
             self._emit_settings()
 
     # --- plan and seam ------------------------------------------------------------------------------------------
+    def observe(self, document) -> None:
+        """Show `document`'s plan and its blink notes from now on, as either changes."""
+        def notes(*_args) -> None:
+            events = document.analysis.events if document.analysis is not None else []
+            self.show_blink_notes(plan_notes(document.plan, events))
+
+        document.plan_changed.connect(self.show_plan)
+        for signal in (document.plan_changed, document.analysis_changed, document.blinks_changed):
+            signal.connect(notes)
+
     def show_plan(self, plan) -> None:
         self.set_can_export(plan is not None)
         if plan is None:
@@ -224,10 +239,20 @@ class ExportPanel(QWidget):
     def show_blink_notes(self, notes: list[str]) -> None:
         self.blink_notes_label.setText("\n".join(f"⚠ {n[:1].upper()}{n[1:]}" for n in notes))
         self.blink_notes_label.setVisible(bool(notes))
+        self._show_warnings()
+
     def show_warnings(self, warnings) -> None:
         """What sits inside the fade (a blink, strong motion): the same list the timeline flags."""
-        self.warnings_label.setText("\n".join(f"⚠ {w.message}" for w in warnings))
-        self.warnings_label.setVisible(bool(warnings))
+        self._warnings = list(warnings)
+        self._show_warnings()
+
+    def _show_warnings(self) -> None:
+        # The notes already say "falls in the crossfade" for a blink in the faded tail (blink_rules): list
+        # only what they do not say, so one blink is not warned about twice.
+        said = self.blink_notes_label.text()
+        shown = [w for w in self._warnings if not (w.kind == "blink_in_fade" and f"frame {w.frame} falls in" in said)]
+        self.warnings_label.setText("\n".join(f"⚠ {w.message}" for w in shown))
+        self.warnings_label.setVisible(bool(shown))
 
     def reset_for_source(self, keep_output: bool = False) -> None:
         """A new file: no previous export, no status, and (unless a project chose one) the default output."""

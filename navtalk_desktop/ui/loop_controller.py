@@ -52,7 +52,6 @@ class LoopController(QObject):
         self.gray_frames = None  # small gray frames for seam prediction
         self.pending_plan = None  # a plan from a project, applied once the analysis is there
         self.pending_blinks = None  # (BlinkEdits, content hash) from a project, applied with the analysis
-        self._blink_summary = None  # what the Source panel last said about the blinks
         self.last_export = None
         self.seam_report = None  # SeamReport of the current plan, once predicted
         self.image_fix = False
@@ -64,7 +63,7 @@ class LoopController(QObject):
         self._seam_timer.timeout.connect(self._predict_seam)
 
         document.plan_changed.connect(self._plan_changed)
-        document.blinks_changed.connect(self._blinks_changed)
+        document.blinks_changed.connect(lambda _analysis: self._show_warnings())  # the views redraw themselves
         timeline.playhead_requested.connect(document.set_playhead)
         timeline.plan_dragged.connect(document.set_plan)
         timeline.plan_edit_requested.connect(document.commit_drag)
@@ -113,7 +112,6 @@ class LoopController(QObject):
 
     def _open_image(self, path: Path) -> None:
         self.doc.set_source(path, "image")
-        self.source_panel.show_image(path)
         self._start("preflight", tasks.preflight_task(path), self._preflight_done)
         self.status.emit(f"Opened portrait {path.name}")
 
@@ -139,14 +137,12 @@ class LoopController(QObject):
 
     def _open_video(self, path: Path, keep_portrait: bool = False) -> None:
         self.doc.set_source(path, "video", keep_portrait=keep_portrait)
-        self.source_panel.show_video(path)
         self.status.emit(f"Opening {path.name}…")
         self._start("probe", tasks.probe_task(path), self._probed, on_failure=self._source_failed)
 
     def _probed(self, info) -> None:
         path = self.doc.source_path
         self.doc.set_video_info(info)
-        self.source_panel.show_video_info(info)
         self._start("analysis", tasks.analysis_task(path, info=info), self._analysed,
                     on_progress=self.source_panel.set_analysis_progress, on_failure=self._analysis_failed,
                     on_cancelled=lambda: self._analysis_stopped("Analysis cancelled. Reopen the video to analyse it."))
@@ -185,8 +181,6 @@ class LoopController(QObject):
         edits, self.pending_blinks = self._project_blinks(result), None
         self.doc.set_analysis(result, edits)
         result = self.doc.analysis  # the corrected set from here on
-        self._blink_summary = None
-        self.source_panel.show_analysis(result)
         self.analysis_finished.emit(result)
         plan, self.pending_plan = self.pending_plan, None
         if plan is not None and plan.source_frames == result.frame_count:
@@ -221,28 +215,10 @@ class LoopController(QObject):
 
     # --- plan ----------------------------------------------------------------------------------------------------
     def _plan_changed(self, plan) -> None:
-        self.export_panel.show_plan(plan)
         self.seam_report = None
-        self._show_blink_notes()
         self._show_warnings()
         if plan is not None:
             self._seam_timer.start()
-
-    def _show_blink_notes(self) -> None:
-        from ..core.blink_rules import plan_notes
-
-        events = self.doc.analysis.events if self.doc.analysis is not None else []
-        self.export_panel.show_blink_notes(plan_notes(self.doc.plan, events))
-
-    def _blinks_changed(self, analysis) -> None:
-        """A blink correction: every view of the blinks shows the corrected set."""
-        best = analysis.best_blink()
-        summary = (len(analysis.events), len(analysis.clean_events()), best.apex if best else None)
-        if summary != self._blink_summary:  # not on every pixel of a handle drag: the dock would re-fit
-            self._blink_summary = summary
-            self.source_panel.show_analysis(analysis)
-        self._show_blink_notes()
-        self._show_warnings()
 
     def replan_from_blinks(self) -> None:
         """A new automatic loop around the corrected blinks (undoable), as when the clip was opened."""
@@ -259,11 +235,7 @@ class LoopController(QObject):
         measured = exported.report if exported is not None and exported.plan == self.doc.plan else None
         warnings = plan_warnings.plan_warnings(self.doc.plan, events, self.seam_report, measured)
         self.timeline.set_warnings(warnings)
-        # The plan panel already says "falls in the crossfade" for a blink in the faded tail (blink_rules):
-        # list only what it does not say, so one blink is not warned about twice.
-        said = self.export_panel.blink_notes_label.text()
-        self.export_panel.show_warnings([w for w in warnings if not (
-            w.kind == "blink_in_fade" and f"frame {w.frame} falls in" in said)])
+        self.export_panel.show_warnings(warnings)
 
     def _predict_seam(self) -> None:
         plan, path = self.doc.plan, self.doc.source_path

@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         self.source_panel = SourcePanel()
         self.export_panel = ExportPanel()
+        self.source_panel.observe(self.document)
+        self.export_panel.observe(self.document)
         self.generate_panel = GeneratePanel()
         self.jobs_panel = JobsPanel()
         self.source_dock = self._dock("Source", self.source_panel, Qt.DockWidgetArea.LeftDockWidgetArea)

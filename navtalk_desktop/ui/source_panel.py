@@ -24,6 +24,7 @@ class SourcePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._blink_summary: tuple | None = None  # (blinks, clean, best apex) the panel last showed
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.name_label = QElidingLabel("Nothing open")  # a long name is elided; the full path is its tooltip
@@ -70,6 +71,37 @@ class SourcePanel(QWidget):
         layout.addWidget(self.analysis_box)
         self.analysis_box.hide()
         layout.addStretch(1)
+
+    # --- the document -----------------------------------------------------------------------------------------
+    def observe(self, document) -> None:
+        """Show `document`'s source, its probe and its (corrected) blinks from now on.
+
+        What the tasks report (progress, a failed read, the portrait's pre-flight) still comes from outside.
+        """
+        document.source_changed.connect(lambda: self._source_changed(document))
+        document.video_info_changed.connect(lambda info: info is not None and self.show_video_info(info))
+        document.analysis_changed.connect(self._analysis_changed)
+        document.blinks_changed.connect(self._blinks_changed)
+
+    def _source_changed(self, document) -> None:
+        if document.source_kind == "image":
+            self.show_image(document.source_path)
+        elif document.source_kind == "video":
+            self.show_video(document.source_path)
+        else:
+            self.show_nothing()
+
+    def _analysis_changed(self, result) -> None:
+        self._blink_summary = None
+        if result is not None:
+            self._blinks_changed(result)
+
+    def _blinks_changed(self, analysis) -> None:
+        best = analysis.best_blink()
+        summary = (len(analysis.events), len(analysis.clean_events()), best.apex if best else None)
+        if summary != self._blink_summary:  # not on every pixel of a handle drag: the dock would re-fit
+            self._blink_summary = summary
+            self.show_analysis(analysis)
 
     # --- states ---------------------------------------------------------------------------------------------
     def _show_name(self, path: Path | None) -> None:
