@@ -1,13 +1,14 @@
 """The open work of one studio window: source, analysis, loop plan, playhead, settings, undo stack.
 
-Views observe it through `*_changed` signals and change it through its methods; it knows no widgets,
-so the timeline, the frame view, the panels and the tests all see the same state.
+Views observe it through `*_changed` signals (each view's `observe(document)`) and change it through its
+methods; it knows no widgets, so the timeline, the frame view, the panels and the tests all see the same
+state. Controllers set what tasks produce (a probe, an analysis, a plan) here, not in the views.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
@@ -19,6 +20,12 @@ from ..core.loop_plan import LoopPlan
 from ..core.project import ExportSettings, GenerationSettings, Project
 from . import plan_edits
 from .undo_commands import BlinkEditCommand, PlanEditCommand
+
+if TYPE_CHECKING:  # the window opens before any heavy import: these are for the type checker only
+    from ..core.analysis import AnalysisResult
+    from ..core.media import VideoInfo
+
+SourceKind = Literal["video", "image"]
 
 
 class StudioDocument(QObject):
@@ -36,25 +43,25 @@ class StudioDocument(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.source_path: Path | None = None
-        self.source_kind: str | None = None  # "video" or "image"
+        self.source_kind: SourceKind | None = None
         self.portrait_path: Path | None = None
-        self.video_info: Any = None
-        self.analysis: Any = None
+        self.video_info: VideoInfo | None = None
+        self.analysis: AnalysisResult | None = None
         self.plan: LoopPlan | None = None
-        self.blink_edits = BlinkEdits()  # the artist's corrections; `analysis.events` has them applied
-        self.playhead = 0
-        self.export = ExportSettings()
-        self.generation = GenerationSettings()
-        self.job_id = ""
+        self.blink_edits: BlinkEdits = BlinkEdits()  # the artist's corrections; `analysis.events` has them applied
+        self.playhead: int = 0
+        self.export: ExportSettings = ExportSettings()
+        self.generation: GenerationSettings = GenerationSettings()
+        self.job_id: str = ""
         self.project_path: Path | None = None
         self._extra_modified = False
-        self.lock_length = True  # edge edits keep the loop's duration (the Lock length box)
+        self.lock_length: bool = True  # edge edits keep the loop's duration (the Lock length box)
 
     def _clean_changed(self, _clean: bool) -> None:
         self.modified_changed.emit(self.is_modified)
 
     # --- source and analysis -------------------------------------------------------------------------
-    def set_source(self, path: Path | str | None, kind: str | None, keep_portrait: bool = False) -> None:
+    def set_source(self, path: Path | str | None, kind: SourceKind | None, keep_portrait: bool = False) -> None:
         """A new source: everything derived from the old one goes, including the undo history.
 
         A video generated from the open portrait keeps it (`keep_portrait`); any other video drops it.
@@ -82,11 +89,11 @@ class StudioDocument(QObject):
         self.undo_stack.setClean()
         self.modified_changed.emit(self.is_modified)
 
-    def set_video_info(self, info) -> None:
+    def set_video_info(self, info: VideoInfo | None) -> None:
         self.video_info = info
         self.video_info_changed.emit(info)
 
-    def set_analysis(self, result, blink_edits: BlinkEdits | None = None) -> None:
+    def set_analysis(self, result: AnalysisResult | None, blink_edits: BlinkEdits | None = None) -> None:
         """A finished analysis, with the clip's corrections applied: `blink_edits` (from a project) or the
         ones stored for its content hash."""
         if result is not None:
