@@ -1,6 +1,6 @@
 """The one place asyncio meets the Qt event loop: a qasync loop that runs coroutines on the GUI thread.
 
-Blocking work stays on QThreadPool workers (ui/workers.py). A coroutine belongs here only when a stream must
+Blocking work stays on QThreadPool workers (ui/tasks/). A coroutine belongs here only when a stream must
 reach the window while it arrives: edge-tts sends speech in chunks, and playing the first chunks while the
 rest is synthesised needs each chunk on the GUI thread as it comes (docs/design-notes.md#concurrency-model).
 The loop is created on first use over the already running QApplication (so a window that never streams

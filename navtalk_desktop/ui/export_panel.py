@@ -21,7 +21,7 @@ from ..core.blink_rules import plan_notes
 from ..core.defaults import FORMAT_NAMES, QUALITY_NAMES, Strategy
 from ..core.project import ExportSettings
 from . import plan_edits
-from .task_controls import add_task_controls
+from .tasks import add_task_controls
 
 _STRATEGY_LABELS = {Strategy.AUTO: "Auto (best measured seam)", Strategy.PINGPONG: "Ping-pong",
                     Strategy.CROSSFADE: "Crossfade", Strategy.MORPH: "Morph (motion-compensated)"}

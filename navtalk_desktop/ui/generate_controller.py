@@ -20,7 +20,7 @@ from ..core.kling.connect import is_loopback
 from .document import StudioDocument
 from .generate_panel import GeneratePanel
 from .jobs_panel import JobsPanel
-from .workers import TaskContext, TaskError, TaskRunner
+from .tasks import TaskContext, TaskError, TaskRunner
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 from ..core.kling.capabilities import MODELS, model_capabilities
 from ..core.kling.prompts import DEFAULT_IDLE_PROMPT, MAX_PROMPT_CHARS
 from ..core.project import GenerationSettings
-from .task_controls import add_task_controls
+from .tasks import add_task_controls
 
 
 def _clock(seconds: float) -> str:

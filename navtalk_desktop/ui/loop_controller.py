@@ -23,7 +23,7 @@ from .export_panel import ExportPanel
 from .frame_view import FrameView
 from .source_panel import SourcePanel
 from .timeline import TimelineWidget
-from .workers import TaskError, TaskRunner
+from .tasks import TaskError, TaskRunner
 
 log = logging.getLogger(__name__)
 

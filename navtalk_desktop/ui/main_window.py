@@ -28,7 +28,7 @@ from .loop_controller import IMAGE_SUFFIXES, LoopController
 from .playback import PlaybackController
 from .source_panel import SourcePanel
 from . import window_actions, window_settings
-from .workers import TaskRunner
+from .tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 

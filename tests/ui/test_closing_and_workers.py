@@ -10,7 +10,7 @@ from PySide6.QtCore import QThreadPool
 
 from navtalk_desktop.core.errors import InputError
 from navtalk_desktop.core.loop_plan import make_plan
-from navtalk_desktop.ui.workers import TaskRunner
+from navtalk_desktop.ui.tasks import TaskRunner
 
 from studio_helpers import CLIP
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPla
 from ...core.settings import Settings
 from ..fitted_label import FittedLabel
 from ..flow_row import FlowRow
-from ..workers import TaskError, TaskRunner
+from ..tasks import TaskError, TaskRunner
 from .loop_data import PreviewLoop, with_mouth
 from .mouth_menu import make_mouth_button, use_patches
 from .player import LoopPlayer

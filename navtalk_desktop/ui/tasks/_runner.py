@@ -17,8 +17,8 @@ from typing import Any, Callable
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from ..core.cancel import CancelToken
-from ..core.errors import CancelledError, NavTalkError
+from ...core.cancel import CancelToken
+from ...core.errors import CancelledError, NavTalkError
 
 log = logging.getLogger(__name__)
 

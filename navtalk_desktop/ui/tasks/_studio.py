@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .workers import TaskContext
+from ._runner import TaskContext
 
 PREVIEW_MAX_WIDTH = 640
 PREVIEW_BUDGET_BYTES = 256 * 1024 * 1024  # all preview frames of a clip stay in memory for scrubbing
@@ -28,7 +28,7 @@ class PreviewFrames:
 
 def probe_task(path: Path) -> Callable[[TaskContext], Any]:
     def run(ctx: TaskContext):
-        from ..core import media
+        from ...core import media
 
         ctx.progress(-1, f"Reading {path.name}…")
         return media.probe(path)
@@ -39,7 +39,7 @@ def probe_task(path: Path) -> Callable[[TaskContext], Any]:
 def analysis_task(path: Path, use_cache: bool = True, info=None) -> Callable[[TaskContext], Any]:
     """Blink analysis; `info` is the probe the studio already made (the file is not probed twice)."""
     def run(ctx: TaskContext):
-        from ..core.analysis import analyze_video
+        from ...core.analysis import analyze_video
 
         ctx.progress(0.0, f"Analysing blinks in {path.name}…")
         return analyze_video(path, on_progress=lambda f: ctx.progress(f, f"Analysing blinks… {f:.0%}"),
@@ -50,7 +50,7 @@ def analysis_task(path: Path, use_cache: bool = True, info=None) -> Callable[[Ta
 
 def preview_frames_task(path: Path, info) -> Callable[[TaskContext], PreviewFrames]:
     def run(ctx: TaskContext) -> PreviewFrames:
-        from ..core import media
+        from ...core import media
 
         width = min(info.width, PREVIEW_MAX_WIDTH)
         per_frame = width * (info.height * width / info.width) * 3
@@ -62,7 +62,7 @@ def preview_frames_task(path: Path, info) -> Callable[[TaskContext], PreviewFram
             frames.append(frame)
             ctx.progress((i + 1) / info.frame_count, "Loading frames…")
         if not frames:
-            from ..core.errors import InputError
+            from ...core.errors import InputError
 
             raise InputError(f"no frames could be decoded from {path.name}")
         stack = np.stack(frames)
@@ -74,7 +74,7 @@ def preview_frames_task(path: Path, info) -> Callable[[TaskContext], PreviewFram
 def seam_frames_task(path: Path, info) -> Callable[[TaskContext], np.ndarray]:
     """Small gray frames of the whole source, decoded once so every plan can be scored in memory."""
     def run(ctx: TaskContext) -> np.ndarray:
-        from ..core.seam import source_frames_small
+        from ...core.seam import source_frames_small
 
         ctx.progress(-1, "Preparing seam metrics…")
         return source_frames_small(path, info)
@@ -85,7 +85,7 @@ def seam_frames_task(path: Path, info) -> Callable[[TaskContext], np.ndarray]:
 def predict_seam_task(path: Path, plan, gray_frames: np.ndarray | None, analysis=None) -> Callable[[TaskContext], Any]:
     """The plan's seam report from the source frames; with the analysis it also warns of blinks in the fade."""
     def run(ctx: TaskContext):
-        from ..core.seam import SeamContext, predict_plan_metrics
+        from ...core.seam import SeamContext, predict_plan_metrics
 
         ctx.raise_if_cancelled()
         context = SeamContext.from_analysis(analysis) if analysis is not None else None
@@ -98,7 +98,7 @@ def auto_plan_task(analysis, path: Path, strategy: str, duration: float,
                    loop_point: int | None = None) -> Callable[[TaskContext], Any]:
     """The starting plan: the best measured seam around the clean blinks (or a plain plan around a frame)."""
     def run(ctx: TaskContext):
-        from ..core.pipeline import LoopRequest, choose
+        from ...core.pipeline import LoopRequest, choose
 
         ctx.progress(-1, "Choosing the loop…")
         choice = choose(analysis, path, LoopRequest(strategy=strategy, loop_point=loop_point, duration=duration,
@@ -114,8 +114,8 @@ def export_task(source: Path, plan, out: Path, fmt: str, quality: str, info=None
     """The export; `info` and `source_hash` come from the analysis (no second probe or hash), and the
     analysis and the small gray frames in memory feed the seam report (face region, blinks, prediction)."""
     def run(ctx: TaskContext):
-        from ..core.export import export_loop
-        from ..core.seam import SeamContext
+        from ...core.export import export_loop
+        from ...core.seam import SeamContext
 
         ctx.progress(0.0, f"Exporting {out.name}…")
         context = SeamContext.from_analysis(analysis) if analysis is not None else None
@@ -130,8 +130,8 @@ def export_task(source: Path, plan, out: Path, fmt: str, quality: str, info=None
 def preflight_task(path: Path, fix: bool = False) -> Callable[[TaskContext], Any]:
     """An image's check against Kling's upload rules: (PreparedImage or None, problem text, fixable)."""
     def run(ctx: TaskContext):
-        from ..core.kling.errors import ImagePreflightError
-        from ..core.kling.preflight import prepare_image
+        from ...core.kling.errors import ImagePreflightError
+        from ...core.kling.preflight import prepare_image
 
         try:
             return prepare_image(path, fix=fix), "", False
