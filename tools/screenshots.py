@@ -164,12 +164,12 @@ def main(argv: list[str]) -> int:
     shot(window, "08-laptop-1280x720-playing")
 
     # 8. the seam view: last frame with the first at 50 % over it
-    window.seam_view_action.setChecked(True)
+    window.actions["playback.seam_view"].setChecked(True)
     window.seam_view.set_mode("onion")
     shot(window, "09-seam-view-onion")
     window.seam_view.set_mode("side")
     shot(window, "10-seam-view-side-by-side")
-    window.seam_view_action.setChecked(False)
+    window.actions["playback.seam_view"].setChecked(False)
 
     # 10. a crossfade whose fade holds the second blink: flagged; zoomed in, frame numbers on the ruler
     doc = window.document

@@ -86,7 +86,6 @@ class MainWindow(QMainWindow):
         self.document.project_path_changed.connect(lambda _p: self._update_title())
         self.document.source_changed.connect(self._update_title)
         self._build_actions()
-        self._build_menus()
         from .preview.preview_panel import PreviewPanel  # the live preview: loop, lip-synced speech
 
         self.preview_panel = PreviewPanel(self.runner, self.settings)
@@ -165,32 +164,31 @@ class MainWindow(QMainWindow):
         dock = self._dock(title, widget, area)
         if tabify_with is not None:
             self.tabifyDockWidget(tabify_with, dock)
-        self.view_menu.addAction(dock.toggleViewAction())
+        self.actions.menus["view"].addAction(dock.toggleViewAction())
         return dock
 
-    # --- actions and menus (built in window_actions.py) ---------------------------------------------------------------
+    # --- actions and menus (declared in window_actions.py) ------------------------------------------------------------
     def _build_actions(self) -> None:
-        window_actions.build_actions(self)
+        self.actions = window_actions.build(self)
+        a = self.actions
+        self.editor.fill_tools(a["playback.play"], a["playback.play_seam"], a["playback.seam_view"], a["timeline.fit"])
+        self.playback.playing_changed.connect(lambda on: a["playback.play"].setText("Pause" if on else "Play"))
 
-    def _build_menus(self) -> None:
-        window_actions.build_menus(self)
-
-    def _set_snap(self, on: bool) -> None:
+    def set_snap(self, on: bool) -> None:
+        """Markers and blink handles snap to blink apexes (the Timeline menu's toggle and the tool row's box)."""
         self.timeline.snap_to_apex = on
         self.settings.snap_to_apex = on
-        self.snap_check.setChecked(on)
 
-    def _set_landmarks(self, on: bool) -> None:
+    def set_show_landmarks(self, on: bool) -> None:
         self.frame_view.set_show_landmarks(on)
         self.settings.show_landmarks = on
-        self.landmarks_check.setChecked(on)
 
     # --- messages -------------------------------------------------------------------------------------------------
     def show_message(self, text: str, level: str = "error") -> None:
         self.message_bar.show_message(text, level)
         self.statusBar().showMessage(text.splitlines()[0], 10000)
 
-    def _about(self) -> None:
+    def show_about(self) -> None:
         QMessageBox.about(self, "NavTalk Loop Studio",
                           f"NavTalk Loop Studio {__version__}\nSeamless idle loops of a digital human: blink analysis, "
                           f"Kling generation, loop export.")
@@ -223,14 +221,15 @@ class MainWindow(QMainWindow):
         self.message_bar.hide()
         self.statusBar().clearMessage()
 
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
+    def fill_recent_menu(self, menu) -> None:
+        """File ▸ Open Recent, filled as it opens."""
+        menu.clear()
         for path in self.settings.recent_files:
-            action = self.recent_menu.addAction(Path(path).name)
+            action = menu.addAction(Path(path).name)
             action.setToolTip(path)
             action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
         if not self.settings.recent_files:
-            self.recent_menu.addAction("(none)").setEnabled(False)
+            menu.addAction("(none)").setEnabled(False)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):

@@ -1,134 +1,235 @@
-"""The studio window's actions, menus and toolbar (what each command is, its shortcut, where it appears).
+"""The studio window's commands as data: each action's id, text, keys, tips and callback, then the menus and the
+toolbar that show them (napari declares its `qactions` the same way).
 
-Timeline keys (arrows, Space, J/K/L, I/O/P, F) are window actions limited to the frame view + timeline area
-(WidgetWithChildrenShortcut), so they never steal keys from text fields in the panels.
+`build(window)` turns the table into QActions once; the window keeps the result (`WindowActions`) and looks
+actions up by id. A callback receives the window and goes through its public API, never its private parts.
+Timeline keys (arrows, Space, J/K/L, I/O/P, F) are `editor` actions, limited to the frame view + timeline
+area (WidgetWithChildrenShortcut), so they never steal keys from text fields in the panels.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+Std = QKeySequence.StandardKey
 
-def make_action(window, text: str, slot, shortcut=None, tip: str = "", editor: bool = False) -> QAction:
-    action = QAction(text, window)
-    if shortcut is not None:
-        action.setShortcut(QKeySequence(shortcut))
-    if tip:
-        action.setStatusTip(tip)
-    action.triggered.connect(lambda _checked=False: slot())
-    if editor:  # keys like ← → only act while the frame view / timeline area has focus
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One command. `callback(window)` runs when it triggers; a checkable one has `toggled(window, on)`."""
+
+    id: str
+    text: str
+    callback: Callable[[Any], object] | None = None
+    shortcuts: tuple = ()  # key strings or QKeySequence.StandardKey; every one triggers it
+    status_tip: str = ""
+    tooltip: str = ""
+    editor: bool = False  # only while the frame view / timeline area has focus
+    toggled: Callable[[Any, bool], object] | None = None  # makes the action checkable
+    checked: Callable[[Any], bool] | None = None  # its state when the window opens
+    mirror: Callable[[Any], Any] | None = None  # a check box of the window that shows and sets the same state
+    create: Callable[[Any], QAction] | None = None  # an action Qt makes itself (undo / redo)
+
+
+def _step(delta: int) -> Callable[[Any], object]:
+    return lambda w: w.document.step_playhead(delta)
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # --- file ---------------------------------------------------------------------------------------------
+    ActionSpec("file.open", "&Open…", lambda w: w.open_dialog(), (Std.Open,), "Open a portrait image or a video"),
+    ActionSpec("file.open_project", "Open &Project…", lambda w: w.open_project_dialog(), ("Ctrl+Shift+O",)),
+    ActionSpec("file.save", "&Save Project", lambda w: w.save_project(), (Std.Save,)),
+    ActionSpec("file.save_as", "Save Project &As…", lambda w: w.save_project_as(), ("Ctrl+Shift+S",)),
+    ActionSpec("file.export", "&Export Loop", lambda w: w.loop.export(), ("Ctrl+E",), "Export the loop"),
+    ActionSpec("file.settings", "Se&ttings…", lambda w: w.open_settings(), (Std.Preferences,)),
+    ActionSpec("file.generate", "&Generate", lambda w: w.generate.generate(), ("Ctrl+G",),
+               "Generate a video of the open portrait with Kling"),
+    ActionSpec("file.quit", "&Quit", lambda w: w.close(), (Std.Quit,)),
+    # --- edit ---------------------------------------------------------------------------------------------
+    ActionSpec("edit.undo", "&Undo", shortcuts=("Ctrl+Z",),
+               create=lambda w: w.document.undo_stack.createUndoAction(w, "&Undo")),
+    ActionSpec("edit.redo", "&Redo", shortcuts=("Ctrl+Shift+Z", "Ctrl+Y"),
+               create=lambda w: w.document.undo_stack.createRedoAction(w, "&Redo")),
+    # --- playhead and loop markers ------------------------------------------------------------------------------
+    ActionSpec("timeline.next_frame", "Next frame", _step(1), ("Right",), editor=True),
+    ActionSpec("timeline.previous_frame", "Previous frame", _step(-1), ("Left",), editor=True),
+    ActionSpec("timeline.forward_10", "10 frames forward", _step(10), ("Shift+Right",), editor=True),
+    ActionSpec("timeline.back_10", "10 frames back", _step(-10), ("Shift+Left",), editor=True),
+    ActionSpec("timeline.next_blink", "Next blink", lambda w: w.document.jump_to_blink(1), ("Ctrl+Right",),
+               editor=True),
+    ActionSpec("timeline.previous_blink", "Previous blink", lambda w: w.document.jump_to_blink(-1), ("Ctrl+Left",),
+               editor=True),
+    ActionSpec("timeline.first_frame", "First frame", lambda w: w.document.set_playhead(0), ("Home",), editor=True),
+    ActionSpec("timeline.last_frame", "Last frame", lambda w: w.document.set_playhead(w.document.frame_count - 1),
+               ("End",), editor=True),
+    ActionSpec("timeline.loop_start", "Set loop start at playhead", lambda w: w.document.set_window_start_here(),
+               ("I",), editor=True),
+    ActionSpec("timeline.loop_end", "Set loop end at playhead", lambda w: w.document.set_window_end_here(),
+               ("O",), editor=True),
+    # P, not L: L is the shuttle's "forwards" (J/K/L), as in every video editor
+    ActionSpec("timeline.loop_point", "Move loop point to playhead", lambda w: w.document.set_loop_point_here(),
+               ("P",), editor=True),
+    ActionSpec("timeline.fit", "Fit", lambda w: w.timeline.zoom_to_fit(), ("F",),
+               tooltip="Show the whole clip on the timeline (F)", editor=True),
+    ActionSpec("timeline.snap", "Snap to blink apexes", toggled=lambda w, on: w.set_snap(on),
+               checked=lambda w: w.settings.snap_to_apex, mirror=lambda w: w.snap_check),
+    ActionSpec("timeline.landmarks", "Show eye landmarks", toggled=lambda w, on: w.set_show_landmarks(on),
+               checked=lambda w: w.settings.show_landmarks, mirror=lambda w: w.landmarks_check),
+    # --- blink corrections --------------------------------------------------------------------------------------
+    ActionSpec("blinks.select", "Select blink at playhead (again: next handle)",
+               lambda w: w.blink_editor.select_at_playhead(), ("Return", "Enter"), editor=True),  # keypad Enter too
+    ActionSpec("blinks.add", "Add blink at playhead", lambda w: w.blink_editor.add_at_playhead(), ("B",),
+               editor=True),
+    ActionSpec("blinks.delete", "Delete selected blink", lambda w: w.blink_editor.delete_selected(), (Std.Delete,),
+               editor=True),
+    ActionSpec("blinks.nudge_back", "Nudge blink edge back", lambda w: w.blink_editor.nudge(-1), ("Alt+Left",),
+               editor=True),
+    ActionSpec("blinks.nudge_forward", "Nudge blink edge forward", lambda w: w.blink_editor.nudge(1), ("Alt+Right",),
+               editor=True),
+    ActionSpec("blinks.reset", "Reset blinks to detected", lambda w: w.document.reset_blinks()),
+    ActionSpec("blinks.refit", "Re-detect blinks with thresholds fitted to this face…",
+               lambda w: w.refit_offer.open_dialog()),
+    ActionSpec("blinks.replan", "New automatic loop from the corrected blinks", lambda w: w.loop.replan_from_blinks()),
+    # --- playback and the frame view --------------------------------------------------------------------------
+    ActionSpec("playback.play", "Play", lambda w: w.playback.toggle(), ("Space",), "Play or pause the loop (Space)",
+               "Play / pause the planned loop, wrap included (Space)", editor=True),
+    ActionSpec("playback.shuttle_back", "Shuttle backwards", lambda w: w.playback.shuttle(-1), ("J",), editor=True),
+    ActionSpec("playback.stop", "Stop", lambda w: w.playback.stop(), ("K",), editor=True),
+    ActionSpec("playback.shuttle_forward", "Shuttle forwards", lambda w: w.playback.shuttle(1), ("L",), editor=True),
+    ActionSpec("playback.play_seam", "Play seam", lambda w: w.playback.play_seam(), ("Shift+Space",),
+               "Play from 1 s before the wrap to 1 s after, repeating",
+               "Play across the seam: 1 s before the wrap to 1 s after, repeating (Shift+Space)", editor=True),
+    ActionSpec("playback.seam_view", "Seam view", shortcuts=("S",), status_tip="The loop's last frame beside its first",
+               tooltip="Last frame beside first, onion skin or difference (S)", editor=True,
+               toggled=lambda w, on: w.editor.show_seam_view(on)),
+    ActionSpec("frame.zoom_in", "Zoom frame in", lambda w: w.frame_view.zoom_in(), ("+", "="), editor=True),
+    ActionSpec("frame.zoom_out", "Zoom frame out", lambda w: w.frame_view.zoom_out(), ("-",), editor=True),
+    ActionSpec("frame.actual_pixels", "Frame at 1:1", lambda w: w.frame_view.zoom_actual_pixels(), ("1",),
+               editor=True),
+    ActionSpec("frame.fit", "Fit frame", lambda w: w.frame_view.zoom_to_fit(), ("0",), editor=True),
+    # --- help ---------------------------------------------------------------------------------------------
+    ActionSpec("help.shortcuts", "&Keyboard Shortcuts", lambda w: show_shortcuts(w), ("F1",)),
+    ActionSpec("help.about", "&About NavTalk Loop Studio", lambda w: w.show_about()),
+)
+
+#: The menu bar: (id, title, entries); an entry is an action id, None for a separator, or "@<menu id>" for a
+#: submenu ("@recent": the recent files, filled when it opens; "@docks": the panels' show/hide toggles).
+MENUS: tuple[tuple[str, str, tuple], ...] = (
+    ("file", "&File", ("file.open", "@recent", None, "file.open_project", "file.save", "file.save_as", None,
+                       "file.generate", "file.export", None, "file.settings", None, "file.quit")),
+    ("edit", "&Edit", ("edit.undo", "edit.redo")),
+    ("playback", "&Playback", ("playback.play", "playback.shuttle_back", "playback.stop", "playback.shuttle_forward",
+                               "playback.play_seam", None, "playback.seam_view", "frame.zoom_in", "frame.zoom_out",
+                               "frame.actual_pixels", "frame.fit")),
+    ("timeline", "&Timeline", ("timeline.next_frame", "timeline.previous_frame", "timeline.forward_10",
+                               "timeline.back_10", "timeline.next_blink", "timeline.previous_blink",
+                               "timeline.first_frame", "timeline.last_frame", None, "timeline.loop_start",
+                               "timeline.loop_end", "timeline.loop_point", None, "timeline.fit", "@blinks", None,
+                               "timeline.snap", "timeline.landmarks")),
+    ("view", "&View", ("@docks",)),
+    ("help", "&Help", ("help.shortcuts", "help.about")),
+)
+SUBMENUS: dict[str, tuple[str, tuple]] = {
+    "recent": ("Open &Recent", ()),
+    "blinks": ("&Blinks", ("blinks.select", "blinks.add", "blinks.delete", "blinks.nudge_back",
+                           "blinks.nudge_forward", None, "blinks.reset", "blinks.refit", "blinks.replan")),
+}
+TOOLBAR = ("file.open", "file.save", None, "edit.undo", "edit.redo", None, "file.generate", "file.export", None,
+           "file.settings")
+#: The menus whose keys Help ▸ Keyboard Shortcuts lists, in this order.
+SHORTCUT_MENUS = ("playback", "timeline", "blinks")
+
+
+class WindowActions:
+    """The window's QActions by id, and its menus by id (`in_menu` keeps each menu's order and separators)."""
+
+    def __init__(self) -> None:
+        self.actions: dict[str, QAction] = {}
+        self.menus: dict[str, Any] = {}  # QMenu by menu id
+        self.entries: dict[str, list[QAction | None]] = {}  # each menu's actions, None for a separator
+
+    def __getitem__(self, action_id: str) -> QAction:
+        return self.actions[action_id]
+
+    def in_menu(self, menu_id: str) -> list[QAction | None]:
+        return self.entries[menu_id]
+
+
+def _make(window, spec: ActionSpec) -> QAction:
+    action = spec.create(window) if spec.create is not None else QAction(spec.text, window)
+    keys = [QKeySequence(s) for s in spec.shortcuts]
+    keys = [k for k in keys if not k.isEmpty()]  # a standard key this platform does not bind (Preferences)
+    if keys:
+        action.setShortcuts(keys)
+    if spec.status_tip:
+        action.setStatusTip(spec.status_tip)
+    if spec.tooltip:
+        action.setToolTip(spec.tooltip)
+    if spec.callback is not None:
+        action.triggered.connect(lambda _checked=False, cb=spec.callback: cb(window))
+    if spec.toggled is not None:
+        action.setCheckable(True)
+        if spec.checked is not None:
+            action.setChecked(spec.checked(window))
+        action.toggled.connect(lambda on, cb=spec.toggled: cb(window, on))
+    if spec.mirror is not None:
+        box = spec.mirror(window)
+        box.setChecked(action.isChecked())
+        box.toggled.connect(action.setChecked)
+        action.toggled.connect(box.setChecked)
+    if spec.editor:  # keys like ← → only act while the frame view / timeline area has focus
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         window.editor.addAction(action)
     return action
 
 
-def build_actions(window) -> None:
-    d = window.document
-    window.open_action = make_action(window, "&Open…", window.open_dialog, QKeySequence.StandardKey.Open,
-                                     "Open a portrait image or a video")
-    window.open_project_action = make_action(window, "Open &Project…", window.open_project_dialog, "Ctrl+Shift+O")
-    window.save_action = make_action(window, "&Save Project", window.save_project, QKeySequence.StandardKey.Save)
-    window.save_as_action = make_action(window, "Save Project &As…", window.save_project_as, "Ctrl+Shift+S")
-    window.export_action = make_action(window, "&Export Loop", lambda: window.loop.export(), "Ctrl+E",
-                                       "Export the loop")
-    window.settings_action = make_action(window, "Se&ttings…", window.open_settings,
-                                         QKeySequence.StandardKey.Preferences)
-    window.generate_action = make_action(window, "&Generate", window.generate.generate, "Ctrl+G",
-                                         "Generate a video of the open portrait with Kling")
-    window.quit_action = make_action(window, "&Quit", window.close, QKeySequence.StandardKey.Quit)
-    window.undo_action = d.undo_stack.createUndoAction(window, "&Undo")
-    window.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-    window.redo_action = d.undo_stack.createRedoAction(window, "&Redo")
-    window.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-    window.timeline_actions = [
-        make_action(window, "Next frame", lambda: d.step_playhead(1), "Right", editor=True),
-        make_action(window, "Previous frame", lambda: d.step_playhead(-1), "Left", editor=True),
-        make_action(window, "10 frames forward", lambda: d.step_playhead(10), "Shift+Right", editor=True),
-        make_action(window, "10 frames back", lambda: d.step_playhead(-10), "Shift+Left", editor=True),
-        make_action(window, "Next blink", lambda: d.jump_to_blink(1), "Ctrl+Right", editor=True),
-        make_action(window, "Previous blink", lambda: d.jump_to_blink(-1), "Ctrl+Left", editor=True),
-        make_action(window, "First frame", lambda: d.set_playhead(0), "Home", editor=True),
-        make_action(window, "Last frame", lambda: d.set_playhead(d.frame_count - 1), "End", editor=True),
-        None,
-        make_action(window, "Set loop start at playhead", d.set_window_start_here, "I", editor=True),
-        make_action(window, "Set loop end at playhead", d.set_window_end_here, "O", editor=True),
-        # P, not L: L is the shuttle's "forwards" (J/K/L), as in every video editor
-        make_action(window, "Move loop point to playhead", d.set_loop_point_here, "P", editor=True),
-        None,
-        make_action(window, "Zoom to fit", window.timeline.zoom_to_fit, "F", editor=True),
-    ]
-    blinks = window.blink_editor
-    window.blink_actions = [
-        make_action(window, "Select blink at playhead (again: next handle)", blinks.select_at_playhead, "Return",
-                    editor=True),
-        make_action(window, "Add blink at playhead", blinks.add_at_playhead, "B", editor=True),
-        make_action(window, "Delete selected blink", blinks.delete_selected, QKeySequence.StandardKey.Delete,
-                    editor=True),
-        make_action(window, "Nudge blink edge back", lambda: blinks.nudge(-1), "Alt+Left", editor=True),
-        make_action(window, "Nudge blink edge forward", lambda: blinks.nudge(1), "Alt+Right", editor=True),
-        None,
-        make_action(window, "Reset blinks to detected", d.reset_blinks),
-        make_action(window, "Re-detect blinks with thresholds fitted to this face…", window.refit_offer.open_dialog),
-        make_action(window, "New automatic loop from the corrected blinks", window.loop.replan_from_blinks),
-    ]
-    window.blink_actions[0].setShortcuts([QKeySequence("Return"), QKeySequence("Enter")])  # keypad Enter too
-    window.snap_action = QAction("Snap to blink apexes", window, checkable=True)
-    window.snap_action.setChecked(window.settings.snap_to_apex)
-    window.snap_action.toggled.connect(window._set_snap)
-    window.snap_check.setChecked(window.settings.snap_to_apex)
-    window.snap_check.toggled.connect(window.snap_action.setChecked)
-    window.landmarks_action = QAction("Show eye landmarks", window, checkable=True)
-    window.landmarks_action.setChecked(window.settings.show_landmarks)
-    window.landmarks_action.toggled.connect(window._set_landmarks)
-    window.landmarks_check.setChecked(window.settings.show_landmarks)
-    window.landmarks_check.toggled.connect(window.landmarks_action.setChecked)
-    build_playback_actions(window)
-    window.editor.fill_tools(window.play_action, window.play_seam_action, window.seam_view_action,
-                             window.fit_action)
+def build(window) -> WindowActions:
+    """Every action of ACTIONS, the menu bar of MENUS and the main toolbar, on `window`."""
+    built = WindowActions()
+    for spec in ACTIONS:
+        built.actions[spec.id] = _make(window, spec)
+    bar = window.menuBar()
+    for menu_id, title, entries in MENUS:
+        _fill_menu(window, built, menu_id, bar.addMenu(title), entries)
+    built.menus["recent"].aboutToShow.connect(lambda: window.fill_recent_menu(built.menus["recent"]))
+    toolbar = window.addToolBar("Main")
+    toolbar.setObjectName("main_toolbar")
+    for action_id in TOOLBAR:
+        toolbar.addSeparator() if action_id is None else toolbar.addAction(built[action_id])
+    return built
 
 
-def build_playback_actions(window) -> None:
-    """Space / J / K / L / Shift+Space, the seam view (S) and the frame view's zoom keys."""
-    pb, fv = window.playback, window.frame_view
-    window.play_action = make_action(window, "Play", pb.toggle, "Space", "Play or pause the loop (Space)", True)
-    window.play_action.setToolTip("Play / pause the planned loop, wrap included (Space)")
-    window.play_seam_action = make_action(window, "Play seam", pb.play_seam, "Shift+Space",
-                                          "Play from 1 s before the wrap to 1 s after, repeating", True)
-    window.play_seam_action.setToolTip("Play across the seam: 1 s before the wrap to 1 s after, repeating "
-                                       "(Shift+Space)")
-    window.seam_view_action = make_action(window, "Seam view", lambda: None, "S",
-                                          "The loop's last frame beside its first", True)
-    window.seam_view_action.setCheckable(True)
-    window.seam_view_action.toggled.connect(window.editor.show_seam_view)
-    window.seam_view_action.setToolTip("Last frame beside first, onion skin or difference (S)")
-    window.fit_action = window.timeline_actions[-1]
-    window.fit_action.setText("Fit")
-    window.fit_action.setToolTip("Show the whole clip on the timeline (F)")
-    window.playback_actions = [
-        window.play_action,
-        make_action(window, "Shuttle backwards", lambda: pb.shuttle(-1), "J", editor=True),
-        make_action(window, "Stop", pb.stop, "K", editor=True),
-        make_action(window, "Shuttle forwards", lambda: pb.shuttle(1), "L", editor=True),
-        window.play_seam_action,
-        None,
-        window.seam_view_action,
-        make_action(window, "Zoom frame in", fv.zoom_in, "+", editor=True),
-        make_action(window, "Zoom frame out", fv.zoom_out, "-", editor=True),
-        make_action(window, "Frame at 1:1", fv.zoom_actual_pixels, "1", editor=True),
-        make_action(window, "Fit frame", fv.zoom_to_fit, "0", editor=True),
-    ]
-    window.playback_actions[7].setShortcuts([QKeySequence("+"), QKeySequence("=")])
-    window.playback.playing_changed.connect(lambda on: window.play_action.setText("Pause" if on else "Play"))
+def _fill_menu(window, built: WindowActions, menu_id: str, menu, entries: tuple) -> None:
+    built.menus[menu_id] = menu
+    built.entries[menu_id] = []
+    for entry in entries:
+        if entry is None:
+            menu.addSeparator()
+            built.entries[menu_id].append(None)
+        elif entry == "@docks":
+            for dock in (window.source_dock, window.generate_dock, window.export_dock, window.jobs_dock):
+                menu.addAction(dock.toggleViewAction())
+        elif entry.startswith("@"):
+            title, sub_entries = SUBMENUS[entry[1:]]
+            _fill_menu(window, built, entry[1:], menu.addMenu(title), sub_entries)
+        else:
+            menu.addAction(built[entry])
+            built.entries[menu_id].append(built[entry])
 
 
 def shortcut_lines(window) -> list[str]:
     """Every editor key, from the actions themselves (so the list cannot drift from the keys)."""
     lines = []
-    for action in [*window.playback_actions, *window.timeline_actions, *getattr(window, "blink_actions", [])]:
-        if action is not None and not action.shortcut().isEmpty():
-            keys = " / ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
-            lines.append(f"{keys}\t{action.text().replace('&', '')}")
+    for menu_id in SHORTCUT_MENUS:
+        for action in window.actions.in_menu(menu_id):
+            if action is not None and not action.shortcut().isEmpty():
+                keys = " / ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
+                lines.append(f"{keys}\t{action.text().replace('&', '')}")
     return lines
 
 
@@ -137,49 +238,3 @@ def show_shortcuts(window) -> None:
 
     QMessageBox.information(window, "Keyboard shortcuts", "\n".join(shortcut_lines(window)) +
                             "\n\nThe loop point moves with P (L is the shuttle's forwards).")
-
-
-def build_menus(window) -> None:
-    bar = window.menuBar()
-    file_menu = bar.addMenu("&File")
-    file_menu.addAction(window.open_action)
-    window.recent_menu = file_menu.addMenu("Open &Recent")
-    window.recent_menu.aboutToShow.connect(window._fill_recent)
-    file_menu.addSeparator()
-    for action in (window.open_project_action, window.save_action, window.save_as_action):
-        file_menu.addAction(action)
-    file_menu.addSeparator()
-    file_menu.addAction(window.generate_action)
-    file_menu.addAction(window.export_action)
-    file_menu.addSeparator()
-    file_menu.addAction(window.settings_action)
-    window.file_menu = file_menu
-    window.quit_separator = file_menu.addSeparator()
-    file_menu.addAction(window.quit_action)
-    edit = bar.addMenu("&Edit")
-    edit.addAction(window.undo_action)
-    edit.addAction(window.redo_action)
-    window.edit_menu = edit
-    playback = bar.addMenu("&Playback")
-    for action in window.playback_actions:
-        playback.addSeparator() if action is None else playback.addAction(action)
-    timeline = bar.addMenu("&Timeline")
-    for action in window.timeline_actions:
-        timeline.addSeparator() if action is None else timeline.addAction(action)
-    blinks = timeline.addMenu("&Blinks")
-    for action in window.blink_actions:
-        blinks.addSeparator() if action is None else blinks.addAction(action)
-    timeline.addSeparator()
-    timeline.addAction(window.snap_action)
-    timeline.addAction(window.landmarks_action)
-    window.view_menu = bar.addMenu("&View")
-    for dock in (window.source_dock, window.generate_dock, window.export_dock, window.jobs_dock):
-        window.view_menu.addAction(dock.toggleViewAction())
-    help_menu = bar.addMenu("&Help")
-    help_menu.addAction(make_action(window, "&Keyboard Shortcuts", lambda: show_shortcuts(window), "F1"))
-    help_menu.addAction(make_action(window, "&About NavTalk Loop Studio", window._about))
-    toolbar = window.addToolBar("Main")
-    toolbar.setObjectName("main_toolbar")
-    for action in (window.open_action, window.save_action, None, window.undo_action, window.redo_action, None,
-                   window.generate_action, window.export_action, None, window.settings_action):
-        toolbar.addSeparator() if action is None else toolbar.addAction(action)

@@ -45,7 +45,7 @@ def blink(doc, apex: int):
 @pytest.fixture
 def editing_window(qtbot, analysed_window):
     window = analysed_window
-    window.snap_action.setChecked(False)
+    window.actions["timeline.snap"].setChecked(False)
     window.timeline.zoom_to_fit()
     window.timeline.resize(1000, 240)  # ~4.6 px per frame
     return window
@@ -96,7 +96,7 @@ def test_select_and_drag_handles_frame_exact_with_undo(qtbot, editing_window):
 def test_handle_drag_snaps_to_ear_minimum_and_curve_edges(qtbot, editing_window):
     window = editing_window
     doc, timeline, editor = window.document, window.timeline, window.blink_editor
-    window.snap_action.setChecked(True)
+    window.actions["timeline.snap"].setChecked(True)
     second = blink(doc, 187)
     editor.select(second.key)
     from navtalk_desktop.core import blink_edits as be
@@ -107,7 +107,7 @@ def test_handle_drag_snaps_to_ear_minimum_and_curve_edges(qtbot, editing_window)
     edge_start, _edge_end = be.curve_edges(doc.analysis.openness, second.apex, doc.analysis.fps)
     drag(qtbot, timeline, x_of(timeline, second.start - 0.5), x_of(timeline, edge_start - 1.5), handle_y(timeline))
     assert blink(doc, 187).start == edge_start
-    window.snap_action.setChecked(False)
+    window.actions["timeline.snap"].setChecked(False)
     drag(qtbot, timeline, x_of(timeline, edge_start - 0.5), x_of(timeline, edge_start - 1.5), handle_y(timeline))
     assert blink(doc, 187).start == edge_start - 1
 
@@ -176,7 +176,7 @@ def test_context_menu_kind_exclusion_and_the_plan(qtbot, editing_window):
     assert doc.undo_stack.undoText() == "Never loop through blink at frame 187"
     assert "marked never to loop through" in panel.blink_notes_label.text()  # the current plan crosses it
     with qtbot.waitSignal(doc.plan_changed, timeout=60000):
-        next(a for a in window.blink_actions if a and a.text().startswith("New automatic loop")).trigger()
+        next(a for a in window.actions.in_menu("blinks") if a and a.text().startswith("New automatic loop")).trigger()
     from navtalk_desktop.core.blink_rules import plan_conflicts
 
     assert not plan_conflicts(doc.plan, doc.analysis.events)
@@ -193,7 +193,7 @@ def test_context_menu_kind_exclusion_and_the_plan(qtbot, editing_window):
 def test_plan_follows_deleted_and_added_blinks(qtbot, editing_window):
     window = editing_window
     doc, editor = window.document, window.blink_editor
-    replan = next(a for a in window.blink_actions if a and a.text().startswith("New automatic loop"))
+    replan = next(a for a in window.actions.in_menu("blinks") if a and a.text().startswith("New automatic loop"))
     assert doc.plan.loop_point == 96
     editor.select("d96")
     editor.delete_selected()

@@ -25,7 +25,7 @@ def editor(qtbot, analysed_window):
     doc = window.document
     info = doc.video_info
     doc.reset_plan(make_plan("pingpong", info.fps, info.frame_count, 95, duration=4.0))
-    window.snap_action.setChecked(False)
+    window.actions["timeline.snap"].setChecked(False)
     window.timeline.zoom_to_fit()
     window.activateWindow()
     window.timeline.setFocus()
@@ -42,7 +42,7 @@ def test_space_plays_the_plan_at_the_clip_rate_and_the_playhead_follows(qtbot, e
     plan = doc.plan
     key(qtbot, window, Qt.Key.Key_Space)
     assert pb.is_playing and pb.rate == 1.0
-    assert window.play_action.text() == "Pause"
+    assert window.actions["playback.play"].text() == "Pause"
     qtbot.wait(150)
     t0, p0 = time.monotonic(), pb.position
     qtbot.wait(1000)
@@ -55,7 +55,7 @@ def test_space_plays_the_plan_at_the_clip_rate_and_the_playhead_follows(qtbot, e
     assert np.array_equal(window.frame_view._image_buffer, window.loop.preview.frames[doc.playhead])
     assert "output frame" in window.frame_view.caption and f"frame {doc.playhead}" in window.frame_view.caption
     key(qtbot, window, Qt.Key.Key_Space)
-    assert not pb.is_playing and window.play_action.text() == "Play"
+    assert not pb.is_playing and window.actions["playback.play"].text() == "Play"
     stopped = doc.playhead
     qtbot.wait(200)
     assert doc.playhead == stopped  # paused where it was
@@ -112,7 +112,7 @@ def test_jkl_shuttle_and_the_loop_point_key_moved_to_p(qtbot, editor):
     key(qtbot, window, Qt.Key.Key_P)
     assert doc.plan.loop_point == 100 and doc.undo_stack.undoText() == "Move loop point to frame 100"
     assert "P loop point" in SHORTCUTS and "J/K/L" in SHORTCUTS
-    menu_keys = {a.shortcut().toString() for a in window.playback_actions if a is not None}
+    menu_keys = {a.shortcut().toString() for a in window.actions.in_menu("playback") if a is not None}
     assert {"Space", "J", "K", "L", "Shift+Space"} <= menu_keys
     from navtalk_desktop.ui.window_actions import shortcut_lines
 

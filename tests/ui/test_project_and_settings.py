@@ -114,6 +114,6 @@ def test_project_of_a_changed_video_gets_a_new_plan(qtbot, window, tmp_path):
 
 def test_recent_files_menu(qtbot, window):
     window.open_path(CLIP)
-    window._fill_recent()
-    actions = window.recent_menu.actions()
+    window.fill_recent_menu(window.actions.menus["recent"])
+    actions = window.actions.menus["recent"].actions()
     assert actions and actions[0].text() == CLIP.name

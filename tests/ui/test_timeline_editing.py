@@ -31,7 +31,7 @@ def pingpong_window(qtbot, analysed_window):
     doc = window.document
     info = doc.video_info
     doc.reset_plan(make_plan("pingpong", info.fps, info.frame_count, 95, duration=4.0))
-    window.snap_action.setChecked(False)
+    window.actions["timeline.snap"].setChecked(False)
     window.timeline.zoom_to_fit()
     window.timeline.resize(1000, 240)  # ~4.5 px per frame
     return window
@@ -48,7 +48,7 @@ def test_drag_loop_point_moves_plan_by_exact_frames(qtbot, pingpong_window):
     assert (after.first, after.last) == (80, 140)  # the window travels with the loop point
     assert doc.undo_stack.count() == 1  # one drag = one undo step, however many move events
     assert doc.undo_stack.undoText() == "Move loop point to frame 110"
-    assert window.undo_action.text() == "&Undo Move loop point to frame 110"
+    assert window.actions["edit.undo"].text() == "&Undo Move loop point to frame 110"
 
 
 def test_edge_drag_keeps_the_duration_while_the_length_is_locked(qtbot, pingpong_window):
@@ -90,7 +90,7 @@ def test_drag_snaps_to_blink_apex_when_enabled(qtbot, pingpong_window):
     doc, timeline = window.document, window.timeline
     apexes = doc.blink_apexes()
     second = max(apexes)
-    window.snap_action.setChecked(True)
+    window.actions["timeline.snap"].setChecked(True)
     # drop one frame beside the second blink's apex (within the snap distance): it lands on the apex
     drag(qtbot, timeline, _x(timeline, 95), _x(timeline, second + 1), _y(timeline))
     assert doc.plan.loop_point == second
@@ -265,6 +265,6 @@ def test_eye_landmarks_drawn_on_the_frame_only_when_asked(qtbot, pingpong_window
     assert with_marks > without + 12
     # thin outlines, not blobs: about one pen width along the eye ring (dots of 4.4 px would triple it)
     assert with_marks - without < 3 * _ring_length(window.frame_view, 40)
-    window.landmarks_action.setChecked(False)  # the Timeline menu's toggle does the same
+    window.actions["timeline.landmarks"].setChecked(False)  # the Timeline menu's toggle does the same
     assert not window.landmarks_check.isChecked()
     assert _eye_pixels(window.frame_view) <= without + 5
