@@ -233,3 +233,25 @@ def test_a_task_in_a_lane_supersedes_the_previous_one(qtbot):
     qtbot.waitUntil(lambda: third.done, timeout=5000)
     assert got == ["new"] and third.cancel_token.cancelled
     runner.shutdown()
+
+
+def test_work_outside_the_pool_takes_a_lane_and_a_newer_task_drops_it(qtbot):
+    """A claimed lane (the preview's streamed speech): a pool task started there cancels the claim and drops
+    what it still delivers; after `release` the lane no longer cancels it."""
+    runner = TaskRunner(pool=QThreadPool())
+    got, stopped = [], []
+    claim = runner.claim("L", "stream", on_cancel=lambda: stopped.append(True))
+    deliver = claim.current(got.append)
+    deliver("first chunk")
+    task = runner.start("t", lambda ctx: "offline", on_success=got.append, lane="L")
+    deliver("late chunk")  # the stream's next update, after it was superseded
+    qtbot.waitUntil(lambda: task.done, timeout=5000)
+    assert got == ["first chunk", "offline"] and stopped == [True] and claim.cancel_token.cancelled
+    ended = runner.claim("L", "stream", on_cancel=lambda: stopped.append("ended"))
+    runner.release(ended)
+    runner.supersede("L")
+    assert stopped == [True] and not ended.cancel_token.cancelled
+    runner.shutdown()
+    after = runner.claim("L", "stream")  # a runner that has shut down: the claim delivers nothing
+    after.current(got.append)("never")
+    assert got == ["first chunk", "offline"]

@@ -4,8 +4,9 @@ Offline speech (espeak-ng) is prepared in a background task of the studio's Task
 phonemes, visemes); the finished utterance reaches the GUI thread, where the player starts it. Online
 speech (edge-tts) is streamed instead (streamed_speech.py): its chunks arrive on the Qt loop through qasync
 and the avatar starts talking while the rest is still being synthesised; if the service cannot be reached
-before anything is heard, the offline engine speaks instead. A newer Speak, or Stop, supersedes a
-preparation still running: its result is dropped (a generation counter), so no stale utterance starts late.
+before anything is heard, the offline engine speaks instead. Both take the runner's speech lane: a newer
+Speak, or Stop, supersedes a preparation or stream still running and the runner drops its result, so no
+stale utterance starts late.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..tasks import TaskError, TaskRunner
 from .loop_data import PreviewLoop, with_mouth
 from .mouth_menu import make_mouth_button, use_patches
 from .player import LoopPlayer
-from .preview_tasks import loop_task, speech_task
+from .preview_tasks import SPEECH_LANE, loop_task, speech_task
 from .view_factory import create_preview_view, create_raster_fallback
 from .voice_picker import VoicePicker
 
@@ -47,7 +48,6 @@ class PreviewPanel(QWidget):
         self.settings = settings
         self.loop: PreviewLoop | None = None
         self.patches: Path | None = None  # the user's PNG mouth patch folder; None = the generated mouth
-        self._speech_generation = 0
         self._stream = None  # StreamedSpeech of the online utterance being streamed
         self._last_note = ""
         self._pending_source: tuple | None = None  # (path, frames provider, from_file) until on screen
@@ -62,7 +62,7 @@ class PreviewPanel(QWidget):
         self.player.speech_finished.connect(self._speech_finished)
         self.player.error.connect(lambda text: self._status(text, "warning"))
         self._connect_view(self.view)
-        self._update_buttons()
+        self.update_buttons()
 
     # --- layout ----------------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -108,7 +108,7 @@ class PreviewPanel(QWidget):
         self.text_edit = QPlainTextEdit()
         self.text_edit.setPlaceholderText("Type what the avatar should say…")
         self.text_edit.setFixedHeight(64)
-        self.text_edit.textChanged.connect(self._update_buttons)
+        self.text_edit.textChanged.connect(self.update_buttons)
         layout.addWidget(self.text_edit)
 
         self.voices = VoicePicker()
@@ -203,13 +203,13 @@ class PreviewPanel(QWidget):
         if loop.note and loop.note != self._last_note:  # said once in the window's message bar, in full
             self.message.emit(f"Live Preview: {loop.note}", "warning")
         self._last_note = loop.note
-        self._update_buttons()
+        self.update_buttons()
         self.loop_loaded.emit(loop)
 
     def _loop_failed(self, path: Path, error: TaskError) -> None:
         self.player.clear(f"{path.name} cannot be previewed")
         self._status(f"{path.name} cannot be previewed: {error.message}", "error")
-        self._update_buttons()
+        self.update_buttons()
 
     def _open_dialog(self) -> None:
         start = str(self.loop.path.parent) if self.loop and self.loop.path else str(Path.home())
@@ -230,65 +230,31 @@ class PreviewPanel(QWidget):
         if self.loop is None:
             self._status("Open a loop first: the preview needs a face to speak with.", "warning")
             return False
-        self._speech_generation += 1
-        generation = self._speech_generation
-        self._cancel_preparation()
+        self._stream = None
         engine, voice = self.engine, self.voice
         self._status(f"Preparing speech ({engine})…")
         self.stop_button.setEnabled(True)
         if engine == "edge":
-            self._stream_speech(text, voice, generation)
+            from .streamed_speech import speak_online
+
+            self._stream = speak_online(self, text, voice)  # takes the speech lane: what was in it is dropped
             return True
-        self._prepare_offline(text, engine, voice, generation)
+        self.speak_offline(text, engine, voice)
         return True
 
-    def _cancel_preparation(self) -> None:
-        for handle in self.runner.running("preview-speech"):
-            handle.cancel()
-        if self._stream is not None:
-            self._stream.cancel()
-            self._stream = None
-
-    def _prepare_offline(self, text: str, engine: str, voice: str | None, generation: int, notice: str = "") -> None:
-        def ready(utterance, g=generation):
+    def speak_offline(self, text: str, engine: str, voice: str | None, notice: str = "") -> None:
+        """Prepare the utterance in the runner's speech lane (a newer one, or Stop, drops its result)."""
+        def ready(utterance) -> None:
             if notice:
                 utterance.notice = notice
-            self._speech_ready(g, utterance)
+            self.start_utterance(utterance)
 
         self.runner.start("preview-speech", speech_task(text, engine, voice, self.voices.voice_for("espeak")),
-                          on_success=ready,
-                          on_failure=lambda err, g=generation: self._speech_failed(g, err),
-                          on_finished=lambda: QTimer.singleShot(0, self._update_buttons))
+                          on_success=ready, on_failure=self.speech_failed,
+                          on_finished=lambda: QTimer.singleShot(0, self.update_buttons), lane=SPEECH_LANE)
 
-    def _stream_speech(self, text: str, voice: str | None, generation: int) -> None:
-        from .streamed_speech import StreamedSpeech
-
-        def failed(exc: Exception, heard: bool) -> None:
-            if generation != self._speech_generation:
-                return
-            from ...core.speech.edge_engine import TtsNetworkError
-
-            if isinstance(exc, TtsNetworkError) and not heard:  # nothing heard yet: say it offline instead
-                self._prepare_offline(text, "espeak", self.voices.voice_for("espeak"), generation,
-                                      f"online voices unavailable ({exc}); spoken with espeak-ng offline instead")
-                return
-            self._speech_failed(generation, TaskError.from_exception(exc))
-
-        def first(utterance, final: bool) -> None:
-            if generation == self._speech_generation:
-                self._speech_ready(generation, utterance, open_ended=not final)
-
-        def more(utterance, final: bool) -> None:
-            if generation == self._speech_generation:
-                self.player.extend_speech(utterance, final=final)
-
-        self._stream = StreamedSpeech(text, voice, on_first=first, on_update=more, on_failed=failed,
-                                      on_done=lambda: QTimer.singleShot(0, self._update_buttons))
-        self._stream.start()
-
-    def _speech_ready(self, generation: int, utterance, open_ended: bool = False) -> None:
-        if generation != self._speech_generation:
-            return  # superseded by a newer Speak or a Stop while it was being prepared
+    def start_utterance(self, utterance, open_ended: bool = False) -> None:
+        """A prepared (or first streamed) utterance: speak it and say how it is timed."""
         screen = self.screen()
         if screen is not None:
             self.player.session.set_display_refresh(screen.refreshRate())
@@ -308,23 +274,21 @@ class PreviewPanel(QWidget):
         self._status("; ".join(parts) + ".", level)
         self.utterance_started.emit(utterance)
 
-    def _speech_failed(self, generation: int, error: TaskError) -> None:
-        if generation != self._speech_generation:
-            return
+    def speech_failed(self, error: TaskError) -> None:
         text = error.message if error.expected else f"Speech failed: {error.message}"
         self._status(text, "error")
         self.message.emit(text, "error")
-        self._update_buttons()
+        self.update_buttons()
 
     def stop(self) -> None:
-        """Stop speaking now (and drop a preparation still running); the loop keeps playing."""
-        self._speech_generation += 1
-        self._cancel_preparation()
+        """Stop speaking now (and drop a preparation or stream still running); the loop keeps playing."""
+        self.runner.supersede(SPEECH_LANE)
+        self._stream = None
         self.player.stop_speaking()
-        self._update_buttons()
+        self.update_buttons()
 
     def _speech_finished(self) -> None:
-        self._update_buttons()
+        self.update_buttons()
         if self.on_screen():
             self._status("Done speaking.")
 
@@ -335,7 +299,7 @@ class PreviewPanel(QWidget):
     def _playing_changed(self, playing: bool) -> None:
         self.play_button.setText("Pause" if playing else "Play")
 
-    def _update_buttons(self) -> None:
+    def update_buttons(self) -> None:
         has_loop = self.loop is not None
         self.speak_button.setEnabled(has_loop and bool(self.text_edit.toPlainText().strip()))
         self.play_button.setEnabled(has_loop)
@@ -361,7 +325,7 @@ class PreviewPanel(QWidget):
         self.stop()
         self.loop = None
         self.player.clear(placeholder)
-        self._update_buttons()
+        self.update_buttons()
 
     def load_loop_when_shown(self, path: Path, frames_provider=None, from_file: bool = True) -> None:
         """Load `path` now if the panel is on screen, else when it first is (a background tab costs nothing).

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from .loop_data import load_preview_loop
 
+#: The TaskRunner lane of the panel's speech (an offline preparation or an online stream): a newer Speak, or
+#: Stop, supersedes what is in it, and the runner drops its late result.
+SPEECH_LANE = "preview-speech"
+
 
 def speech_task(text: str, engine: str, voice: str | None, offline_voice: str | None = None):
     """Prepare the utterance; when the online engine cannot be reached, speak offline and say so."""

@@ -140,18 +140,29 @@ class _Runnable(QRunnable):
 
 
 class TaskHandle:
-    """A task: its signals (to connect to), its cancel switch, and whether its thread has let go."""
+    """A task: its signals (to connect to), its cancel switch, and whether its thread has let go.
 
-    def __init__(self, name: str, signals: TaskSignals, cancel: CancelToken) -> None:
+    A handle from `TaskRunner.claim` has no signals: it stands for work outside the pool in a lane.
+    """
+
+    def __init__(self, name: str, signals: TaskSignals | None, cancel: CancelToken,
+                 on_cancel: Callable[[], None] | None = None) -> None:
         self.name = name
         self.signals = signals
         self.cancel_token = cancel
         self.done = False  # `finished` has been delivered on the GUI thread
         self.superseded = False  # a newer task took its lane: its late results are dropped
         self.exited = threading.Event()  # the pool thread no longer touches the signals
+        self._on_cancel = on_cancel
 
     def cancel(self) -> None:
         self.cancel_token.cancel()
+        if self._on_cancel is not None:
+            self._on_cancel()
+
+    def current(self, callback: Callable[..., Any]) -> Callable[..., None]:
+        """`callback`, unless this task has been superseded by then: a stale result is dropped."""
+        return lambda *args: None if self.superseded else callback(*args)
 
     @property
     def running(self) -> bool:
@@ -204,15 +215,11 @@ class TaskRunner(QObject):
             return handle
         if lane is not None:
             self._lanes[lane] = handle
-
-        def current(callback):  # a superseded task's results are stale: drop them
-            return lambda *args: None if handle.superseded else callback(*args)
-
         for signal, callback in ((signals.progress_changed, on_progress), (signals.reported, on_report),
                                  (signals.succeeded, on_success), (signals.failed, on_failure),
                                  (signals.cancelled, on_cancelled)):
             if callback:
-                signal.connect(current(callback))
+                signal.connect(handle.current(callback))  # a superseded task's results are stale: dropped
         if on_finished:
             signals.finished.connect(on_finished)
         signals.finished.connect(lambda h=handle: self._finished(h))
@@ -222,6 +229,29 @@ class TaskRunner(QObject):
             self.busy_changed.emit(True)
         self._pool.start(_Runnable(fn, handle))
         return handle
+
+    def claim(self, lane: str, name: str, on_cancel: Callable[[], None] | None = None) -> TaskHandle:
+        """Put work that does not run on the pool (a coroutine on the Qt loop) in `lane`, as `start` would.
+
+        A newer task in the lane, or `supersede`, cancels the handle's token and calls `on_cancel`; what the
+        work delivers through `handle.current(callback)` after that is dropped. `release` ends the claim.
+        """
+        self.supersede(lane)
+        handle = TaskHandle(name, None, CancelToken(), on_cancel)
+        handle.exited.set()  # no pool thread holds it
+        if not self._accepting:
+            handle.superseded = True
+            handle.cancel_token.cancel()
+            return handle
+        self._lanes[lane] = handle
+        return handle
+
+    def release(self, handle: TaskHandle) -> None:
+        """Claimed work has ended: its lane is free (a later `supersede` no longer cancels it)."""
+        handle.done = True
+        for lane, current in list(self._lanes.items()):
+            if current is handle:
+                del self._lanes[lane]
 
     def supersede(self, lane: str) -> None:
         """Cancel the lane's current task and drop whatever it still delivers (Stop, a new source...)."""
