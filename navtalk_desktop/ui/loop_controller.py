@@ -4,6 +4,11 @@ Open a source → probe → analyse (and decode preview frames) → starting pla
 plan change → export. Every source task runs in its own TaskRunner lane, and opening a source supersedes
 them all, so results of tasks started for an earlier source are dropped: opening a new file while the old
 one is still analysing is safe.
+
+What a task produces goes into the document (source, probe, analysis, plan, playhead), and the views show
+it by observing the document. The controller tells the views only what the document does not hold: a
+task's progress or failure, the portrait's pre-flight, the decoded frames, the seam it measured and the
+warnings drawn from it, and the export run.
 """
 
 from __future__ import annotations
