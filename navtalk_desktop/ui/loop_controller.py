@@ -8,7 +8,7 @@ one is still analysing is safe.
 What a task produces goes into the document (source, probe, analysis, plan, playhead), and the views show
 it by observing the document. The controller tells the views only what the document does not hold: a
 task's progress or failure, the portrait's pre-flight, the decoded frames, the seam it measured and the
-warnings drawn from it, and the export run.
+warnings drawn from it (and from the last export's report), and the export run.
 """
 
 from __future__ import annotations
