@@ -21,11 +21,10 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPla
 from ...core.settings import Settings
 from ..fitted_label import FittedLabel
 from ..flow_row import FlowRow
-from ..tasks import TaskError, TaskRunner
+from ..tasks import SPEECH_LANE, TaskError, TaskRunner, loop_task, speech_task
 from .loop_data import PreviewLoop, with_mouth
 from .mouth_menu import make_mouth_button, use_patches
 from .player import LoopPlayer
-from .preview_tasks import SPEECH_LANE, loop_task, speech_task
 from .view_factory import create_preview_view, create_raster_fallback
 from .voice_picker import VoicePicker
 

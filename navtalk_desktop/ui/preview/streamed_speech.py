@@ -19,7 +19,7 @@ from PySide6.QtCore import QTimer
 
 from .. import async_loop
 from ..tasks import TaskError, TaskHandle, TaskRunner
-from .preview_tasks import SPEECH_LANE
+from ..tasks import SPEECH_LANE
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .loop_data import load_preview_loop
 
 #: The TaskRunner lane of the panel's speech (an offline preparation or an online stream): a newer Speak, or
 #: Stop, supersedes what is in it, and the runner drops its late result.
@@ -35,6 +34,8 @@ def speech_task(text: str, engine: str, voice: str | None, offline_voice: str | 
 
 def loop_task(path: Path, patches: Path | None = None):
     def run(ctx):
+        from ..preview.loop_data import load_preview_loop  # numpy and the decoder: only when a loop loads
+
         return load_preview_loop(path, patches, on_progress=lambda f: ctx.progress(f, f"Loading {path.name}…"),
                                  cancel=ctx.cancel)
 
