@@ -123,6 +123,38 @@ def test_a_swing_inside_the_loop_is_the_sources_motion_not_a_seam_reversal():
     assert report.warnings == [] and report.verdict() == "seamless"
 
 
+def test_a_morph_that_reverses_a_steady_motion_is_warned():
+    """The texture drifts right 0.3 px a frame; a 40-frame loop's head sits 12 px left of its tail, so the morph
+    slides it back ~1.2 px a frame against the motion: the loop reverses where the source never does."""
+    base = _texture(seed=5)
+    frames = np.stack([_moved(base, 0.3 * i) for i in range(60)])
+    plan = LoopPlan("morph", FPS, 1, len(frames), 10, 49, 25, 8)
+    report = predict_plan_metrics(None, plan, frames=frames)
+    n, k = plan.span, plan.crossfade_frames
+    assert n - k - 1 in report.reversal_frames  # stepping into the transition: +0.3 px, then the slide back
+    assert report.source_reversals == []  # the source frames it draws from move steadily
+    reversal = [w for w in report.warnings if w.kind == "reversal"]
+    assert len(reversal) == 1 and n - k - 1 in reversal[0].frames, report.warnings
+    assert all(t == 0 or n - k - 1 <= t < n for t in reversal[0].frames)
+
+
+def test_a_source_that_jitters_is_not_blamed_on_the_loop():
+    """A texture that jumps 2 px left and right every frame (period 2, so the ends match and the morph changes
+    nothing): the transition reverses at every frame, and so do the source frames it draws from."""
+    base = _texture(seed=6)
+    frames = np.stack([_moved(base, 2.0 * (-1) ** i) for i in range(60)])
+    plan = LoopPlan("morph", FPS, 1, len(frames), 10, 49, 25, 8)
+    report = predict_plan_metrics(None, plan, frames=frames)
+    n, k = plan.span, plan.crossfade_frames
+    inside = [t for t in report.reversal_frames if t == 0 or t >= n - k - 1]
+    assert len(inside) >= k  # the pixels reverse at the wrap and all through the transition...
+    assert sorted(report.source_reversals) == sorted(inside)  # ...exactly as the source frames do
+    assert [w for w in report.warnings if w.kind == "reversal"] == [], report.warnings
+    # The same jitter, a crossfade: the blend of two identical frames is the frame; not the loop's either.
+    fade = LoopPlan("crossfade", FPS, 1, len(frames), 10, 49, 25, 8)
+    assert [w for w in predict_plan_metrics(None, fade, frames=frames).warnings if w.kind == "reversal"] == []
+
+
 def test_ghost_of_two_unrelated_pictures_follows_the_blend_weights():
     """Tail and head have no edge in common: fade frame j at head weight w keeps (1-w)^2 + w^2 of the energy."""
     t = _texture(96, 56, seed=11)

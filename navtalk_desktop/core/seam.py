@@ -102,6 +102,8 @@ class SeamReport:
     expected_frames: int | None = None
     repeated_frames: list[int] = field(default_factory=list)  # output frames t whose step to t+1 is frozen, at a seam
     turn_frames: list[int] = field(default_factory=list)  # the wrap and a ping-pong's turns (output frames)
+    flow_floor: float = 0.0  # flow magnitude below which a step has no direction (the reversal test's floor)
+    source_reversals: list[int] = field(default_factory=list)  # transition reversals the source frames make too
     ghost: float | None = None  # worst transition frame's lost edge energy (None: not measured / not blended)
     ghost_frames: list[int] = field(default_factory=list)  # output frames whose ghost >= GHOST_VISIBLE
     warnings: list[SeamWarning] = field(default_factory=list)
@@ -221,9 +223,61 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
         expected_frames=expected_frames,
         repeated_frames=repeated,
         turn_frames=sorted({0, *(t % n for t in (turns or []))}),
+        flow_floor=round(floor, 4),
     )
     report.warnings = build_warnings(report)
     return report
+
+
+def _half_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _flow(cv2.pyrDown(a), cv2.pyrDown(b))
+
+
+def source_reversals(report: SeamReport, plan: LoopPlan, frames: np.ndarray, offset: int = 0) -> list[int]:
+    """The report's reversals in a blended plan's transition (and at its wrap) that the source frames make too.
+
+    Output step u -> u+1 draws on the tail's source step s -> s+1 (s = first + u) at weight 1 - w and the
+    head's, s - n -> s - n + 1, at w (w: the head's weight in frame u+1; 1 at the wrap, which continues the
+    head). Blending those two flows gives the motion the source itself has there; the same cosine and floor
+    as the loop's test say whether it reverses at t. If it does, the reversal is the source's own (a clip
+    that jitters), not the seam's (docs/seam-report.md, "Warnings").
+    """
+    if plan.faded_range is None or not report.reversal_frames:
+        return []
+    n, k, first = plan.span, plan.crossfade_frames, plan.first
+    transition = set(range(n - k - 1, n)) | {0}
+    cache: dict[int, np.ndarray] = {}
+
+    def step(s: int) -> np.ndarray | None:  # flow of source step s -> s+1, None outside the frames
+        i = s - offset
+        if not 0 <= i < len(frames) - 1:
+            return None
+        if s not in cache:
+            cache[s] = _half_flow(frames[i], frames[i + 1])
+        return cache[s]
+
+    def reference(u: int) -> np.ndarray | None:
+        u %= n
+        v = u + 1  # the frame the step arrives at; v = n is the wrap (frame 0 continues the head)
+        w = 1.0 if v == n else (v - (n - k) + 1) / k if v >= n - k else 0.0
+        s = first + u
+        parts = [(1.0 - w, step(s)), (w, step(s - n))]
+        if any(p is None for weight, p in parts if weight > 1e-6):
+            return None
+        return sum(weight * p for weight, p in parts if weight > 1e-6)
+
+    floor = report.flow_floor
+    made = []
+    for t in report.reversal_frames:
+        if t not in transition:
+            continue
+        before, after = reference(t - 1), reference(t)
+        if before is None or after is None:
+            continue
+        if (_cosine(before, after) < REVERSAL_COSINE and float(np.abs(before).mean()) > floor
+                and float(np.abs(after).mean()) > floor):
+            made.append(t)
+    return made
 
 
 # --- ghost (double exposure) ------------------------------------------------------------------------------------
@@ -337,8 +391,9 @@ def build_warnings(report: SeamReport, plan: LoopPlan | None = None,
     # the middle of the loop does so in the source too; that is motion, not a seam.
     made = set(report.turn_frames or [0])
     if plan is not None and plan.faded_range is not None:
-        made |= set(range(n - plan.crossfade_frames, n))
-    reversals = [t for t in report.reversal_frames if t in made]
+        made |= set(range(n - plan.crossfade_frames - 1, n))  # from the last body frame: it steps into the morph
+    # Inside a transition the source may reverse too (a clip that jitters): only the loop's own count.
+    reversals = [t for t in report.reversal_frames if t in made and t not in report.source_reversals]
     if reversals:
         found.append(SeamWarning("reversal", reversals, f"motion reverses at {_frames_text(reversals)}",
                                  _source_of(plan, reversals[0])))
@@ -401,6 +456,8 @@ def finish(report: SeamReport, plan: LoopPlan | None, loop: np.ndarray, frames: 
         report.ghost = max(profile, default=0.0)
         start = plan.span - plan.crossfade_frames
         report.ghost_frames = [start + j for j, g in enumerate(profile) if g >= GHOST_VISIBLE]
+    if plan is not None and frames is not None and len(loop) == plan.output_frames:
+        report.source_reversals = source_reversals(report, plan, frames, offset)
     report.predicted = predicted
     report.differences = explain_differences(report, predicted) if predicted is not None else []
     report.warnings = build_warnings(report, plan, context.blinks)
@@ -444,7 +501,8 @@ def _predict(plan: LoopPlan, frames: np.ndarray, offset: int, context: SeamConte
     turns, the transition): the source's own motion elsewhere is no warning, and full flow costs ~0.2 s."""
     loop = assemble(plan, frames, offset)
     n = plan.output_frames
-    transition = range(n - plan.crossfade_frames, n) if plan.faded_range is not None else ()
+    # The step into the first transition frame starts at frame n-K-1: a reversal there is the transition's.
+    transition = range(n - plan.crossfade_frames - 1, n) if plan.faded_range is not None else ()
     report = measure_frames(loop, float(plan.fps), plan_turns(plan), expected_frames=n, full_flow=False,
                             flow_frames=transition)
     report.source = "prediction"
