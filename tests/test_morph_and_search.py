@@ -10,14 +10,14 @@ import pytest
 
 from navtalk_desktop.core import ffmpeg, media
 from navtalk_desktop.core.analysis import AnalysisResult, analyze_video
-from navtalk_desktop.core.auto_loop import GHOST_VISIBLE, choose_plan, plan_loop, transition_ghost
+from navtalk_desktop.core.auto_loop import choose_plan, plan_loop
 from navtalk_desktop.core.blinks import BlinkEvent
 from navtalk_desktop.core.cancel import CancelToken
 from navtalk_desktop.core.errors import CancelledError
 from navtalk_desktop.core.export import export_loop
 from navtalk_desktop.core.loop_plan import BLENDED, make_plan
 from navtalk_desktop.core.morph import morph_frame
-from navtalk_desktop.core.seam import assemble, source_frames_small
+from navtalk_desktop.core.seam import GHOST_VISIBLE, assemble, source_frames_small, transition_ghost
 from navtalk_desktop.core.window_search import BLINK_MARGIN, diagonal_filter, face_box, pair_distances, score_windows
 
 

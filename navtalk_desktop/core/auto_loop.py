@@ -13,9 +13,8 @@ from .analysis import AnalysisResult
 from .blink_rules import plan_conflicts
 from .errors import PlanError
 from .loop_plan import BLENDED, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, check_times, make_plan, validate
-from .seam import (GHOST_VISIBLE, SeamReport, assemble, measure_frames, plan_turns, source_frames_small,
-                   transition_ghost)
-from .window_search import best_distinct, diagonal_filter, face_box, pair_distances, score_windows
+from .seam import GHOST_VISIBLE, SeamContext, SeamReport, predict_plan_metrics, source_frames_small
+from .window_search import best_distinct, diagonal_filter, pair_distances, score_windows
 
 AUTO_STRATEGIES = ("pingpong", "crossfade", "morph")
 MEASURED_PER_STRATEGY = 3  # windows per strategy measured fully after the cheap search
@@ -28,6 +27,8 @@ GHOST_FREE = 0.05  # energy lost to resampling and grain, not a double image (st
 # d12's crossfades measure 0.3-0.47 there, its morphs 0.08-0.28.
 SEARCH_COST = 0.1  # per unit of the cheap pair distance: breaks ties toward the better-matching window
 MORPH_COST = 0.02  # a morph warps pixels: with no motion to hide, the plain crossfade is as good and simpler
+WARNING_COST = 0.3  # per kind of seam-report warning the candidate's prediction shows (reversal in the morph...)
+COMPARABLE_COST = 0.5  # a warning-free candidate this much dearer than a warned best one is still preferred
 
 
 @dataclass
@@ -58,6 +59,12 @@ def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None,
         notes.append(f"ghost {ghost:.2f}" + (" (double image)" if ghost > GHOST_VISIBLE else ""))
     if plan.strategy == "morph":
         cost += MORPH_COST
+    # The report's own warnings over the wrap, the turns and the whole transition (docs/seam-report.md):
+    # a ghost or a blink in the fade is costed above already; a reversal inside a morph, a jump, a repeat are not.
+    kinds = sorted({w.kind for w in report.warnings} - {"ghost", "blink_in_fade"})
+    if kinds:
+        cost += WARNING_COST * len(kinds)
+        notes.append("warns: " + ", ".join(kinds))
     if blink and plan.strategy == "pingpong" and plan.first <= blink[0] and blink[1] <= plan.last:
         cost += BLINK_REVERSED_COST
         notes.append("blink plays backwards once a cycle")
@@ -157,20 +164,32 @@ def choose_plan(
         raise PlanError(f"the video is too short for a {duration:g} s loop with a whole blink"
                         + ("" if loop_point is None else f" around frame {loop_point}")
                         + "; choose a shorter --duration or another loop point")
-    h, w = frames.shape[1:]
-    box = face_box(analysis, w, h)
+    context = SeamContext.from_analysis(analysis)
     events = analysis.events
     scored = []
     for plan, cheap in plans:
         event = next((e for e in events if e.start <= plan.loop_point <= e.end), None)
         span = (event.start, event.end) if event else None
-        loop = assemble(plan, frames)
-        report = measure_frames(loop, float(plan.fps), plan_turns(plan), plan.output_frames, full_flow=False)
-        ghost = transition_ghost(loop, plan, frames, box)
+        # The export's own prediction: flow over the wrap, the turns and the transition, ghost, warnings.
+        report = predict_plan_metrics(source, plan, frames=frames, context=context)
+        ghost = report.ghost or 0.0
         cost, why = score(plan, report, span, ghost)
         scored.append(Candidate(plan, report, cost + SEARCH_COST * cheap, why, ghost))
-    scored.sort(key=lambda c: c.cost)
+    scored = prefer_warning_free(sorted(scored, key=lambda c: c.cost))
     return scored[0].plan, scored
+
+
+def prefer_warning_free(candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates (sorted by cost) with the cheapest warning-free one first when the best one warns and the
+    warning-free one costs at most COMPARABLE_COST more: a seam the report calls seamless beats a slightly
+    better-scored one it does not."""
+    if not candidates or not candidates[0].report.warnings:
+        return candidates
+    best = candidates[0].cost
+    for i, c in enumerate(candidates):
+        if not c.report.warnings and c.cost <= best + COMPARABLE_COST:
+            return [c] + candidates[:i] + candidates[i + 1:]
+    return candidates
 
 
 def explain(candidates: list[Candidate], limit: int = 4) -> str:
