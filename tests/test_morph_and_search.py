@@ -235,3 +235,100 @@ def test_rules_bend_only_when_no_window_obeys_them(tmp_path):
     assert relaxed and all(s.cost >= 100 for s in relaxed)
     plan, candidates = choose_plan(analysis, path, strategies=("crossfade",))
     assert plan.output_frames == 100 and plan.first <= 50 and 53 <= plan.last
+
+
+def test_auto_measures_the_whole_transition_of_its_candidates(tmp_path):
+    """A texture drifting right 0.3 px a frame: every 40-frame morph's head sits 12 px left of its tail and the
+    morph slides it back against the motion. The seam cosine alone (wrap and turns) misses that; auto's
+    candidates carry the report's reversal warning inside the transition, and its cost."""
+    base = _texture(96, 128, seed=21, blur=3.0)
+    frames = np.stack([_shifted(base, 0.3 * i) for i in range(80)])
+    path = tmp_path / "drift.mp4"
+    _write_gray_video(path, frames)
+    analysis = _synthetic_analysis(path, [_event(36, 37, 39)])
+    _, candidates = choose_plan(analysis, path, duration=1.6, crossfade=0.32, strategies=("morph",))
+    assert candidates
+    for c in candidates:
+        n, k = c.plan.span, c.plan.crossfade_frames
+        reversal = [w for w in c.report.warnings if w.kind == "reversal"]
+        assert reversal and any(n - k - 1 <= t < n for t in reversal[0].frames), c.report.warnings
+        assert "warns: reversal" in c.why
+
+
+def test_a_warning_free_candidate_at_comparable_cost_comes_first():
+    from navtalk_desktop.core.auto_loop import COMPARABLE_COST, Candidate, prefer_warning_free
+    from navtalk_desktop.core.loop_plan import LoopPlan
+    from navtalk_desktop.core.seam import measure_frames
+
+    base = _texture(72, 96, seed=22, blur=3.0)
+    smooth = np.stack([_shifted(base, 3 * np.sin(2 * np.pi * t / 50)) for t in range(50)])
+    clean = measure_frames(smooth, 25.0)
+    jumped = measure_frames(np.concatenate([smooth[:40], smooth[10:20]]), 25.0)
+    assert clean.warnings == [] and "jump" in [w.kind for w in jumped.warnings]
+    plan = LoopPlan("crossfade", 25, 1, 200, 60, 159, 100, 10)
+    warned, free = Candidate(plan, jumped, 1.0, "warned"), Candidate(plan, clean, 1.0 + 0.8 * COMPARABLE_COST, "free")
+    assert prefer_warning_free([warned, free]) == [free, warned]
+    far = Candidate(plan, clean, 1.0 + 1.5 * COMPARABLE_COST, "far")
+    assert prefer_warning_free([warned, far]) == [warned, far]  # not at any price
+    assert prefer_warning_free([free, warned]) == [free, warned]
+
+
+def test_the_slide_moves_with_the_source_and_holds_when_it_holds():
+    """Tail and head drift 0.6 px a frame but repeat every third frame (as d12 does); the head sits 4 px
+    ahead. A uniform slide keeps moving on the repeated frames; the paced one holds there, as the source does."""
+    from navtalk_desktop.core.morph import SLIDE_CAP, slide_schedule, transition
+
+    base = _texture(96, 128, seed=23, blur=3.0)
+    k = 9
+    pos = np.cumsum([0.0] + [0.0 if i % 3 == 2 else 0.6 for i in range(k)])  # steps into frames 0..k-1
+    before = _shifted(base, pos[0])
+    tails = [_shifted(base, p) for p in pos[1:]]
+    heads = [_shifted(base, p + 4.0) for p in pos[1:]]
+    geometry = slide_schedule(before, tails, heads)
+    share = np.diff([0.0] + geometry)
+    assert geometry[-1] == 1.0 and np.all(share > 0)
+    held = [j for j in range(k) if j % 3 == 2]  # steps where both ends repeat their frame
+    assert all(share[j] < 0.3 / k for j in held), share
+    assert share.max() <= SLIDE_CAP / k + 1e-9
+    # On the pixels: at a repeated frame the loop barely moves; the uniform slide moves 4/k px there.
+    paced = [before] + transition(tails, heads, before)
+    inner = (slice(16, -16), slice(24, -24))
+
+    def dx(a, b):
+        return cv2.phaseCorrelate(a[inner].astype(np.float64), b[inner].astype(np.float64))[0][0]
+
+    paced_dx = [abs(dx(paced[j], paced[j + 1])) for j in held]
+    uniform = [before] + [morph_frame(a, b, (j + 1) / k) for j, (a, b) in enumerate(zip(tails, heads))]
+    uniform_dx = [abs(dx(uniform[j], uniform[j + 1])) for j in held]
+    assert all(u > 0.15 for u in uniform_dx), uniform_dx  # (phase correlation reads a blend's shift short)
+    assert all(p < 0.12 and p < 0.5 * u for p, u in zip(paced_dx, uniform_dx)), (paced_dx, uniform_dx)
+    # One step moves, the rest hold: that step takes at most SLIDE_CAP uniform shares, the rest share the remainder.
+    jolt = [tails[0]] * 4 + [_shifted(base, 3.0)] * (k - 4)
+    share = np.diff([0.0] + slide_schedule(tails[0], jolt, [_shifted(f, 4.0) for f in jolt]))
+    assert abs(share[4] - SLIDE_CAP / k) < 1e-6 and np.isclose(share.sum(), 1.0), share
+    # A steady source: the uniform slide, exactly.
+    steady = [_shifted(base, 0.5 * (j + 1)) for j in range(k)]
+    assert np.allclose(slide_schedule(base, steady, [_shifted(f, 4.0) for f in steady]),
+                       [(j + 1) / k for j in range(k)], atol=0.02)
+
+
+def test_the_export_paces_the_slide_as_the_prediction_does(tmp_path):
+    """render_frames (the export's full-resolution morph) and assemble_morph (what the report predicts from)
+    make the same transition frames from the same source frames."""
+    from navtalk_desktop.core.loop_plan import LoopPlan
+    from navtalk_desktop.core.morph import assemble_morph, render_frames
+
+    base = _texture(96, 128, seed=24, blur=3.0)
+    steps = [0.0 if i % 3 == 2 else 0.3 for i in range(60)]
+    frames = np.stack([_shifted(base, p) for p in np.cumsum(steps)])
+    path = tmp_path / "stop_and_go.mp4"
+    _write_gray_video(path, frames)
+    info = media.probe(path)
+    plan = LoopPlan("morph", 25, 1, info.frame_count, 10, 49, 25, 8)
+    rendered = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in render_frames(path, info, plan)])
+    decoded = media.read_frames(path, info, gray=True)
+    predicted = assemble_morph(plan, decoded)
+    assert rendered.shape == predicted.shape
+    n, k = plan.span, plan.crossfade_frames
+    diff = np.abs(rendered[n - k:].astype(float) - predicted[n - k:]).mean(axis=(1, 2))
+    assert diff.max() < 1.5, diff

@@ -27,7 +27,10 @@ GHOST_FREE = 0.05  # energy lost to resampling and grain, not a double image (st
 # d12's crossfades measure 0.3-0.47 there, its morphs 0.08-0.28.
 SEARCH_COST = 0.1  # per unit of the cheap pair distance: breaks ties toward the better-matching window
 MORPH_COST = 0.02  # a morph warps pixels: with no motion to hide, the plain crossfade is as good and simpler
-WARNING_COST = 0.3  # per kind of seam-report warning the candidate's prediction shows (reversal in the morph...)
+# Per kind of seam-report warning the candidate's prediction shows, on top of the measures above: a jump or a
+# repeated frame breaks a goal figure of issue 9, a visible ghost too (its size is costed by GHOST_COST), a
+# reversal inside a transition is a small stutter. A blink in the fade is costed by the blink rules.
+WARNING_COSTS = {"jump": 1.0, "repeated_frame": 1.0, "ghost": 0.5, "reversal": 0.3}
 COMPARABLE_COST = 0.5  # a warning-free candidate this much dearer than a warned best one is still preferred
 
 
@@ -59,11 +62,10 @@ def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None,
         notes.append(f"ghost {ghost:.2f}" + (" (double image)" if ghost > GHOST_VISIBLE else ""))
     if plan.strategy == "morph":
         cost += MORPH_COST
-    # The report's own warnings over the wrap, the turns and the whole transition (docs/seam-report.md):
-    # a ghost or a blink in the fade is costed above already; a reversal inside a morph, a jump, a repeat are not.
-    kinds = sorted({w.kind for w in report.warnings} - {"ghost", "blink_in_fade"})
+    # The report's own warnings over the wrap, the turns and the whole transition (docs/seam-report.md).
+    kinds = sorted({w.kind for w in report.warnings})
     if kinds:
-        cost += WARNING_COST * len(kinds)
+        cost += sum(WARNING_COSTS.get(kind, 0.0) for kind in kinds)
         notes.append("warns: " + ", ".join(kinds))
     if blink and plan.strategy == "pingpong" and plan.first <= blink[0] and blink[1] <= plan.last:
         cost += BLINK_REVERSED_COST

@@ -22,6 +22,9 @@ from .errors import InputError
 from .loop_plan import LoopPlan
 
 FLOW_WIDTH = 480  # flow is smooth: computing it wider costs time and finds nothing a face needs
+STEP_WIDTH = 64  # gray width at which the source's own frame steps are compared (they pace the slide)
+SLIDE_FLOOR = 0.25  # of the mean step: every transition step slides a little, a still stretch no less
+SLIDE_CAP = 3.0  # no step takes more than this many uniform shares of the slide
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -53,23 +56,72 @@ def _warp(img: np.ndarray, flow: np.ndarray, amount: float) -> np.ndarray:
 
 
 def morph_frame(a: np.ndarray, b: np.ndarray, t: float, flow_ab: np.ndarray | None = None,
-                flow_ba: np.ndarray | None = None) -> np.ndarray:
-    """The in-between of a (t=0) and b (t=1), both moved to the geometry at t before blending."""
+                flow_ba: np.ndarray | None = None, g: float | None = None) -> np.ndarray:
+    """The in-between of a (t=0) and b (t=1): both moved to the geometry g (default t), blended at weight t."""
     if t <= 0.0:
         return a.copy()
     if t >= 1.0:
         return b.copy()
+    g = t if g is None else min(1.0, max(0.0, g))
     flow_ab = dense_flow(a, b) if flow_ab is None else flow_ab
     flow_ba = dense_flow(b, a) if flow_ba is None else flow_ba
-    wa = _warp(a, flow_ab, t).astype(np.float32)
-    wb = _warp(b, flow_ba, 1.0 - t).astype(np.float32)
+    wa = _warp(a, flow_ab, g).astype(np.float32)
+    wb = _warp(b, flow_ba, 1.0 - g).astype(np.float32)
     return np.clip(wa * (1.0 - t) + wb * t + 0.5, 0, 255).astype(np.uint8)
 
 
-def transition(tails: list[np.ndarray], heads: list[np.ndarray]) -> list[np.ndarray]:
-    """The K transition frames: tail j morphs into head j with the head's weight (j + 1) / K."""
+def _step_size(a: np.ndarray, b: np.ndarray) -> float:
+    ga, gb = _gray(a), _gray(b)
+    h, w = ga.shape
+    size = (min(STEP_WIDTH, w), max(1, int(round(h * min(STEP_WIDTH, w) / w))))
+    sa = cv2.resize(ga, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    sb = cv2.resize(gb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return float(np.abs(sa - sb).mean())
+
+
+def slide_schedule(before: np.ndarray | None, tails: list[np.ndarray], heads: list[np.ndarray]) -> list[float]:
+    """Geometry of each transition frame, 0 = the tail's place, 1 = the head's (the last frame).
+
+    A uniform slide (j + 1) / K keeps moving while the source holds still (a repeated frame) and pushes
+    against the source's own small back-and-forth, which shows as a reversal the source does not make
+    (d12: docs/seamless-loops.md, "Pacing the slide"). Here each step gets a share of the slide in proportion
+    to the source's own step there (the tail's and the head's, weighted as the frame blends them), plus a
+    floor, capped at SLIDE_CAP uniform shares: the correction moves with the motion, at most a few times the
+    uniform pace. `before` is the body frame just before the first tail (None: the tail's own next step)."""
     k = len(tails)
-    return [morph_frame(a, b, (j + 1) / k) for j, (a, b) in enumerate(zip(tails, heads))]
+    steps = []
+    for j in range(k):
+        t = (j + 1) / k
+        prev_tail = tails[j - 1] if j else before
+        tail = _step_size(prev_tail, tails[j]) if prev_tail is not None else None
+        head = _step_size(heads[j - 1], heads[j]) if j else None
+        if tail is None or head is None:
+            steps.append(tail if head is None else head)
+        else:
+            steps.append((1.0 - t) * tail + t * head)
+    known = [m for m in steps if m is not None]
+    m = np.array([v if v is not None else (float(np.mean(known)) if known else 1.0) for v in steps])
+    share = m + SLIDE_FLOOR * float(m.mean()) + 1e-9
+    share = share / share.sum()
+    cap = SLIDE_CAP / k
+    for _ in range(k):  # clamp the largest shares and give the excess to the rest, in proportion
+        over = share > cap + 1e-12
+        if not over.any() or over.all():
+            break
+        excess = float((share[over] - cap).sum())
+        share[over] = cap
+        share[~over] += excess * share[~over] / share[~over].sum()
+    g = np.cumsum(share)
+    g[-1] = 1.0
+    return [float(v) for v in g]
+
+
+def transition(tails: list[np.ndarray], heads: list[np.ndarray], before: np.ndarray | None = None) -> list[np.ndarray]:
+    """The K transition frames: tail j morphs into head j with the head's weight (j + 1) / K, at the geometry
+    `slide_schedule` paces by the source's own motion."""
+    k = len(tails)
+    geometry = slide_schedule(before, tails, heads)
+    return [morph_frame(a, b, (j + 1) / k, g=geometry[j]) for j, (a, b) in enumerate(zip(tails, heads))]
 
 
 def assemble_morph(plan: LoopPlan, frames: np.ndarray, offset: int = 0) -> np.ndarray:
@@ -78,7 +130,7 @@ def assemble_morph(plan: LoopPlan, frames: np.ndarray, offset: int = 0) -> np.nd
     body = [frames[plan.first + t - offset] for t in range(n - k)]
     tails = [frames[plan.first + t - offset] for t in range(n - k, n)]
     heads = [frames[plan.first - k + j - offset] for j in range(k)]
-    return np.stack(body + transition(tails, heads))
+    return np.stack(body + transition(tails, heads, body[-1] if body else None))
 
 
 def render_frames(source: Path | str, info: media.VideoInfo, plan: LoopPlan,
@@ -89,19 +141,21 @@ def render_frames(source: Path | str, info: media.VideoInfo, plan: LoopPlan,
     """
     n, k = plan.span, plan.crossfade_frames
     lo, _ = plan.source_range
-    heads, tails, decoded = [], [], 0
+    heads, tails, decoded, before = [], [], 0, None
     for frame in media.iter_frames(source, info, start_frame=lo, end_frame=plan.last + 1, cancel=cancel):
         decoded += 1
         if len(heads) < k:
             heads.append(frame)
         elif decoded - k <= n - k:
+            before = frame
             yield frame
         else:
             tails.append(frame)
     if len(tails) != k:
         raise InputError(f"{Path(source).name} ended early: the morph loop reads source frames {lo}-{plan.last} "
                          f"but only {decoded} of them could be decoded")
+    geometry = slide_schedule(before, tails, heads)  # the same pacing as assemble_morph's prediction
     for j, (a, b) in enumerate(zip(tails, heads)):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        yield morph_frame(a, b, (j + 1) / k)
+        yield morph_frame(a, b, (j + 1) / k, g=geometry[j])
