@@ -23,6 +23,9 @@ from .loop_plan import LoopPlan
 METRIC_WIDTH = 160  # frames are compared at this width: enough for motion, cheap for flow (~4 ms a pair)
 DUPLICATE_RATIO = 0.2  # a step under this fraction of the median step is a repeated (frozen) frame
 REVERSAL_COSINE = -0.3  # flow direction flips at a frame below this cosine
+# The source "turns back too" where its own motion there turns by more than 90 degrees: a jittery clip's weak
+# turns (cosine -0.2) are the same turn the loop shows, a little sharper, not one the seam invented.
+SOURCE_TURN_COSINE = 0.0
 JUMP_RATIO = 1.5  # a wrap step this many times the median step shows as a jump (issue 9's goal figure)
 PULSE_RATIO = 1.3  # an encode may add at most this much to the wrap step (issue 9, point 1)
 PULSE_MARGIN = 0.2  # measured ratio above the predicted one by more than this: the encode made the step
@@ -233,13 +236,14 @@ def _half_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _flow(cv2.pyrDown(a), cv2.pyrDown(b))
 
 
-def source_reversals(report: SeamReport, plan: LoopPlan, frames: np.ndarray, offset: int = 0) -> list[int]:
+def source_reversals(report: SeamReport, plan: LoopPlan, frames: np.ndarray, offset: int = 0,
+                     floor: float | None = None) -> list[int]:
     """The report's reversals in a blended plan's transition (and at its wrap) that the source frames make too.
 
     Output step u -> u+1 draws on the tail's source step s -> s+1 (s = first + u) at weight 1 - w and the
     head's, s - n -> s - n + 1, at w (w: the head's weight in frame u+1; 1 at the wrap, which continues the
-    head). Blending those two flows gives the motion the source itself has there; the same cosine and floor
-    as the loop's test say whether it reverses at t. If it does, the reversal is the source's own (a clip
+    head). Blending those two flows gives the motion the source itself has there; the same floor as the loop's test,
+    and a turn of more than 90 degrees (SOURCE_TURN_COSINE), say whether it turns back at t. If it does, the reversal is the source's own (a clip
     that jitters), not the seam's (docs/seam-report.md, "Warnings").
     """
     if plan.faded_range is None or not report.reversal_frames:
@@ -266,7 +270,7 @@ def source_reversals(report: SeamReport, plan: LoopPlan, frames: np.ndarray, off
             return None
         return sum(weight * p for weight, p in parts if weight > 1e-6)
 
-    floor = report.flow_floor
+    floor = report.flow_floor if floor is None else floor
     made = []
     for t in report.reversal_frames:
         if t not in transition:
@@ -274,7 +278,7 @@ def source_reversals(report: SeamReport, plan: LoopPlan, frames: np.ndarray, off
         before, after = reference(t - 1), reference(t)
         if before is None or after is None:
             continue
-        if (_cosine(before, after) < REVERSAL_COSINE and float(np.abs(before).mean()) > floor
+        if (_cosine(before, after) < SOURCE_TURN_COSINE and float(np.abs(before).mean()) > floor
                 and float(np.abs(after).mean()) > floor):
             made.append(t)
     return made
@@ -457,7 +461,10 @@ def finish(report: SeamReport, plan: LoopPlan | None, loop: np.ndarray, frames: 
         start = plan.span - plan.crossfade_frames
         report.ghost_frames = [start + j for j, g in enumerate(profile) if g >= GHOST_VISIBLE]
     if plan is not None and frames is not None and len(loop) == plan.output_frames:
-        report.source_reversals = source_reversals(report, plan, frames, offset)
+        # The file's floor comes from the whole loop's motion, the prediction's from the transition's: judge the
+        # source with the prediction's, so the file and its prediction excuse the same frames.
+        floor = predicted.flow_floor if predicted is not None else None
+        report.source_reversals = source_reversals(report, plan, frames, offset, floor)
     report.predicted = predicted
     report.differences = explain_differences(report, predicted) if predicted is not None else []
     report.warnings = build_warnings(report, plan, context.blinks)
