@@ -263,6 +263,7 @@ def iter_frames(
     start_frame: int = 0,
     end_frame: int | None = None,
     gray: bool = False,
+    yuv420: bool = False,
     scale_width: int | None = None,
     scale_flags: str = "area",
     decode_threads: int | None = None,
@@ -271,7 +272,8 @@ def iter_frames(
 ) -> Iterator[np.ndarray]:
     """Decode frames [start_frame, end_frame) as RGB (or gray) uint8 arrays.
 
-    A reader thread keeps up to `prefetch` frames ahead, so ffmpeg decodes while the caller works.
+    `yuv420`: planar I420 instead, one (h * 3 / 2, w) array (the Y plane, then U and V), half the bytes of
+    RGB and no colour conversion; even sizes only. A reader thread keeps up to `prefetch` frames ahead, so ffmpeg decodes while the caller works.
     """
     info = info or probe(path)
     width, height = info.width, info.height
@@ -283,7 +285,9 @@ def iter_frames(
         height = int(round(height * scale_width / width / 2)) * 2
         width = scale_width
         filters.append(f"scale={width}:{height}:flags={scale_flags}")
-    pix_fmt, channels = ("gray", 1) if gray else ("rgb24", 3)
+    if yuv420 and (width % 2 or height % 2):
+        raise ValueError(f"I420 frames need an even frame size, not {width}x{height}")
+    pix_fmt, channels = ("gray", 1) if gray else ("yuv420p", 1.5) if yuv420 else ("rgb24", 3)
     args = ["-i", str(path), "-map", "0:v:0"]
     if decode_threads:
         args[0:0] = ["-threads", str(decode_threads)]
@@ -292,7 +296,7 @@ def iter_frames(
     args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
     proc = ffmpeg.popen(["-loglevel", "error", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     _widen_pipe(proc.stdout)
-    frame_bytes = width * height * channels
+    frame_bytes = int(width * height * channels)
     frames: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
 
@@ -303,7 +307,7 @@ def iter_frames(
                 buf = proc.stdout.read(frame_bytes)
                 if len(buf) < frame_bytes:
                     break
-                shape = (height, width) if gray else (height, width, 3)
+                shape = (height, width) if gray else (height * 3 // 2, width) if yuv420 else (height, width, 3)
                 item = np.frombuffer(buf, np.uint8).reshape(shape)
                 while not stop.is_set():
                     try:

@@ -8,6 +8,7 @@ test of lip-sync (the mouth measured in the output must follow the audio in the 
 from __future__ import annotations
 
 import math
+import queue
 import subprocess
 import tempfile
 import threading
@@ -26,8 +27,10 @@ from .errors import CancelledError, FFmpegError, InputError
 from .mouth.renderer import MouthRenderer
 from .speech.audio import write_wav
 from .speech.utterance import Utterance
+from .talk_frames import I420Painter, loop_frames
 
 TAIL_S = 0.3  # frames after the last sound, so the mouth visibly settles before the clip ends
+X264_SPEED = ("-preset", "veryfast")
 
 
 @dataclass(frozen=True)
@@ -70,17 +73,20 @@ def render_talk_video(
     fps = float(info.fps)
     n_out = max(1, int(math.ceil((utterance.duration + TAIL_S) * fps)))
     width, height = info.width, info.height
-    pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+    # Even sizes travel as I420 from decoder to encoder, the mouth drawn on an RGB crop (talk_frames.py);
+    # an odd size (no 4:2:0 chroma) as RGB frames, encoded 4:4:4.
+    yuv420 = width % 2 == 0 and height % 2 == 0
+    pix_fmt = "yuv420p" if yuv420 else "yuv444p"
     written = 0
     with tempfile.TemporaryDirectory(prefix="navtalk-talk-") as tmp_dir:
         wav = write_wav(Path(tmp_dir) / "speech.wav", utterance.audio, utterance.sample_rate)
         with atomic_output(out_path, suffix=".mp4") as tmp_out:
             proc = ffmpeg.popen(
                 ["-loglevel", "error", "-y",
-                 "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+                 "-f", "rawvideo", "-pix_fmt", "yuv420p" if yuv420 else "rgb24", "-s", f"{width}x{height}",
                  "-r", f"{info.fps.numerator}/{info.fps.denominator}", "-i", "-",
                  "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
-                 "-c:v", "libx264", "-preset", "veryfast", "-crf", str(int(crf)), "-pix_fmt", pix_fmt,
+                 "-c:v", "libx264", *X264_SPEED, "-crf", str(int(crf)), "-pix_fmt", pix_fmt,
                  "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4", str(tmp_out)],
                 stdin=subprocess.PIPE, stderr=subprocess.PIPE,
             )
@@ -90,7 +96,7 @@ def render_talk_video(
             drain.start()
             try:
                 written, faceless = _write_frames(proc, loop_path, info, utterance, renderer, track, n_out,
-                                                  on_progress, cancel)
+                                                  yuv420, on_progress, cancel)
                 proc.stdin.close()
                 code = proc.wait()
             except BrokenPipeError:
@@ -112,16 +118,14 @@ def render_talk_video(
                             time.perf_counter() - started, faceless, source_mouth(track.points, fps).warning(fps))
 
 
-def _write_frames(proc, loop_path, info, utterance, renderer, track, n_out, on_progress, cancel):
-    """Feed n_out frames: loop passes decoded on the fly (a 1080p loop is not held in memory)."""
-    written = 0
+def _write_frames(proc, loop_path, info, utterance, renderer, track, n_out, yuv420, on_progress, cancel):
+    """Feed n_out frames: the loop replayed from memory (talk_frames.loop_frames), each frame's mouth drawn
+    here while a writer thread hands the previous ones to the encoder."""
     faceless = 0
     present = track.face_present
-    while written < n_out:
-        produced = 0
-        for index, frame in enumerate(media.iter_frames(loop_path, info, cancel=cancel)):
-            if written >= n_out:
-                break
+    painter = I420Painter(renderer, info.width, info.height) if yuv420 else None
+    with _FrameWriter(proc.stdin) as writer:
+        for written, (index, frame) in enumerate(loop_frames(loop_path, info, n_out, yuv420=yuv420, cancel=cancel)):
             if cancel is not None and cancel.cancelled:
                 raise CancelledError("rendering the talking clip was cancelled")
             # A frame stays on screen for 1/fps: show the pose of the middle of that interval, not its
@@ -130,12 +134,65 @@ def _write_frames(proc, loop_path, info, utterance, renderer, track, n_out, on_p
             landmark_index = index % track.frame_count
             if not present[landmark_index]:
                 faceless += 1
-            frame = renderer.render(frame, landmark_index, utterance.mouth_params_at(t))
-            proc.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))  # no extra copy of the frame
-            written += 1
-            produced += 1
-            if on_progress and written % 10 == 0:
-                on_progress(min(0.99, written / n_out))
-        if produced == 0:
-            raise InputError(f"no frames could be decoded from the loop: {loop_path}")
-    return written, faceless
+            params = utterance.mouth_params_at(t)
+            if painter is not None:
+                frame = painter.paint(frame, landmark_index, params)
+            else:
+                frame = renderer.render(frame, landmark_index, params)
+            writer.put(frame)
+            if on_progress and (written + 1) % 10 == 0:
+                on_progress(min(0.99, (written + 1) / n_out))
+    return n_out, faceless
+
+
+class _FrameWriter:
+    """Writes frames to the encoder's stdin from a thread, a few frames behind the drawing, so drawing a
+    frame and piping the previous one overlap. An error while writing is raised on the next put or at
+    the end; leaving the block early (an exception) stops the thread without writing the rest."""
+
+    def __init__(self, stream, depth: int = 3) -> None:
+        self._stream = stream
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="talk-frame-writer", daemon=True)
+
+    def __enter__(self) -> "_FrameWriter":
+        self._thread.start()
+        return self
+
+    def put(self, frame: np.ndarray) -> None:
+        self._raise()
+        self._queue.put(frame)
+
+    def _run(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is not None or self._stop:
+                continue  # keep taking frames so put() never blocks after a failure
+            try:
+                self._stream.write(memoryview(np.ascontiguousarray(frame)).cast("B"))  # no extra copy
+            except BaseException as exc:  # noqa: BLE001 - handed to the drawing thread
+                self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            # Failing: drop what is queued and do not wait; a write stuck on a stalled encoder ends when the
+            # caller kills it (the thread is a daemon).
+            self._stop = True
+            while True:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._queue.put(None)
+            return
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()

@@ -136,8 +136,25 @@ class PatchMouthRenderer:
             self._regions[key] = _Region.of(self.points[key[0]], shape)
         return self._regions[key]
 
+    def region_box(self, frame_index: int, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+        """(x0, y0, w, h) of the pixels a patch frame may change or read: the jaw's region and the patch's."""
+        boxes = [b for b in (self.mesh.region_box(frame_index, shape), self.geometry(frame_index, shape))
+                 if b is not None]
+        boxes = [b if isinstance(b, tuple) else (b.x0, b.y0, b.w, b.h) for b in boxes]
+        if not boxes:
+            return None
+        x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+        return x0, y0, x1 - x0, y1 - y0
+
+    @property
+    def last_reach(self) -> tuple[float, float, float, float] | None:
+        """The source coordinates the last frame's jaw warp sampled (MouthRenderer.last_reach)."""
+        return self.mesh.last_reach
+
     def render(self, frame_rgb: np.ndarray, frame_index: int, mouth_params: MouthParams,
                inplace: bool = False) -> np.ndarray:
+        self.mesh.last_reach = None
         if mouth_params is None or mouth_params.is_rest:
             return frame_rgb
         geo = self.geometry(frame_index, frame_rgb.shape[:2])

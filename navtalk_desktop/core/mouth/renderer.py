@@ -55,6 +55,9 @@ class MouthRenderer:
         self.frame_count = int(self.points.shape[0])
         self._cache: OrderedDict[int, _Frame | None] = OrderedDict()
         self._shape: tuple[int, int] | None = None
+        # (x_min, y_min, x_max, y_max): the source coordinates the last drawn frame sampled (None: it read no
+        # pixels). Why: talk_render converts only a crop of each frame to RGB and checks that it held them all.
+        self.last_reach: tuple[float, float, float, float] | None = None
 
     def source_openings(self) -> np.ndarray:
         """How open the loop's own mouth is in every frame (inner gap / mouth width; NaN: no face)."""
@@ -113,6 +116,7 @@ class MouthRenderer:
     def render(self, frame_rgb: np.ndarray, frame_index: int, mouth_params: MouthParams,
                inplace: bool = False) -> np.ndarray:
         """The frame with the mouth in `mouth_params`. Returns `frame_rgb` itself when nothing changes."""
+        self.last_reach = None
         if mouth_params is None or mouth_params.is_rest:
             return frame_rgb
         entry = self.frame_model(frame_index, frame_rgb.shape[:2])
@@ -189,6 +193,7 @@ class MouthRenderer:
             if float(cavity.max()) < 0.02:
                 cavity = None
         self.last_maps = (map_x, map_y, box)  # for tests: the backward map the frame was drawn with
+        self.last_reach = (float(map_x.min()), float(map_y.min()), float(map_x.max()), float(map_y.max()))
         warped = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if cavity is not None:
             bx0, by0, bx1, by1 = box
