@@ -246,7 +246,7 @@ def content_hash(path: Path | str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _widen_pipe(stream) -> None:
+def widen_pipe(stream) -> None:
     """A 1 MB pipe instead of 64 KB: ffmpeg runs further ahead and the reader wakes 16x less often."""
     try:
         import fcntl
@@ -295,7 +295,7 @@ def iter_frames(
         args += ["-vf", ",".join(filters)]
     args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
     proc = ffmpeg.popen(["-loglevel", "error", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    _widen_pipe(proc.stdout)
+    widen_pipe(proc.stdout)
     frame_bytes = int(width * height * channels)
     frames: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
