@@ -178,3 +178,21 @@ def test_a_quiet_loop_gets_no_talking_warning(talk, capsys):
     out, _ = talk
     track = load_or_compute_landmarks(out.parent / "loop.mp4")
     assert source_mouth(track.points, track.fps).warning(track.fps) is None
+
+
+def test_an_odd_sized_loop_is_rendered_through_rgb(workdir, loop_video):
+    """No 4:2:0 chroma for an odd size: the frames travel as RGB and are encoded 4:4:4, mouth drawn."""
+    from navtalk_desktop.core.media import read_frames
+
+    odd = workdir / "odd.mp4"
+    subprocess.run([ffmpeg.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(loop_video),
+                    "-vf", "format=yuv444p,pad=321:320:0:0", "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv444p", str(odd)],
+                   check=True)
+    out = workdir / "odd_talk.mp4"
+    result = render_talk_video(odd, prepare_utterance("Papa made a map.", "espeak"), out)
+    info = probe(out)
+    assert (info.width, info.height) == (321, 320) and result.frame_count == info.frame_count
+    talk, loop = read_frames(out), read_frames(odd)
+    n = len(loop)
+    change = [float(np.abs(talk[i].astype(int) - loop[i % n]).max()) for i in range(len(talk))]
+    assert max(change) > 60  # the mouth was drawn on some frames
