@@ -11,7 +11,7 @@ Then where the time goes, measured in this process on the same loop and utteranc
 passes, drawing the mouth on every output frame, and encoding (the same frames fed to the same ffmpeg
 encode without a mouth: the baseline the talking render is compared with).
 
-Run: .venv/bin/python bench/bench_speak.py
+Run: .venv/bin/python bench/bench_speak.py [--only NAME] (NAME: part of a loop's name, e.g. 1080p)
 """
 
 from __future__ import annotations
@@ -104,7 +104,10 @@ def main() -> int:
                           AnimationSpec(width=1920, height=1080, fps=25, duration=2.0))
         for name in ("liveportrait_d12.mp4", "liveportrait_d18.mp4"):
             loops[name] = measure.quiet_loop(ROOT / "tests" / "fixtures" / name, work / f"quiet_{name}")
+        only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
         for index, (name, loop) in enumerate(loops.items()):
+            if only not in name:
+                continue
             for run in ("cold", "warm"):
                 walls, cpus = [], []
                 for k in range(RUNS):
