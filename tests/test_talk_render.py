@@ -196,3 +196,27 @@ def test_an_odd_sized_loop_is_rendered_through_rgb(workdir, loop_video):
     n = len(loop)
     change = [float(np.abs(talk[i].astype(int) - loop[i % n]).max()) for i in range(len(talk))]
     assert max(change) > 60  # the mouth was drawn on some frames
+
+
+def test_an_encoder_failure_is_reported_and_leaves_nothing(workdir, loop_video, monkeypatch):
+    """The encoder dies while frames are still coming (here: a preset x264 does not know): the writer
+    thread's broken pipe surfaces as a clear FFmpegError, no output is left and no writer thread lives on."""
+    import threading
+
+    from navtalk_desktop.core import talk_render
+    from navtalk_desktop.core.errors import FFmpegError
+
+    from navtalk_desktop.core.talk_frames import I420Painter
+
+    monkeypatch.setattr(talk_render, "X264_SPEED", ("-preset", "no-such-preset"))
+    painted = []
+    paint = I420Painter.paint
+    monkeypatch.setattr(I420Painter, "paint", lambda self, *a: painted.append(1) or paint(self, *a))
+    out = workdir / "broken.mp4"
+    utterance = prepare_utterance("Papa made a big map of the moon, and a map of the sea.", "espeak")
+    with pytest.raises(FFmpegError, match="encoding the talking clip failed"):
+        render_talk_video(loop_video, utterance, out)
+    assert len(painted) < 0.5 * (utterance.duration + TAIL_S) * 25  # stopped soon, not drawn to the end
+    assert not out.exists() and not list(workdir.glob(".broken*"))
+    threading.Event().wait(0.5)
+    assert not [t for t in threading.enumerate() if t.name == "talk-frame-writer"]
