@@ -12,6 +12,11 @@ import numpy as np
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QPolygonF
 
+try:  # imported once: an import statement per polygon cost more than filling it
+    import shiboken6
+except ImportError:  # pragma: no cover - PySide6 always ships it
+    shiboken6 = None
+
 
 def visible_runs(values: np.ndarray, start: float, end: float, px_width: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """(frames, values) of each finite run in the view [start, end); where a run has more than two frames
@@ -44,11 +49,20 @@ def polygon(xs: np.ndarray, ys: np.ndarray) -> QPolygonF:
     poly = QPolygonF()
     poly.resize(len(xs))
     try:
-        import shiboken6
-
+        if shiboken6 is None:
+            raise ImportError
         buffer = shiboken6.VoidPtr(poly.data(), 16 * len(xs), True)
         view = np.frombuffer(buffer, dtype=np.float64).reshape(-1, 2)
         view[:, 0], view[:, 1] = xs, ys
     except (ImportError, TypeError, ValueError):  # a binding without writable buffers: the slow way
         poly = QPolygonF([QPointF(float(x), float(y)) for x, y in zip(xs, ys)])
     return poly
+
+
+def pieces(xs: np.ndarray, ys: np.ndarray, segments: int) -> list[QPolygonF]:
+    """The polyline through (xs, ys) as consecutive polylines of at most `segments` segments, each sharing
+    its first point with the previous one's last (the line stays joined)."""
+    n = len(xs)
+    if n <= segments + 1:
+        return [polygon(xs, ys)]
+    return [polygon(xs[i:i + segments + 1], ys[i:i + segments + 1]) for i in range(0, n - 1, segments)]

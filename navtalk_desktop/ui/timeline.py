@@ -26,6 +26,8 @@ SIDE = 8
 GRAB_PX = 6  # how close the pointer must be to grab a marker
 SNAP_PX = 8  # how close a drag must come to a blink apex to snap to it
 MIN_VISIBLE_FRAMES = 10
+CURVE_PIECE = 16  # segments per stroked polyline piece (see _draw_curves)
+DENSE_FRAMES_PER_PX = 2.0  # more frames than this per pixel: min/max columns, drawn aliased in 1 px passes
 
 HIT_ORDER = ("loop_point", "start", "end")
 PORTRAIT_MESSAGE = "A portrait: generate a clip from it (Generate panel), or open a video to loop"
@@ -346,6 +348,8 @@ class TimelineWidget(QWidget):
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
         p.setFont(font)
         start, end = self._view
+        left, top, height = rect.left(), rect.top(), rect.height()
+        scale = rect.width() / (end - start)  # frame_to_x without a plot_rect() per call
         shades: dict[int, list[QRectF]] = {}
         apexes: list[QLineF] = []
         labels: list[tuple[float, str]] = []
@@ -353,11 +357,14 @@ class TimelineWidget(QWidget):
             if event.end + 0.5 < start or event.start - 0.5 > end:
                 continue  # out of view
             alpha = int(30 + 90 * max(0.0, min(1.0, event.confidence)))
-            shades.setdefault(alpha, []).append(self.span_rect(event.start, event.end, rect))
-            x = self.frame_to_x(event.apex)
+            x0 = left + (event.start - start) * scale
+            shades.setdefault(alpha, []).append(QRectF(x0, top, (event.end + 1 - event.start) * scale, height))
+            x = left + (event.apex + 0.5 - start) * scale
             apexes.append(QLineF(x, rect.top(), x, rect.bottom()))
             kind = {"blink": "", "long_closure": "closure "}.get(event.kind, event.kind.replace("_", " ") + " ")
             labels.append((x, f"{kind}{event.confidence:.2f}"))
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # axis-aligned bands: smoothing shows nothing
         p.setPen(Qt.PenStyle.NoPen)
         for alpha, spans in shades.items():
             color = QColor(COLORS["blink"])
@@ -367,36 +374,58 @@ class TimelineWidget(QWidget):
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(QPen(COLORS["blink"], 1, Qt.PenStyle.DashLine))
         p.drawLines(apexes)
+        p.restore()
         p.setPen(COLORS["blink"])
-        for x, label in labels:
+        metrics = p.fontMetrics()
+        free_from = -math.inf  # a label that would overlap the previous one is left out (unreadable anyway)
+        for x, label in sorted(labels):
+            if x + 3 < free_from:
+                continue
             p.drawText(QPointF(x + 3, rect.top() + 12), label)
+            free_from = x + 3 + metrics.horizontalAdvance(label) + 2
         p.setFont(self.font())
 
-    def _curve_polygons(self, values: np.ndarray, rect: QRectF) -> list[QPolygonF]:
-        """Visible finite runs of a curve as polygons in widget pixels (decimated where frames are dense)."""
+    def _curve_points(self, values: np.ndarray, rect: QRectF) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Visible finite runs of a curve as (xs, ys) in widget pixels (decimated where frames are dense)."""
         start, end = self._view
         polys = []
         for f, v in curve_geometry.visible_runs(values, start, end, rect.width()):
             xs = rect.left() + (f + 0.5 - start) / (end - start) * rect.width()
             ys = rect.bottom() - np.minimum(v, self._y_max) / self._y_max * rect.height()  # value_to_y
-            polys.append(curve_geometry.polygon(xs, ys))
+            polys.append((xs, ys))
         return polys
 
     def _draw_curves(self, p: QPainter, rect: QRectF) -> None:
+        """The eye curves use 1 px pens (the line rasteriser, ~0.5 ms for 3 000 points) and only the mean is
+        stroked 2 px wide, in CURVE_PIECE-segment pieces: Qt strokes a wide pen by building one outline path
+        per polyline and filling it, which grows much faster than the point count (one 3 000-point polyline
+        ~100 ms, the same in pieces ~2.5 ms; bench/bench_timeline_paint.py). Beyond DENSE_FRAMES_PER_PX the
+        curve is min/max columns: aliased, and the mean is three 1 px passes a pixel apart (2 px across
+        and tall), which at that density looks the same as a stroke."""
         # The polygons only change with the view: playback repaints the playhead 30 times a second.
         key = (self._view, rect.getRect(), self._y_max, self._curves_version)
+        dense = self._view[1] - self._view[0] > DENSE_FRAMES_PER_PX * rect.width()
         if self._curve_cache is None or self._curve_cache[0] != key:
-            self._curve_cache = (key, {name: self._curve_polygons(values, rect)
-                                       for name, values in self._curves.items()})
+            polygons = {}
+            for name, values in self._curves.items():
+                wide = name == "mean" and not dense  # stroked 2 px wide: in pieces
+                polygons[name] = [poly for xs, ys in self._curve_points(values, rect)
+                                  for poly in (curve_geometry.pieces(xs, ys, CURVE_PIECE) if wide
+                                               else [curve_geometry.polygon(xs, ys)])]
+            self._curve_cache = (key, polygons)
         polygons = self._curve_cache[1]
-        # More than two frames per pixel: the decimated min/max columns look the same aliased, and
-        # antialiased stroking of those vertical zig-zags is most of a 10-minute clip's paint time.
-        dense = self._view[1] - self._view[0] > 2 * rect.width()
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, not dense)
-        for name, width in (("right", 1.2), ("left", 1.2), ("mean", 2.0)):
-            p.setPen(QPen(COLORS[name], width))
+        for name in ("right", "left"):
+            p.setPen(QPen(COLORS[name], 1.0))
             for poly in polygons.get(name, []):
+                p.drawPolyline(poly)
+        # dense: 1 px passes at (0, 0), (1, 0) and (0, 1) make a line 2 px wide across and 2 px tall
+        passes = ((0.0, 0.0), (1.0, 0.0), (-1.0, 1.0)) if dense else ((0.0, 0.0),)
+        p.setPen(QPen(COLORS["mean"], 1.0 if dense else 2.0))
+        for dx, dy in passes:
+            p.translate(dx, dy)
+            for poly in polygons.get("mean", []):
                 p.drawPolyline(poly)
         p.restore()
 

@@ -21,7 +21,7 @@ def _column_rows(image, x: int, color) -> list[int]:
 
 
 def test_mean_curve_is_painted_at_its_value_with_a_gap_for_missing_face(qtbot):
-    for n in (150, 18000):  # a 5 s clip and a decimated 10-minute one
+    for n in (150, 1200, 18000):  # a 5 s clip, 1.5 frames a pixel, and a decimated 10-minute one
         values = np.full(n, 0.30)
         values[n // 2:] = 0.15
         values[n // 4 - n // 20:n // 4 + n // 20] = np.nan  # no face: no line there
@@ -59,3 +59,14 @@ def test_blinks_are_shaded_and_only_they_in_a_long_clip(qtbot):
     for e in inside:
         assert image.pixel(int(widget.frame_to_x(e.apex - 2)), y) & 0xFFFFFF != plot  # shaded
         assert image.pixel(int(widget.frame_to_x(e.end + 30)), y) & 0xFFFFFF == plot  # between blinks: not
+
+
+def test_curve_pieces_join_into_the_whole_polyline():
+    from navtalk_desktop.ui.curve_geometry import pieces
+
+    xs, ys = np.arange(50.0), np.arange(50.0) ** 1.5
+    parts = pieces(xs, ys, 16)
+    assert [len(p) for p in parts] == [17, 17, 17, 2]  # 49 segments: 16 + 16 + 16 + 1
+    points = [(pt.x(), pt.y()) for k, part in enumerate(parts) for pt in list(part)[1 if k else 0:]]
+    assert points == list(zip(xs, ys))  # each piece starts where the last ended: no gap, nothing doubled
+    assert len(pieces(xs[:10], ys[:10], 16)) == 1
