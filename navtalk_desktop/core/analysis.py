@@ -157,12 +157,15 @@ def analyze_video(
     use_cache: bool = True,
     info: media.VideoInfo | None = None,
     content_hash: str | None = None,
+    keep_small_frames: bool = False,
 ) -> AnalysisResult:
     """Analyse a video's blinks; landmarks are cached, so a second call on the same file is near-instant.
 
     `info` and `content_hash`, when the caller has them, spare a second probe and hash of the file; the
     result carries both on (`result.info`, `result.content_hash`) to planning, export and the sidecar.
+    `keep_small_frames`: the result keeps the gray frames planning measures on (`result.track.small_frames`,
+    seam.METRIC_WIDTH wide) from its own decode or the cache, when there are any; see window_search.small_frames.
     """
     track = load_or_compute_landmarks(path, info, on_progress=on_progress, cancel=cancel, use_cache=use_cache,
-                                      content_hash=content_hash)
+                                      content_hash=content_hash, keep_small_frames=keep_small_frames)
     return analyze_track(track.info, track)

@@ -13,7 +13,8 @@ from .analysis import AnalysisResult
 from .blink_rules import plan_conflicts
 from .errors import PlanError
 from .loop_plan import BLENDED, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, check_times, make_plan, validate
-from .seam import GHOST_VISIBLE, SeamContext, SeamReport, predict_plan_metrics, source_frames_small
+from .kept_frames import small_frames
+from .seam import GHOST_VISIBLE, SeamContext, SeamReport, predict_plan_metrics
 from .window_search import best_distinct, diagonal_filter, pair_distances, score_windows
 
 AUTO_STRATEGIES = ("pingpong", "crossfade", "morph")
@@ -151,7 +152,7 @@ def choose_plan(
                         f"(frames 0-{analysis.frame_count - 1})")
     if loop_point is None and not analysis.clean_events():
         raise PlanError("no clean blink to build a loop around; give a loop point with --at SECONDS or --frame N")
-    frames = source_frames_small(source, analysis.info)
+    frames = small_frames(analysis, source)  # the analysis' own when it kept them
     if before is not None:
         point = loop_point if loop_point is not None else analysis.best_blink().apex
         plans = [(p, 0.0) for p in _explicit_plans(analysis, point, duration, crossfade, before, after, strategies)

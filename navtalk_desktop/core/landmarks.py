@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,6 +31,11 @@ N_LANDMARKS = 478
 # Frames larger than this (long side) are decoded downscaled for landmarking: the mesh model works on a
 # 192-256 px face crop anyway, and piping full 1080p RGB costs more than the mesh itself.
 ANALYSIS_MAX_SIDE = 960
+# The landmark pass also keeps every frame gray at the seam metric's width (seam.METRIC_WIDTH; a test checks
+# they agree) for planning, from the same decode; the cache stores them for clips up to this many frames
+# (27 MB at 600), so an export after `analyze` does not decode the source for planning either.
+SMALL_FRAME_WIDTH = 160
+CACHED_SMALL_FRAMES_MAX = 600
 
 
 @dataclass
@@ -43,6 +48,9 @@ class LandmarkTrack:
     height: int
     content_hash: str = ""
     info: media.VideoInfo | None = None  # the probe of the file (from the cache when the landmarks are)
+    # With keep_small_frames: every frame gray at seam.METRIC_WIDTH, decoded in the landmark pass, so that
+    # planning does not decode the source again (never cached: a cached analysis has none).
+    small_frames: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def face_present(self) -> np.ndarray:
@@ -139,8 +147,14 @@ def compute_landmarks(
     info: media.VideoInfo | None = None,
     on_progress: Callable[[float], None] | None = None,
     cancel: CancelToken | None = None,
+    small_width: int | None = None,
 ) -> LandmarkTrack:
+    """Landmarks of every frame; with `small_width`, also the frames gray at that width, at most the
+    frame's even width, as seam.source_frames_small makes them (`small_frames`), from the same decode
+    (media.iter_frames' thumbnails) where the platform allows it."""
     info = info or media.probe(path)
+    if small_width:
+        small_width = min(small_width, info.width - info.width % 2)
     long_side = max(info.width, info.height)
     scale_width = None
     if long_side > ANALYSIS_MAX_SIDE:
@@ -152,8 +166,9 @@ def compute_landmarks(
     try:
         # One decoder thread, so decoding and the mesh each keep a core busy instead of three threads
         # contending for two; fast_bilinear, since the mesh crops and resamples the face itself.
+        thumbs: list | None = [] if small_width else None
         frames = media.iter_frames(path, info, scale_width=scale_width, scale_flags="fast_bilinear",
-                                   decode_threads=1, cancel=cancel)
+                                   decode_threads=1, cancel=cancel, thumbs=thumbs, thumb_width=small_width)
         for i, frame in enumerate(frames):
             if i >= info.frame_count:  # more decoded frames than packets: grow rather than drop
                 points = np.concatenate([points, np.full((1, N_LANDMARKS, 2), np.nan, np.float32)])
@@ -169,7 +184,9 @@ def compute_landmarks(
     points = points[:count] if count else points[:0]
     if on_progress:
         on_progress(1.0)
-    return LandmarkTrack(points=points, fps=float(info.fps), width=info.width, height=info.height)
+    small = np.stack(thumbs) if thumbs and len(thumbs) == count else None
+    return LandmarkTrack(points=points, fps=float(info.fps), width=info.width, height=info.height,
+                         small_frames=small)
 
 
 def load_or_compute_landmarks(
@@ -179,11 +196,14 @@ def load_or_compute_landmarks(
     cancel: CancelToken | None = None,
     use_cache: bool = True,
     content_hash: str | None = None,
+    keep_small_frames: bool = False,
 ) -> LandmarkTrack:
     """Landmarks from the cache when this exact file was analysed before, else computed and cached.
 
     Without `info`, a cache hit also supplies the file's probe (stored beside the landmarks), so a cached
-    analysis neither probes nor decodes; `track.info` is the probe either way.
+    analysis neither probes nor decodes; `track.info` is the probe either way. With `keep_small_frames`
+    the track carries the small gray frames (`small_frames`, SMALL_FRAME_WIDTH wide) when this pass decoded
+    them or the cache holds them; else None.
     """
     if info is None:
         media.check_file(path)
@@ -200,6 +220,8 @@ def load_or_compute_landmarks(
                     content_hash=digest,
                 )
                 stored = json.loads(str(data["probe"])) if "probe" in data.files else {}
+                if keep_small_frames and "small_frames" in data.files:
+                    track.small_frames = data["small_frames"]
             if info is None and stored.get("version") == media.PROBE_VERSION:
                 info = media.VideoInfo.from_dict(stored["info"], path)
             track.info = info or media.probe(path)
@@ -211,16 +233,21 @@ def load_or_compute_landmarks(
         except Exception as exc:  # a damaged cache entry is recomputed, never fatal
             log.warning("ignoring unreadable landmark cache %s: %s", cached.name, exc)
     info = info or media.probe(path)
-    track = compute_landmarks(path, info, on_progress=on_progress, cancel=cancel)
+    cache_small = use_cache and info.frame_count <= CACHED_SMALL_FRAMES_MAX
+    track = compute_landmarks(path, info, on_progress=on_progress, cancel=cancel,
+                              small_width=SMALL_FRAME_WIDTH if keep_small_frames or cache_small else None)
     track.content_hash, track.info = digest, info
     if use_cache:
+        small = {"small_frames": track.small_frames} if cache_small and track.small_frames is not None else {}
         try:
             with atomic_output(cached, suffix=".npz") as tmp:
                 with open(tmp, "wb") as fh:
                     np.savez(  # uncompressed: ~0.6 MB for 150 frames, and no CPU spent compressing
                         fh, points=track.points, fps=track.fps, width=track.width, height=track.height,
-                        probe=json.dumps({"version": media.PROBE_VERSION, "info": info.to_dict()}),
+                        probe=json.dumps({"version": media.PROBE_VERSION, "info": info.to_dict()}), **small,
                     )
         except OSError as exc:
             log.warning("could not write the landmark cache: %s", exc)
+    if not keep_small_frames:
+        track.small_frames = None
     return track

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import re
 import subprocess
@@ -256,6 +257,11 @@ def widen_pipe(stream) -> None:
         pass  # not Linux, or a lower limit: the default pipe works, a little slower
 
 
+def scaled_size(info: VideoInfo, scale_width: int) -> tuple[int, int]:
+    """(width, height) of frames scaled to `scale_width`: even height, the aspect ratio kept."""
+    return scale_width, int(round(info.height * scale_width / info.width / 2)) * 2
+
+
 def iter_frames(
     path: Path | str,
     info: VideoInfo | None = None,
@@ -269,11 +275,16 @@ def iter_frames(
     decode_threads: int | None = None,
     prefetch: int = 8,
     cancel: CancelToken | None = None,
+    thumbs: list | None = None,
+    thumb_width: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Decode frames [start_frame, end_frame) as RGB (or gray) uint8 arrays.
 
     `yuv420`: planar I420 instead, one (h * 3 / 2, w) array (the Y plane, then U and V), half the bytes of
     RGB and no colour conversion; even sizes only. A reader thread keeps up to `prefetch` frames ahead, so ffmpeg decodes while the caller works.
+    With `thumbs` (a list) and `thumb_width`, the same decode also appends each frame as gray, area-scaled
+    to `thumb_width` (exactly what `iter_frames(gray=True, scale_width=thumb_width)` yields), through a
+    second pipe; POSIX only (elsewhere `thumbs` stays empty and the caller decodes them itself).
     """
     info = info or probe(path)
     width, height = info.width, info.height
@@ -281,21 +292,45 @@ def iter_frames(
     if start_frame or end_frame is not None:
         end = "" if end_frame is None else f":end_frame={end_frame}"
         filters.append(f"trim=start_frame={start_frame}{end},setpts=PTS-STARTPTS")
+    scale = ""
     if scale_width:
-        height = int(round(height * scale_width / width / 2)) * 2
-        width = scale_width
-        filters.append(f"scale={width}:{height}:flags={scale_flags}")
+        width, height = scaled_size(info, scale_width)
+        scale = f"scale={width}:{height}:flags={scale_flags}"
     if yuv420 and (width % 2 or height % 2):
         raise ValueError(f"I420 frames need an even frame size, not {width}x{height}")
     pix_fmt, channels = ("gray", 1) if gray else ("yuv420p", 1.5) if yuv420 else ("rgb24", 3)
-    args = ["-i", str(path), "-map", "0:v:0"]
+    args = ["-i", str(path)]
     if decode_threads:
         args[0:0] = ["-threads", str(decode_threads)]
-    if filters:
-        args += ["-vf", ",".join(filters)]
-    args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
-    proc = ffmpeg.popen(["-loglevel", "error", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    thumb_pipe = None
+    if thumbs is not None and thumb_width and os.name == "posix":
+        thumb_pipe = os.pipe()
+        tw, th = scaled_size(info, thumb_width)
+        head = ",".join(filters) + "," if filters else ""
+        main = f"{scale},format={pix_fmt}" if scale else f"format={pix_fmt}"
+        args += ["-filter_complex", f"[0:v:0]{head}split[main][thumb];[main]{main}[m];"
+                                    f"[thumb]scale={tw}:{th}:flags=area,format=gray[t]",
+                 "-map", "[m]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-",
+                 "-map", "[t]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray",
+                 f"pipe:{thumb_pipe[1]}"]
+    else:
+        filters += [scale] if scale else []
+        args += ["-map", "0:v:0"] + (["-vf", ",".join(filters)] if filters else [])
+        args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
+    try:
+        proc = ffmpeg.popen(["-loglevel", "error", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            **({"pass_fds": (thumb_pipe[1],)} if thumb_pipe else {}))
+    finally:
+        if thumb_pipe:
+            os.close(thumb_pipe[1])  # the child holds the write end now
     widen_pipe(proc.stdout)
+    thumb_thread = None
+    if thumb_pipe:
+        thumb_stream = os.fdopen(thumb_pipe[0], "rb")
+        widen_pipe(thumb_stream)
+        thumb_thread = threading.Thread(target=_read_thumbs, args=(thumb_stream, tw, th, thumbs),
+                                        name="thumb-reader", daemon=True)
+        thumb_thread.start()
     frame_bytes = int(width * height * channels)
     frames: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
@@ -326,6 +361,7 @@ def iter_frames(
 
     thread = threading.Thread(target=_reader, name="frame-reader", daemon=True)
     thread.start()
+    finished = False
     try:
         while True:
             if cancel is not None:
@@ -334,14 +370,30 @@ def iter_frames(
             if item is None:
                 break
             yield item
+        finished = True
     finally:
         stop.set()
-        if proc.poll() is None:
+        if not finished and proc.poll() is None:
             proc.kill()
         proc.wait()
         thread.join(timeout=2)
+        if thumb_thread is not None:
+            thumb_thread.join(timeout=5)
+            if not finished:
+                thumbs.clear()  # a partial list must not pass for the clip's thumbnails
         if proc.stdout:
             proc.stdout.close()
+
+
+def _read_thumbs(stream, width: int, height: int, out: list) -> None:
+    """Reader of the second (thumbnail) pipe of iter_frames: every gray frame appended to `out`."""
+    size = width * height
+    with stream:
+        while True:
+            buf = stream.read(size)
+            if len(buf) < size:
+                return
+            out.append(np.frombuffer(buf, np.uint8).reshape(height, width))
 
 
 def read_frames(path: Path | str, info: VideoInfo | None = None, **kwargs) -> np.ndarray:

@@ -47,7 +47,8 @@ def analyse(video: Path, request: LoopRequest | None = None, on_progress: Progre
             cancel: CancelToken | None = None, notes: list[str] | None = None, **known):
     """The clip's analysis with the blinks the plan must use: a blink-list file, else the stored corrections.
 
-    `known` passes a probe (`info=`) or `content_hash=` the caller already has.
+    `known` passes a probe (`info=`) or `content_hash=` the caller already has, or keep_small_frames=True
+    (make_loop: planning then measures on the analysis' own decode instead of decoding the source again).
     """
     from . import blink_store
     from .analysis import analyze_video
@@ -100,8 +101,10 @@ def make_loop(video: Path, out: Path, request: LoopRequest | None = None,
     choice (and the notes so far) before the encode starts."""
     request = request or LoopRequest()
     notes: list[str] = []
-    analysis = analyse(video, request, progress("analysing"), cancel, notes)
+    analysis = analyse(video, request, progress("analysing"), cancel, notes, keep_small_frames=True)
     choice = choose(analysis, video, request)
+    if analysis.track is not None:
+        analysis.track.small_frames = None  # planning's alone (a 10-minute clip's are ~800 MB)
     if on_plan is not None:
         on_plan(choice, notes)
     result = export(video, choice.plan, out, analysis, request, progress("exporting"), cancel)

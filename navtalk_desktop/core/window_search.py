@@ -193,3 +193,17 @@ def best_distinct(scores: list[WindowScore], per_strategy: int, min_gap: int) ->
         if len(mine) < per_strategy and all(abs(s.first - o.first) >= min_gap for o in mine):
             mine.append(s)
     return [s for group in picked.values() for s in group]
+
+
+def small_frames(analysis: AnalysisResult, source) -> np.ndarray:
+    """Every source frame gray at seam.METRIC_WIDTH: the ones the analysis kept from its own decode
+    (analyze_video(keep_small_frames=True)) when they are all there, else decoded now."""
+    from . import media
+    from .seam import METRIC_WIDTH, source_frames_small
+
+    info = analysis.info
+    kept = analysis.track.small_frames if analysis.track is not None else None
+    width, height = media.scaled_size(info, min(METRIC_WIDTH, info.width - info.width % 2))
+    if kept is not None and kept.shape == (info.frame_count, height, width):
+        return kept
+    return source_frames_small(source, info)
