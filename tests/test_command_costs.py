@@ -103,3 +103,43 @@ def test_export_probes_and_hashes_its_source_once(counted, source, tmp_path, str
     sidecar = json.loads(Path(str(out) + ".json").read_text())
     assert sidecar["source"]["sha256"] == media.content_hash(source)  # the carried hash is the file's
     assert sidecar["source"]["frame_count"] == 216
+
+
+def test_export_decodes_its_source_once_planning_measures_on_the_analysis_frames(source, tmp_path, monkeypatch):
+    """Planning measures on the gray frames the landmark pass decoded (cold) or the cache kept (after
+    `analyze`): no gray decode of the source of its own in either."""
+    from navtalk_desktop.core import landmarks
+    from navtalk_desktop.core.seam import METRIC_WIDTH
+
+    assert landmarks.SMALL_FRAME_WIDTH == METRIC_WIDTH  # the frames kept are the ones planning decodes
+    decodes = Counter()
+    real_iter = media.iter_frames
+
+    def iter_frames(path, *a, **k):
+        decodes[(Path(path).resolve(), "gray" if k.get("gray") else "rgb")] += 1
+        return real_iter(path, *a, **k)
+
+    monkeypatch.setattr(media, "iter_frames", iter_frames)
+    monkeypatch.setenv("NAVTALK_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "loop.mp4"
+    for run in ("cold", "after analyze"):
+        if run == "after analyze":
+            assert cli_main(["analyze", str(source), "--json"]) == 0  # the cache is filled by analyze
+        decodes.clear()
+        assert cli_main(["export", str(source), "--out", str(out), "--strategy", "pingpong", "--at", "1.3",
+                         "--duration", "3"]) == 0
+        assert decodes[(source, "gray")] == 0, (run, decodes)
+        assert decodes[(source, "rgb")] == (1 if run == "cold" else 0), (run, decodes)
+
+
+def test_the_landmark_pass_keeps_exactly_the_frames_planning_would_decode(source, tmp_path, monkeypatch):
+    from navtalk_desktop.core.analysis import analyze_video
+    from navtalk_desktop.core.seam import source_frames_small
+
+    monkeypatch.setenv("NAVTALK_CACHE_DIR", str(tmp_path / "cache"))
+    decoded = source_frames_small(source, media.probe(source))
+    for run in ("cold", "cached"):
+        kept = analyze_video(source, keep_small_frames=True).track.small_frames
+        assert kept is not None and kept.dtype == decoded.dtype, run
+        assert kept.shape == decoded.shape and (kept == decoded).all(), run  # bit for bit
+    assert analyze_video(source).track.small_frames is None  # only kept when asked for
