@@ -48,7 +48,8 @@ def analyse(video: Path, request: LoopRequest | None = None, on_progress: Progre
     """The clip's analysis with the blinks the plan must use: a blink-list file, else the stored corrections.
 
     `known` passes a probe (`info=`) or `content_hash=` the caller already has, or keep_small_frames=True
-    (make_loop: planning then measures on the analysis' own decode instead of decoding the source again).
+    (make_loop: planning and the export's seam prediction then measure on the analysis' own decode instead of
+    decoding the source again).
     """
     from . import blink_store
     from .analysis import analyze_video
@@ -86,11 +87,13 @@ def export(video: Path, plan, out: Path, analysis, request: LoopRequest | None =
     """The loop file and its sidecar, reusing the analysis' probe and content hash."""
     from .export import export_loop
     from .seam import SeamContext
+    from .window_search import kept_small_frames
 
     request = request or LoopRequest()
     return export_loop(video, plan, out, fmt=request.fmt, quality=request.quality, on_progress=on_progress,
                        cancel=cancel, info=analysis.info, source_hash=analysis.content_hash,
-                       extra=request.extra or None, context=SeamContext.from_analysis(analysis))
+                       extra=request.extra or None, context=SeamContext.from_analysis(analysis),
+                       source_frames=kept_small_frames(analysis))
 
 
 def make_loop(video: Path, out: Path, request: LoopRequest | None = None,
@@ -103,9 +106,9 @@ def make_loop(video: Path, out: Path, request: LoopRequest | None = None,
     notes: list[str] = []
     analysis = analyse(video, request, progress("analysing"), cancel, notes, keep_small_frames=True)
     choice = choose(analysis, video, request)
-    if analysis.track is not None:
-        analysis.track.small_frames = None  # planning's alone (a 10-minute clip's are ~800 MB)
     if on_plan is not None:
         on_plan(choice, notes)
     result = export(video, choice.plan, out, analysis, request, progress("exporting"), cancel)
+    if analysis.track is not None:
+        analysis.track.small_frames = None  # for planning and the seam prediction alone (10 minutes: ~800 MB)
     return LoopOutcome(analysis, choice, result, notes)
