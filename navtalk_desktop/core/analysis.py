@@ -164,7 +164,7 @@ def analyze_video(
     `info` and `content_hash`, when the caller has them, spare a second probe and hash of the file; the
     result carries both on (`result.info`, `result.content_hash`) to planning, export and the sidecar.
     `keep_small_frames`: the result keeps the gray frames planning measures on (`result.track.small_frames`,
-    seam.METRIC_WIDTH wide) from its own decode or the cache, when there are any; see window_search.small_frames.
+    seam.METRIC_WIDTH wide) from its own decode or the cache, when there are any; see kept_frames.small_frames.
     """
     track = load_or_compute_landmarks(path, info, on_progress=on_progress, cancel=cancel, use_cache=use_cache,
                                       content_hash=content_hash, keep_small_frames=keep_small_frames)

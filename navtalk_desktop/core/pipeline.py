@@ -87,7 +87,7 @@ def export(video: Path, plan, out: Path, analysis, request: LoopRequest | None =
     """The loop file and its sidecar, reusing the analysis' probe and content hash."""
     from .export import export_loop
     from .seam import SeamContext
-    from .window_search import kept_small_frames
+    from .kept_frames import kept_small_frames
 
     request = request or LoopRequest()
     return export_loop(video, plan, out, fmt=request.fmt, quality=request.quality, on_progress=on_progress,

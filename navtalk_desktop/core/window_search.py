@@ -194,22 +194,3 @@ def best_distinct(scores: list[WindowScore], per_strategy: int, min_gap: int) ->
             mine.append(s)
     return [s for group in picked.values() for s in group]
 
-
-def kept_small_frames(analysis: AnalysisResult) -> np.ndarray | None:
-    """Every source frame gray at seam.METRIC_WIDTH as the analysis kept them from its own decode
-    (analyze_video(keep_small_frames=True)), or None when it kept none (or not all of them)."""
-    from . import media
-    from .seam import METRIC_WIDTH
-
-    info = analysis.info
-    kept = analysis.track.small_frames if analysis.track is not None else None
-    width, height = media.scaled_size(info, min(METRIC_WIDTH, info.width - info.width % 2))
-    return kept if kept is not None and kept.shape == (info.frame_count, height, width) else None
-
-
-def small_frames(analysis: AnalysisResult, source) -> np.ndarray:
-    """Every source frame gray at seam.METRIC_WIDTH: the analysis' own (kept_small_frames), else decoded now."""
-    from .seam import source_frames_small
-
-    kept = kept_small_frames(analysis)
-    return kept if kept is not None else source_frames_small(source, analysis.info)
