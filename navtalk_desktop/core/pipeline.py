@@ -86,8 +86,8 @@ def export(video: Path, plan, out: Path, analysis, request: LoopRequest | None =
            on_progress: Progress | None = None, cancel: CancelToken | None = None):
     """The loop file and its sidecar, reusing the analysis' probe and content hash."""
     from .export import export_loop
-    from .seam import SeamContext
     from .kept_frames import kept_small_frames
+    from .seam import SeamContext
 
     request = request or LoopRequest()
     return export_loop(video, plan, out, fmt=request.fmt, quality=request.quality, on_progress=on_progress,

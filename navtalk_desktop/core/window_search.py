@@ -193,4 +193,3 @@ def best_distinct(scores: list[WindowScore], per_strategy: int, min_gap: int) ->
         if len(mine) < per_strategy and all(abs(s.first - o.first) >= min_gap for o in mine):
             mine.append(s)
     return [s for group in picked.values() for s in group]
-
