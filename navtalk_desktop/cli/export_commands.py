@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--crossfade", type=non_negative_seconds, default=DEFAULT_CROSSFADE_S, help="crossfade length in seconds")
     p.add_argument("--format", choices=defaults.FORMAT_NAMES, help="default: from the --out suffix")
     p.add_argument("--quality", choices=defaults.QUALITY_NAMES, default=defaults.EXPORT_QUALITY)
+    p.add_argument("--keyframes", choices=("auto", "all"), default="auto",
+                   help="auto: one keyframe per loop, encoded so the wrap shows no pulse; all: every frame a "
+                        "keyframe (all-intra; larger files) for players that need it (mp4, webm)")
     p.add_argument("--blinks", type=Path, metavar="FILE.json",
                    help="use this corrected blink list (the JSON `analyze --json` prints) instead of the "
                         "detected blinks and the studio's stored corrections")
@@ -44,7 +47,7 @@ def run_export(args) -> int:
     ensure_not_source(sidecar_path_for(args.out), args.video, blinks, what="sidecar")
     request = LoopRequest(strategy=args.strategy, duration=args.duration, loop_point=args.frame, loop_at_s=args.at,
                           before=args.before, after=args.after, crossfade=args.crossfade, fmt=args.format,
-                          quality=args.quality, blinks_file=blinks)
+                          quality=args.quality, keyframes=args.keyframes, blinks_file=blinks)
 
     def planned(choice, notes) -> None:
         for note in notes:

@@ -101,18 +101,62 @@ def filter_graph(plan: LoopPlan, fmt: str) -> str:
     return core + post + f",format={pix}[v]"
 
 
-def encoder_args(fmt: str, quality: str) -> list[str]:
+KEYFRAMES = ("auto", "all")  # "all": every frame a keyframe (all-intra), for players that need it
+# Keyframe pulse (docs/seamless-loops.md, "Encoder settings against the keyframe pulse"): frame 0 is coded
+# afresh as an I-frame while the last frame ends a chain of predictions, so on a still, grainy face the
+# wrap step is 2x a normal step. x264 zones give frame 0 and the last frames a lower QP (offsets from the
+# CRF below), so both ends sit close to the source; trellis lowers the error per bit; one keyframe per loop.
+_X264_HEAD_DQP = -7  # frame 0
+_X264_TAIL_DQP = (-5, -8, -11)  # the last three frames, a ramp so the step into the last frame stays small
+_VP9_KEYINT_MAX = 9999
+
+
+def x264_params(frames: int | None, crf: int, keyframes: str = "auto") -> str:
+    """The -x264-params of a loop of `frames` frames (bench/bench_loop_encode.py measured these)."""
+    if keyframes == "all":
+        return "keyint=1"
+    params = ["ipratio=1", "trellis=1", "scenecut=0"]
+    if frames is None:
+        return ":".join(params)
+    params.insert(0, f"keyint={frames}")
+    tail = _X264_TAIL_DQP[max(0, len(_X264_TAIL_DQP) - (frames - 1)):]  # never over frame 0
+    zones = [(0, crf + _X264_HEAD_DQP)]
+    zones += [(frames - len(tail) + j, crf + dq) for j, dq in enumerate(tail)]
+    params.append("zones=" + "/".join(f"{f},{f},q={max(q, 1)}" for f, q in zones))
+    return ":".join(params)
+
+
+def encoder_args(fmt: str, quality: str, frames: int | None = None, keyframes: str = "auto") -> list[str]:
+    """Encoder arguments for a loop of `frames` output frames (None: unknown, no per-frame zones)."""
     if quality not in QUALITIES:
         raise OutputError(f"unknown quality {quality!r}; choose one of {', '.join(QUALITIES)}")
+    if keyframes not in KEYFRAMES:
+        raise OutputError(f"unknown keyframes {keyframes!r}; choose one of {', '.join(KEYFRAMES)}")
     if fmt == "mp4":
-        return ["-c:v", "libx264", "-preset", _PRESET_X264[quality], "-crf", str(_CRF_X264[quality]), "-movflags", "+faststart",
-                "-f", "mp4"]
+        crf = _CRF_X264[quality]
+        return ["-c:v", "libx264", "-preset", _PRESET_X264[quality], "-crf", str(crf),
+                "-x264-params", x264_params(frames, crf, keyframes), "-movflags", "+faststart", "-f", "mp4"]
     if fmt == "webm":
+        # one keyframe per loop (libvpx would place one every 128 frames), or every frame one
+        g = 1 if keyframes == "all" else (frames or _VP9_KEYINT_MAX)
         return ["-c:v", "libvpx-vp9", "-b:v", "0", "-crf", str(_CRF_VP9[quality]), "-row-mt", "1",
-                "-deadline", "good", "-cpu-used", "4", "-f", "webm"]
-    if fmt == "mov":
+                "-deadline", "good", "-cpu-used", "4", "-g", str(g), "-f", "webm"]
+    if fmt == "mov":  # ProRes is all-intra already: no pulse (measured)
         return ["-c:v", "prores_ks", "-profile:v", str(_PRORES_PROFILE[quality]), "-f", "mov"]
     return ["-loop", "0", "-f", "gif"]
+
+
+def loop_inputs(source: Path, info: media.VideoInfo, plan: LoopPlan, fmt: str, cancel: CancelToken | None = None):
+    """FFmpeg input arguments, the filter graph ending in [v] and the stdin frames (morph) of the loop."""
+    inputs, frames = ["-i", str(source)], None
+    graph = filter_graph(plan, fmt)
+    if plan.strategy == "morph":
+        inputs = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
+                  "-framerate", f"{plan.fps.numerator}/{plan.fps.denominator}", "-i", "pipe:0"]
+        frames = morph.render_frames(source, info, plan, cancel=cancel)
+    elif info.vfr:  # the plan counts frames of the clip resampled to its constant rate (media.VideoInfo)
+        graph = f"[0:v]{media.constant_rate_filter(info)}[cfr];" + graph.replace("[0:v]", "[cfr]", 1)
+    return inputs, graph, frames
 
 
 def sidecar_path_for(out: Path) -> Path:
@@ -132,6 +176,7 @@ def export_loop(
     source_hash: str | None = None,
     context: SeamContext | None = None,
     source_frames=None,
+    keyframes: str = "auto",
 ) -> ExportResult:
     """Encode the loop to `out` (appearing only when complete), measure its seam, write the sidecar.
 
@@ -148,16 +193,9 @@ def export_loop(
     check_output_path(out)
     ensure_not_source(out, source)
     ensure_not_source(sidecar_path_for(out), source, what="sidecar")
-    inputs, frames = ["-i", str(source)], None
-    graph = filter_graph(plan, fmt)
-    if plan.strategy == "morph":
-        inputs = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
-                  "-framerate", f"{plan.fps.numerator}/{plan.fps.denominator}", "-i", "pipe:0"]
-        frames = morph.render_frames(source, info, plan, cancel=cancel)
-    elif info.vfr:  # the plan counts frames of the clip resampled to its constant rate (media.VideoInfo)
-        graph = f"[0:v]{media.constant_rate_filter(info)}[cfr];" + graph.replace("[0:v]", "[cfr]", 1)
+    inputs, graph, frames = loop_inputs(source, info, plan, fmt, cancel)
     args = ["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an",
-            "-fps_mode", "passthrough", *encoder_args(fmt, quality)]
+            "-fps_mode", "passthrough", *encoder_args(fmt, quality, plan.output_frames, keyframes)]
     offset = 0
     with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool:
         if source_frames is None:  # the prediction's source frames, decoded while the encode runs
@@ -174,6 +212,7 @@ def export_loop(
         "output": str(out.resolve()),
         "format": fmt,
         "quality": quality,
+        "keyframes": keyframes,
         "source": {**info.to_dict(), "path": str(source.resolve()), "sha256": source_hash or media.content_hash(source)},
         "plan": plan.to_dict(),
         "seam": report.to_dict(),

@@ -30,6 +30,7 @@ class LoopRequest:
     crossfade: float = defaults.CROSSFADE_S
     fmt: str | None = None  # None: from the output's suffix
     quality: str = defaults.EXPORT_QUALITY
+    keyframes: str = "auto"  # "all": all-intra (core/export.py KEYFRAMES)
     blinks_file: Path | None = None  # a corrected blink list (`analyze --json` output) to plan around
     fallback: bool = False  # no clean blink: plan around the most closed eyes instead of refusing
     extra: dict = field(default_factory=dict)  # more facts for the sidecar (e.g. the Kling job)
@@ -93,7 +94,7 @@ def export(video: Path, plan, out: Path, analysis, request: LoopRequest | None =
     return export_loop(video, plan, out, fmt=request.fmt, quality=request.quality, on_progress=on_progress,
                        cancel=cancel, info=analysis.info, source_hash=analysis.content_hash,
                        extra=request.extra or None, context=SeamContext.from_analysis(analysis),
-                       source_frames=kept_small_frames(analysis))
+                       source_frames=kept_small_frames(analysis), keyframes=request.keyframes)
 
 
 def make_loop(video: Path, out: Path, request: LoopRequest | None = None,
