@@ -61,7 +61,7 @@ def step_ratios(frames: np.ndarray) -> tuple[float, float]:
 
 def x264(params: str = "", crf: int = 16, preset: str = "veryfast"):
     """A libx264 candidate; `params` may use {n} (output frames), {last} (n - 1) and {tail:K} (n - K)."""
-    def args(n: int) -> list[str]:
+    def args(n: int, pixels: int = 0) -> list[str]:
         p = params
         for k in range(1, 40):
             p = p.replace(f"{{tail:{k}}}", str(max(0, n - k)))
@@ -71,7 +71,7 @@ def x264(params: str = "", crf: int = 16, preset: str = "veryfast"):
 
 
 def vp9(extra: str = "", crf: int = 24):
-    def args(n: int) -> list[str]:
+    def args(n: int, pixels: int = 0) -> list[str]:
         more = extra.format(n=n).split()
         return ["-c:v", "libvpx-vp9", "-b:v", "0", "-crf", str(crf), "-row-mt", "1", "-deadline", "good",
                 "-cpu-used", "4", *more]
@@ -79,15 +79,15 @@ def vp9(extra: str = "", crf: int = 24):
 
 
 def prores(profile: int = 3):
-    return "mov", lambda n: ["-c:v", "prores_ks", "-profile:v", str(profile), "-pix_fmt", "yuv422p10le"]
+    return "mov", lambda n, pixels=0: ["-c:v", "prores_ks", "-profile:v", str(profile), "-pix_fmt", "yuv422p10le"]
 
 
 def project_default(fmt: str, keyframes: str = "auto"):
     """What core/export.py encodes (without the container flags)."""
     from navtalk_desktop.core.export import encoder_args
 
-    def args(n: int) -> list[str]:
-        a = encoder_args(fmt, "high", n, keyframes)
+    def args(n: int, pixels: int) -> list[str]:
+        a = encoder_args(fmt, "high", n, keyframes, pixels)
         cut = a.index("-f")
         a = a[:cut] + a[cut + 2:]
         a = [x for x in a if x != "+faststart" and x != "-movflags"]
@@ -114,6 +114,10 @@ CANDIDATES = {
     "x264 head q9 tail 11,8,5 aq0.6": x264("ipratio=1:aq-strength=0.6:keyint={n}:scenecut=0:" + Z_END),
     "x264 head q9 tail 11,8,5 trellis": x264("ipratio=1:trellis=1:keyint={n}:scenecut=0:" + Z_END),
     "x264 head q9 tail 11,8,5 faster": x264("ipratio=1:keyint={n}:scenecut=0:" + Z_END, preset="faster"),
+    "x264 head q11 tail 13,10,7 trellis": x264("ipratio=1:trellis=1:keyint={n}:scenecut=0:" + Z_END.replace(
+        "q=9/", "q=11/").replace("q=11/{tail:2}", "q=13/{tail:2}").replace("q=8/", "q=10/").replace("q=5", "q=7")),
+    "x264 head b3 tail b2,3,5 trellis": x264("ipratio=1:trellis=1:keyint={n}:scenecut=0:zones=0,0,b=3/{tail:3},{tail:3},"
+                                             "b=2/{tail:2},{tail:2},b=3/{last},{last},b=5"),
     "x264 all-intra": x264("keyint=1"),
     "x264 DEFAULT (export.py)": project_default("mp4"),
     "x264 --keyframes all (export.py)": project_default("mp4", "all"),
@@ -139,6 +143,14 @@ def clips(work: Path, names: list[str]) -> dict[str, Path]:
 
             out[name] = work / "demo_face.mp4"
             render_face_video(sample_portrait(), out[name], AnimationSpec(fps=25, duration=6.0, blink_times=(1.6, 4.2)))
+        elif name in ("face720", "face1080"):  # bench_analysis_export.py's clip (1080): smooth, large, no grain
+            from navtalk_desktop.core.animator import AnimationSpec, render_face_video
+            from navtalk_desktop.core.resources import sample_portrait
+
+            width = int(name[4:])
+            out[name] = work / f"face_{width}p.mp4"
+            render_face_video(sample_portrait(), out[name], AnimationSpec(width=width, height=width * 16 // 9, fps=30,
+                                                                            duration=5.0, blink_times=(1.5, 3.6)))
         else:
             out[name] = ROOT / "tests" / "fixtures" / f"liveportrait_{name}.mp4"
     return out
@@ -199,7 +211,7 @@ def main() -> int:
             plain, t_plain = encode("mp4", PLAIN)
             plain_size = plain.stat().st_size
             for name, (fmt, make) in chosen.items():
-                out, t = encode(fmt, make(n))
+                out, t = encode(fmt, make(n, w * h))
                 full, last = step_ratios(decoded_gray(exe, ["-i", str(out)], (w, h)))
                 small, _ = step_ratios(decoded_gray(exe, ["-i", str(out)], (w, h), 160))
                 size = out.stat().st_size / plain_size

@@ -7,6 +7,7 @@ The real fixtures are used: d18 is the still, grainy clip where the pulse was 2x
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -117,10 +118,31 @@ def test_keyframes_all_makes_every_frame_a_keyframe(tmp_path, annotations):
 
 
 def test_zones_stay_inside_the_loop():
-    for n in range(1, 8):
-        params = dict(p.split("=", 1) for p in x264_params(n, 16).split(":"))
-        assert params["keyint"] == str(n)
-        frames = [int(z.split(",")[0]) for z in params["zones"].split("/")]
-        assert frames == sorted(set(frames)) and frames[0] == 0 and frames[-1] == (n - 1 if n > 1 else 0)
+    for pixels in (480 * 480, 1080 * 1920):
+        for n in range(1, 8):
+            params = dict(p.split("=", 1) for p in x264_params(n, 16, pixels=pixels).split(":"))
+            assert params["keyint"] == str(n)
+            zones = [tuple(int(v.strip("q=")) for v in z.split(",")) for z in params["zones"].split("/")]
+            frames = [z[0] for z in zones]
+            assert frames == sorted(set(frames)) and frames[0] == 0 and frames[-1] == (n - 1 if n > 1 else 0)
+            assert all(1 <= z[2] < 16 for z in zones)  # finer than the CRF, never lossless
+    # large frames get the lighter zones bench/bench_loop_encode.py measured (each low-QP frame costs more)
+    assert "zones=0,0,q=9/" in x264_params(120, 16, pixels=480 * 480)
+    assert "zones=0,0,q=13/" in x264_params(120, 16, pixels=1080 * 1920)
     with pytest.raises(OutputError, match="keyframes"):
         encoder_args("mp4", "high", 100, "some")
+
+
+def test_cli_keyframes_flag(tmp_path):
+    out = tmp_path / "loop.mp4"
+    proc = subprocess.run([sys.executable, "-m", "navtalk_desktop.cli.main", "export", str(FIXTURES / "liveportrait_d12.mp4"),
+                           "--out", str(out), "--at", "2.0", "--strategy", "pingpong", "--duration", "1",
+                           "--keyframes", "all"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    sidecar = json.loads((tmp_path / "loop.mp4.json").read_text())
+    assert sidecar["keyframes"] == "all"
+    keys = gray_frames(out, (512, 512), 64, raw_args=["-skip_frame", "nokey"])
+    assert len(keys) == sidecar["plan"]["output_frames"] == 26
+    bad = subprocess.run([sys.executable, "-m", "navtalk_desktop.cli.main", "export", str(FIXTURES / "liveportrait_d12.mp4"),
+                          "--out", str(tmp_path / "x.mp4"), "--keyframes", "some"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--keyframes" in bad.stderr and not (tmp_path / "x.mp4").exists()

@@ -106,28 +106,30 @@ KEYFRAMES = ("auto", "all")  # "all": every frame a keyframe (all-intra), for pl
 # afresh as an I-frame while the last frame ends a chain of predictions, so on a still, grainy face the
 # wrap step is 2x a normal step. x264 zones give frame 0 and the last frames a lower QP (offsets from the
 # CRF below), so both ends sit close to the source; trellis lowers the error per bit; one keyframe per loop.
-_X264_HEAD_DQP = -7  # frame 0
-_X264_TAIL_DQP = (-5, -8, -11)  # the last three frames, a ramp so the step into the last frame stays small
+# Large frames need less (their pulse is smaller at 160 px and each low-QP frame costs more), measured:
+# (most pixels, frame 0 offset, offsets of the last frames: a ramp so the step into the last frame stays small)
+_X264_ZONES = ((1_000_000, -7, (-5, -8, -11)), (None, -3, (-3, -6)))
 _VP9_KEYINT_MAX = 9999
 
 
-def x264_params(frames: int | None, crf: int, keyframes: str = "auto") -> str:
-    """The -x264-params of a loop of `frames` frames (bench/bench_loop_encode.py measured these)."""
+def x264_params(frames: int | None, crf: int, keyframes: str = "auto", pixels: int | None = None) -> str:
+    """The -x264-params of a loop of `frames` frames of `pixels` each (bench/bench_loop_encode.py measured these)."""
     if keyframes == "all":
         return "keyint=1"
     params = ["ipratio=1", "trellis=1", "scenecut=0"]
     if frames is None:
         return ":".join(params)
     params.insert(0, f"keyint={frames}")
-    tail = _X264_TAIL_DQP[max(0, len(_X264_TAIL_DQP) - (frames - 1)):]  # never over frame 0
-    zones = [(0, crf + _X264_HEAD_DQP)]
-    zones += [(frames - len(tail) + j, crf + dq) for j, dq in enumerate(tail)]
+    head, tail = next((h, t) for most, h, t in _X264_ZONES if most is None or (pixels or 0) <= most)
+    tail = tail[max(0, len(tail) - (frames - 1)):]  # never over frame 0
+    zones = [(0, crf + head)] + [(frames - len(tail) + j, crf + dq) for j, dq in enumerate(tail)]
     params.append("zones=" + "/".join(f"{f},{f},q={max(q, 1)}" for f, q in zones))
     return ":".join(params)
 
 
-def encoder_args(fmt: str, quality: str, frames: int | None = None, keyframes: str = "auto") -> list[str]:
-    """Encoder arguments for a loop of `frames` output frames (None: unknown, no per-frame zones)."""
+def encoder_args(fmt: str, quality: str, frames: int | None = None, keyframes: str = "auto",
+                 pixels: int | None = None) -> list[str]:
+    """Encoder arguments for a loop of `frames` output frames (None: unknown, no per-frame zones) of `pixels`."""
     if quality not in QUALITIES:
         raise OutputError(f"unknown quality {quality!r}; choose one of {', '.join(QUALITIES)}")
     if keyframes not in KEYFRAMES:
@@ -135,7 +137,7 @@ def encoder_args(fmt: str, quality: str, frames: int | None = None, keyframes: s
     if fmt == "mp4":
         crf = _CRF_X264[quality]
         return ["-c:v", "libx264", "-preset", _PRESET_X264[quality], "-crf", str(crf),
-                "-x264-params", x264_params(frames, crf, keyframes), "-movflags", "+faststart", "-f", "mp4"]
+                "-x264-params", x264_params(frames, crf, keyframes, pixels), "-movflags", "+faststart", "-f", "mp4"]
     if fmt == "webm":
         # one keyframe per loop (libvpx would place one every 128 frames), or every frame one
         g = 1 if keyframes == "all" else (frames or _VP9_KEYINT_MAX)
@@ -195,7 +197,8 @@ def export_loop(
     ensure_not_source(sidecar_path_for(out), source, what="sidecar")
     inputs, graph, frames = loop_inputs(source, info, plan, fmt, cancel)
     args = ["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an",
-            "-fps_mode", "passthrough", *encoder_args(fmt, quality, plan.output_frames, keyframes)]
+            "-fps_mode", "passthrough",
+            *encoder_args(fmt, quality, plan.output_frames, keyframes, info.width * info.height)]
     offset = 0
     with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool:
         if source_frames is None:  # the prediction's source frames, decoded while the encode runs
