@@ -37,6 +37,7 @@ class StudioDocument(QObject):
     playhead_changed = Signal(int)  # frame index
     modified_changed = Signal(bool)  # unsaved changes exist
     project_path_changed = Signal(object)  # Path or None
+    portrait_changed = Signal(object)  # Path of the portrait the source came from (or is), or None
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +62,11 @@ class StudioDocument(QObject):
         self.modified_changed.emit(self.is_modified)
 
     # --- source and analysis -------------------------------------------------------------------------
+    def set_portrait(self, path: Path | str | None) -> None:
+        """The portrait the open video was generated from (or the open image itself)."""
+        self.portrait_path = Path(path) if path else None
+        self.portrait_changed.emit(self.portrait_path)
+
     def set_source(self, path: Path | str | None, kind: SourceKind | None, keep_portrait: bool = False) -> None:
         """A new source: everything derived from the old one goes, including the undo history.
 
@@ -68,10 +74,11 @@ class StudioDocument(QObject):
         """
         self.source_path = Path(path) if path else None
         self.source_kind = kind if path else None
+        portrait = self.portrait_path
         if kind == "image":
-            self.portrait_path = self.source_path
+            portrait = self.source_path
         elif not keep_portrait:
-            self.portrait_path = None
+            portrait = None
             self.job_id = ""
         self.video_info = None
         self.analysis = None
@@ -80,6 +87,7 @@ class StudioDocument(QObject):
         self.playhead = 0
         self.undo_stack.clear()
         self.source_changed.emit()
+        self.set_portrait(portrait)
         self.video_info_changed.emit(None)
         self.analysis_changed.emit(None)
         self.plan_changed.emit(None)

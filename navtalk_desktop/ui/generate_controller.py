@@ -59,7 +59,6 @@ class GenerateController(QObject):
         jobs_panel.open_requested.connect(self.open_job)
         jobs_panel.resume_requested.connect(self.resume)
         jobs_panel.refresh_requested.connect(self.refresh_jobs)
-        document.source_changed.connect(self._source_changed)
         self.refresh_keys()
 
     # --- keys, server, store ---------------------------------------------------------------------------------
@@ -128,10 +127,6 @@ class GenerateController(QObject):
     def _demo_changed(self, on: bool) -> None:
         self.settings.demo_mode = on
         self.refresh_keys()
-
-    def _source_changed(self) -> None:
-        portrait = self.doc.portrait_path
-        self.panel.set_portrait(portrait.name if portrait else None)
 
     # --- jobs list ----------------------------------------------------------------------------------------------
     def refresh_jobs(self) -> None:
@@ -280,10 +275,9 @@ class GenerateController(QObject):
     def _open_result(self, video: Path, job) -> None:
         portrait = Path(job.source_image) if job.source_image else None
         if self._open_video(video, True):
-            if portrait is not None:
-                self.doc.portrait_path = portrait
             self.doc.job_id = str(job.id)
-            self._source_changed()
+            if portrait is not None:
+                self.doc.set_portrait(portrait)
 
     def open_job(self, job_id: int) -> None:
         try:

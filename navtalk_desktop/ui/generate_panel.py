@@ -172,6 +172,10 @@ class GeneratePanel(QWidget):
         self.keys_label.setText(text)
         self._update_enabled()
 
+    def observe(self, document) -> None:
+        """Name the document's portrait from now on (the one a Generate would send)."""
+        document.portrait_changed.connect(lambda path: self.set_portrait(path.name if path else None))
+
     def set_portrait(self, name: str | None) -> None:
         changed = name != self._portrait_name
         self._portrait_name = name

@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.source_panel.observe(self.document)
         self.export_panel.observe(self.document)
         self.generate_panel = GeneratePanel()
+        self.generate_panel.observe(self.document)
         self.jobs_panel = JobsPanel()
         self.source_dock = self._dock("Source", self.source_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.generate_dock = self._dock("Generate", self.generate_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -276,7 +277,7 @@ class MainWindow(QMainWindow):
         self.document.generation = project.generation
         self.document.job_id = project.job_id
         if project.portrait:
-            self.document.portrait_path = Path(project.portrait)
+            self.document.set_portrait(project.portrait)
         self.document.mark_saved(path.resolve())
         self.settings.last_project = str(path.resolve())
         self.statusBar().showMessage(f"Opened project {path.name}", 5000)

@@ -13,6 +13,7 @@ from navtalk_desktop.ui import plan_edits
 from navtalk_desktop.ui.document import StudioDocument
 from navtalk_desktop.ui.export_panel import ExportPanel
 from navtalk_desktop.ui.frame_view import FrameView
+from navtalk_desktop.ui.generate_panel import GeneratePanel
 from navtalk_desktop.ui.source_panel import SourcePanel
 from navtalk_desktop.ui.timeline import PORTRAIT_MESSAGE, TimelineWidget
 
@@ -62,3 +63,18 @@ def test_views_follow_the_document_with_no_controller(qtbot):
     assert frame_view.current_image() is not None and frame_view.caption == ""
     assert timeline._message == PORTRAIT_MESSAGE and timeline.plan is None
     assert not source_panel.preflight_box.isHidden()
+
+
+def test_the_generate_panel_names_the_documents_portrait(qtbot):
+    doc, panel = StudioDocument(), GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.observe(doc)
+    portrait = sample_portrait()
+    doc.set_source(portrait, "image")
+    assert panel.status_label.text() == f"Portrait: {portrait.name}." and panel._has_portrait
+    doc.set_source(CLIP, "video", keep_portrait=True)  # a clip generated from it keeps the portrait
+    assert panel.status_label.text() == f"Portrait: {portrait.name}."
+    doc.set_source(CLIP, "video")  # any other video drops it
+    assert not panel._has_portrait and "Open a portrait" in panel.status_label.text()
+    doc.set_portrait(portrait)  # a job's result, or a project, names it afterwards
+    assert panel.status_label.text() == f"Portrait: {portrait.name}."
