@@ -2,7 +2,7 @@
 
 A fixed EAR threshold fails across faces (open-eye EAR ranges 0.20-0.37), so the curve is divided by a
 rolling 75th-percentile baseline ("openness", 1.0 = open) and dips are found by prominence, which also
-separates blinks from squints and gaze-down plateaus. See specs/blink-detection.md, section 4.
+separates blinks from squints and gaze-down plateaus. See docs/design-notes.md, "blink-detection".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seam quality of a loop, measured on its frames (specs/loop-and-lipsync.md, section A4; docs/seam-report.md).
+"""Seam quality of a loop, measured on its frames (docs/seam-report.md; docs/design-notes.md, "seam-metrics").
 
 Pixel steps catch jumps and frozen frames; the optical-flow direction cosine catches the velocity
 reversal of a ping-pong turn, which pixel metrics cannot see; the ghost measure catches the double image
