@@ -242,9 +242,9 @@ def source_reversals(report: SeamReport, plan: LoopPlan, frames: np.ndarray, off
 
     Output step u -> u+1 draws on the tail's source step s -> s+1 (s = first + u) at weight 1 - w and the
     head's, s - n -> s - n + 1, at w (w: the head's weight in frame u+1; 1 at the wrap, which continues the
-    head). Blending those two flows gives the motion the source itself has there; the same floor as the loop's test,
-    and a turn of more than 90 degrees (SOURCE_TURN_COSINE), say whether it turns back at t. If it does, the reversal is the source's own (a clip
-    that jitters), not the seam's (docs/seam-report.md, "Warnings").
+    head). Blending those two flows gives the motion the source itself has there; if it turns back at t (by
+    more than 90 degrees, SOURCE_TURN_COSINE, above `floor`: by default the report's), the reversal is the
+    source's own (a clip that jitters), not the seam's (docs/seam-report.md, "Whose reversal").
     """
     if plan.faded_range is None or not report.reversal_frames:
         return []
