@@ -125,6 +125,7 @@ def main(argv: list[str]) -> int:
     doc.set_playhead(187)
     shot(window, "07-blink-editing")
     doc.undo_stack.setIndex(steps)  # back to the detection for the export shot
+    editor.select("")  # else d187's handles and dashed outline stay on in every later shot
     window.timeline.zoom_to_fit()
 
     # 5. export done
@@ -152,6 +153,8 @@ def main(argv: list[str]) -> int:
     window.screen().grabWindow(window.winId()).save(str(path))
     print(f"wrote {path}")
     panel.stop()
+    # dismissed as a user would after reading it: the banner is about the Live Preview, the shots below are not
+    window.message_bar.hide()
 
     # 7. a 1280x720 laptop: the editor playing the plan (Space), playhead following
     window.export_dock.raise_()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
@@ -27,6 +28,14 @@ _STRATEGY_LABELS = {Strategy.AUTO: "Auto (best measured seam)", Strategy.PINGPON
                     Strategy.CROSSFADE: "Crossfade", Strategy.MORPH: "Morph (motion-compensated)"}
 _FORMAT_LABELS = {"mp4": "MP4 (H.264)", "webm": "WebM (VP9)", "mov": "MOV (ProRes)", "gif": "GIF"}
 _QUALITY_LABELS = {"high": "High", "medium": "Medium", "small": "Small file"}
+
+
+def warning_color(palette: QPalette) -> str:
+    """A red that reads on the panel's own background: the light red made for a dark theme is ~2:1 on the
+    light grey of Qt's default palette (the seam warnings were barely legible in the screenshots)."""
+    return "#ff8a8a" if palette.color(QPalette.ColorRole.Window).lightness() < 128 else "#b3261e"
+
+
 STRATEGIES = tuple((s.value, _STRATEGY_LABELS[s]) for s in Strategy)
 FORMATS = tuple((name, _FORMAT_LABELS[name]) for name in FORMAT_NAMES)
 QUALITIES = tuple((name, _QUALITY_LABELS[name]) for name in QUALITY_NAMES)
@@ -94,7 +103,7 @@ class ExportPanel(QWidget):
         self.seam_label.setWordWrap(True)
         self.warnings_label = QLabel()
         self.warnings_label.setWordWrap(True)
-        self.warnings_label.setStyleSheet("color:#ff8a8a")
+        self.warnings_label.setStyleSheet(f"color:{warning_color(self.palette())}")
         self.warnings_label.hide()
         plan_layout.addWidget(self.plan_label)
         plan_layout.addWidget(self.seam_label)

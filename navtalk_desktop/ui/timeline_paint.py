@@ -76,10 +76,12 @@ def frame_ticks(view: tuple[float, float], plot_width: float) -> list[tuple[int,
 
 def draw_ruler(p: QPainter, tl, rect: QRectF) -> None:
     p.setPen(COLORS["text"])
+    metrics = p.fontMetrics()
     for frame, label in second_ticks(tl.view_range, tl.fps):
         x = tl.frame_to_x(frame - 0.5)
         p.drawLine(QPointF(x, rect.bottom()), QPointF(x, rect.bottom() + 5))
-        p.drawText(QPointF(x + 2, rect.bottom() + RULER_ROW), label)
+        if x + 2 + metrics.horizontalAdvance(label) <= tl.width():  # a label cut at the right edge ("7") misreads
+            p.drawText(QPointF(x + 2, rect.bottom() + RULER_ROW), label)
     ticks = frame_ticks(tl.view_range, rect.width())
     if ticks:
         p.setPen(QPen(COLORS["text"], 1))

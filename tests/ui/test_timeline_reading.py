@@ -134,3 +134,39 @@ def test_seam_report_warnings_are_used_when_the_report_has_them():
     found = plan_warnings.plan_warnings(plan, [], Report())
     assert [(w.kind, w.frame, w.message) for w in found] == [("motion_in_fade", 150, "strong motion at frame 150")]
     assert plan_warnings.report_warnings(object()) == []  # an older report without warnings
+
+
+def test_a_second_label_cut_by_the_right_edge_is_left_out(timeline_window):
+    timeline = timeline_window.timeline
+    timeline.resize(1000, 300)
+    timeline.set_view_range(150, 210)  # the 7 s tick (frame 209.5) lands a few px from the right edge
+    seconds = paint.second_ticks(timeline.view_range, timeline.fps)
+    frame, label = seconds[-1]
+    x = int(timeline.frame_to_x(frame - 0.5))
+    assert x + 2 + timeline.fontMetrics().horizontalAdvance(label) > timeline.width()  # it would be cut
+    rgb = _pixels(timeline)
+    rect = timeline.plot_rect()
+    tail = rgb[int(rect.bottom()) + 6:int(rect.bottom()) + paint.RULER_ROW + 2, x + 2:]
+    text = np.array([paint.COLORS["text"].red(), paint.COLORS["text"].green(), paint.COLORS["text"].blue()])
+    near_text = np.abs(tail.reshape(-1, 3).astype(int) - text).max(axis=1) <= 90
+    assert near_text.sum() == 0, near_text.sum()  # no glyph of it right of its tick (a cut "7" is gone)
+    prev_frame, _ = seconds[-2]  # the label before it still shows
+    px = int(timeline.frame_to_x(prev_frame - 0.5))
+    ruler = rgb[int(rect.bottom()) + 3:int(rect.bottom()) + paint.RULER_ROW + 2, px + 1:px + 20]
+    assert _max_contrast(ruler, paint.COLORS["background"]) >= 4.5
+
+
+def test_the_plan_panels_warnings_read_on_its_background(analysed_window):
+    from PySide6.QtGui import QPalette
+
+    from navtalk_desktop.ui.export_panel import warning_color
+
+    panel = analysed_window.export_panel
+    style = panel.warnings_label.styleSheet()
+    colour = QColor(style.split("color:")[1].strip(" ;"))
+    background = panel.palette().color(QPalette.ColorRole.Window)
+    assert paint.contrast_ratio(colour, background) >= 4.5, (colour.name(), background.name())
+    for window_grey in ("#efefef", "#2b2b2b"):  # Qt's light default and a dark theme
+        palette = QPalette(QColor(window_grey))
+        ratio = paint.contrast_ratio(QColor(warning_color(palette)), palette.color(QPalette.ColorRole.Window))
+        assert ratio >= 4.5, window_grey
