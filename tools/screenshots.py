@@ -155,6 +155,7 @@ def main(argv: list[str]) -> int:
     panel.stop()
     # dismissed as a user would after reading it: the banner is about the Live Preview, the shots below are not
     window.message_bar.hide()
+    window.statusBar().clearMessage()  # its first line, shown for 10 s: still up in the shots below otherwise
 
     # 7. a 1280x720 laptop: the editor playing the plan (Space), playhead following
     window.export_dock.raise_()
