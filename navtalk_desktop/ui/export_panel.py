@@ -148,6 +148,7 @@ class ExportPanel(QWidget):
         self.result_box.hide()
         layout.addStretch(1)
         self._last_output = ""
+        self._last_plan = None  # the plan of the last export (the result box speaks of it)
         self._updating = False
         self._warnings: list = []  # plan_warnings.PlanWarning, as last given
 
@@ -221,6 +222,9 @@ class ExportPanel(QWidget):
 
     def show_plan(self, plan) -> None:
         self.set_can_export(plan is not None)
+        # The last export's verdict is about the plan it was made from: say so once the plan moves on.
+        stale = self._last_plan is not None and plan != self._last_plan
+        self.result_box.setTitle("Last export (of an earlier plan)" if stale else "Last export")
         if plan is None:
             self.plan_label.setText("No loop yet: open a video.")
             self.seam_label.clear()
@@ -268,6 +272,7 @@ class ExportPanel(QWidget):
         if not keep_output:
             self.output_edit.clear()
         self._last_output = ""
+        self._last_plan = None
         self.path_label.setText("")
         self.path_label.setToolTip("")
         self.result_label.clear()
@@ -307,6 +312,8 @@ class ExportPanel(QWidget):
         self.status_label.setText(message)
         if result is not None:
             self._last_output = str(result.path)
+            self._last_plan = result.plan
+            self.result_box.setTitle("Last export")
             report = result.report
             verdict = report.verdict()
             mark = "✓" if verdict == "seamless" else "⚠"

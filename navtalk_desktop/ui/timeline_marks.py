@@ -1,4 +1,4 @@
-"""The seam report's range warnings on the timeline: a red strip over the source frames a warning covers.
+"""The seam report's range warnings on the timeline: an amber strip over the source frames a warning covers.
 
 A ghost (the face moves inside the fade) or a blink inside the fade covers a span of frames, not one frame:
 the "!" flag (timeline_paint.draw_warnings) says where to hover, this strip says how far it reaches. Kept
@@ -11,7 +11,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPainter
 
 STRIP = 4  # px, just above the fade strip (timeline_paint.draw_plan_region draws that in the bottom 4 px)
-COLOR = QColor(255, 92, 92, 200)
+COLOR = QColor(255, 176, 32, 200)  # the warning flags' amber (timeline_paint.COLORS["warning"])
 
 
 def spans(warnings) -> list[tuple[int, int]]:

@@ -24,7 +24,7 @@ COLORS = {
     "blink": QColor(255, 214, 10),
     "window": QColor(64, 160, 255),
     "fade": QColor(190, 140, 255),
-    "warning": QColor("#ff5c5c"),
+    "warning": QColor("#ffb020"),  # amber: apart from the red playhead, which often sits on the same frame
     "loop_point": QColor("#3ddc84"),
     "playhead": QColor("#ff4d4d"),
 }
@@ -133,7 +133,7 @@ def draw_plan_region(p: QPainter, tl, rect: QRectF, plan) -> None:
 
 
 def draw_warnings(p: QPainter, tl, rect: QRectF, warnings) -> None:
-    """A red "!" flag at the bottom of the plot for each warning (a blink or motion inside a fade)."""
+    """An amber "!" flag at the bottom of the plot for each warning (a blink or motion inside a fade)."""
     p.setPen(QPen(COLORS["warning"], 1.5))
     bold = QFont(p.font())
     bold.setBold(True)

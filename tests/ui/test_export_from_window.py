@@ -42,6 +42,12 @@ def test_export_writes_loop_with_planned_frame_count(qtbot, analysed_window, tmp
     # the buttons hand the folder / the file to the desktop (a real QDesktopServices handler catches them)
     opened = _open_urls_with(window, [panel.show_folder_button, panel.open_button])
     assert opened == [out.parent, out]
+    # the verdict speaks of the exported plan: once the plan moves on, the box says so; undo, and it is current
+    assert panel.result_box.title() == "Last export"
+    doc.edit_plan(plan.with_window(plan.first + 2, plan.last + 2), "move")
+    assert panel.result_box.title() == "Last export (of an earlier plan)"
+    doc.undo_stack.undo()
+    assert doc.plan == plan and panel.result_box.title() == "Last export"
 
 
 class _UrlCatcher(QObject):
