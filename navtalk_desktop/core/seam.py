@@ -442,7 +442,11 @@ def explain_differences(measured: SeamReport, predicted: SeamReport) -> list[str
         notes.append(f"compression softens the transition frames (ghost {measured.ghost:.2f} on the file, "
                      f"{predicted.ghost:.2f} in the source frames)")
     if measured.seam_duplicates > predicted.seam_duplicates:
-        notes.append("the file repeats a frame at the seam that the plan does not (frame timing of the encode)")
+        if measured.frame_count_ok:  # every frame is there: the codec flattened steps too small to keep
+            notes.append("the file repeats a frame at the seam that the plan does not: the source moves so little "
+                         "there that the encode keeps the frame unchanged")
+        else:
+            notes.append("the file repeats a frame at the seam that the plan does not (frame timing of the encode)")
     return notes
 
 
