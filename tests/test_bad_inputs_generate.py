@@ -136,7 +136,7 @@ CASES = [
     ("out-is-a-hard-link-to-image", _case_hard_link, 1, ["is the input file"]),
     ("out-is-a-symlink-to-image", _case_symlink, 1, ["is the input file"]),
     ("15000x15000-png", _case_bomb, 1, ["the image is 15000×15000 px; Kling accepts at most 10.0 MB",
-                                         "use --fix to scale it"]),
+                                         "Run again with --fix to scale it"]),
     ("90-megapixel-png", _case_just_over_the_pixel_limit, 1, ["the image is 10000×9000 px", "--fix"]),
     ("data-uri-as-image", _case_data_uri, 1, ["data: URI", "save the picture as a JPG or PNG file"]),
     ("negative-timeout", _case_negative_timeout, 2, ["--timeout", "must be a number of minutes above 0"]),

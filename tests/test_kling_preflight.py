@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from kling_helpers import isolated_dirs, make_generator, portrait_320, render_cache, simulator  # noqa: F401
+from navtalk_desktop.core.errors import Remedy
 from navtalk_desktop.core.jobs import JobStore
 from navtalk_desktop.core.kling.errors import ImagePreflightError
 from navtalk_desktop.core.kling.generation import GenerationRequest
@@ -47,7 +48,7 @@ def _bad_images(tmp_path, portrait):
         "1:3 aspect": (_save(face.resize((300, 900)), tmp_path / "tall.jpg", quality=90),
                        r"tall\.jpg has an aspect ratio of 1:3\.00 \(300×900 px\); Kling accepts 1:2\.5 to 2\.5:1"),
         "12 MB": (_noise_png(tmp_path / "huge.png"), r"huge\.png cannot be uploaded as is: it is 1[12]\.\d MB, "
-                                                      r"Kling accepts at most 10\.0 MB\. Run again with --fix"),
+                                                      r"Kling accepts at most 10\.0 MB$"),
         "animated GIF": (gif, r"animated\.gif is an animated GIF \(3 frames\); Kling needs one still JPG or PNG"),
         "text named .png": (text, r"notes\.png is not an image: it contains text \(the '\.png' name is misleading\)"),
     }
@@ -62,6 +63,9 @@ def test_each_bad_image_gets_a_specific_message_and_no_request(tmp_path, portrai
         with pytest.raises(ImagePreflightError, match=pattern) as err:
             gen.generate(GenerationRequest(image=path, output=tmp_path / f"{name}.mp4"))
         messages.add(str(err.value))
+        assert "--" not in str(err.value)  # facts only: each front end words the remedy (core/errors.Remedy)
+        if err.value.fixable:
+            assert err.value.remedy == Remedy.FIX_IMAGE and err.value.facts["fix"].startswith("convert it")
     assert len(messages) == len(bad)  # all different
     assert simulator.stats.api_requests == 0 and simulator.stats.create_requests == 0
     assert JobStore().list() == []  # no job row either
@@ -71,7 +75,7 @@ def test_webp_bmp_need_consent_then_convert_to_png(tmp_path, portrait_320):
     face = Image.open(portrait_320)
     for fmt, ext in (("WEBP", "webp"), ("BMP", "bmp")):
         path = _save(face, tmp_path / f"face.{ext}", fmt)
-        with pytest.raises(ImagePreflightError, match=fr"it is {fmt}, Kling accepts JPG or PNG only.*--fix") as err:
+        with pytest.raises(ImagePreflightError, match=fr"it is {fmt}, Kling accepts JPG or PNG only$") as err:
             prepare_image(path)
         assert err.value.fixable
         prepared = prepare_image(path, fix=True)
@@ -147,7 +151,7 @@ def test_oversized_picture_is_a_note_and_downscaled_only_with_fix(tmp_path):
     Image.new("RGB", (5000, 4000), (120, 90, 80)).save(path)
     prepared = prepare_image(path)
     assert prepared.changes == [] and prepared.data == path.read_bytes()  # Kling takes it: uploaded as is
-    assert prepared.notes == ["5000×4000 px is more than Kling uses (≤1080p output); --fix would downscale it "
+    assert prepared.notes == ["5000×4000 px is more than Kling uses (≤1080p output); fixing it would downscale it "
                               "to at most 4096 px"]
     fixed = prepare_image(path, fix=True)
     assert (fixed.width, fixed.height) == (4096, 3277)
@@ -157,7 +161,7 @@ def test_oversized_picture_is_a_note_and_downscaled_only_with_fix(tmp_path):
 def test_real_heic_photo_is_converted_with_consent(tmp_path, portrait_320):
     path = tmp_path / "IMG_0002.HEIC"
     path.write_bytes(base64.b64decode("".join(HEIC_320)))
-    with pytest.raises(ImagePreflightError, match=r"it is HEIC, Kling accepts JPG or PNG only.*--fix") as err:
+    with pytest.raises(ImagePreflightError, match=r"it is HEIC, Kling accepts JPG or PNG only$") as err:
         prepare_image(path)
     assert err.value.fixable
     prepared = prepare_image(path, fix=True)
@@ -250,8 +254,9 @@ def test_picture_over_the_decode_limit_is_refused_then_scaled_without_a_full_dec
     monkeypatch.setattr(preflight, "MAX_DECODE_PIXELS", 4_000_000)
     path = tmp_path / ("big.jpg" if fmt == "JPEG" else "big.png")
     Image.new("RGB", (3000, 2000), (180, 140, 120)).save(path, fmt)
-    with pytest.raises(ImagePreflightError, match="the image is 3000×2000 px; Kling accepts at most .*--fix"):
+    with pytest.raises(ImagePreflightError, match="the image is 3000×2000 px; Kling accepts at most ") as err:
         prepare_image(path)
+    assert err.value.remedy == Remedy.FIX_IMAGE and err.value.facts["fix"] == "scale it to at most 4096 px per side"
     from PIL import ImageFile
 
     loads = []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from edge_helpers import edge_service  # noqa: F401  (fixture)
 
+from navtalk_desktop.cli.error_words import worded as cli_worded
+from navtalk_desktop.core.errors import Remedy
 from navtalk_desktop.core.speech.edge_engine import (
     WORD_BOUNDARY, EdgeTtsEngine, TtsNetworkError, words_or_audio,
 )
@@ -72,8 +74,10 @@ def test_unreachable_service_says_what_to_do(monkeypatch):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     monkeypatch.setattr(edge_tts.communicate, "WSS_URL", f"ws://127.0.0.1:{port}/edge/v1?TrustedClientToken=t")
-    with pytest.raises(TtsNetworkError, match="--engine espeak"):
+    with pytest.raises(TtsNetworkError, match="check the network") as err:
         EdgeTtsEngine(connect_timeout=2).synthesize("hello")
+    assert err.value.remedy == Remedy.OFFLINE_ENGINE  # the CLI words it "--engine espeak", the studio its voice list
+    assert cli_worded(err.value).endswith("or use the offline engine (--engine espeak)")
     # "auto" falls back to the offline engine and says so.
     monkeypatch.setattr("navtalk_desktop.core.speech.engines.network_available", lambda: True)
     monkeypatch.delenv("NAVTALK_TTS_ENGINE", raising=False)

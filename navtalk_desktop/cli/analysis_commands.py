@@ -9,6 +9,7 @@ from pathlib import Path
 from ..core import strict_json
 from ..core.atomic import check_output_path, ensure_not_source, remove_stale_partials, write_text_atomic
 from .progress import ProgressLine
+from .error_words import LOOP_POINT_HINT
 
 
 def register(sub) -> None:
@@ -39,7 +40,7 @@ def run_analyze(args) -> int:
     quiet = args.json or args.csv
     progress = None if quiet and not args.output else ProgressLine("analysing")
     result = with_stored_corrections(analyze_video(args.video, on_progress=progress, use_cache=not args.no_cache))
-    text = result.to_json() if args.json else result.to_csv() if args.csv else result.summary() + "\n"
+    text = result.to_json() if args.json else result.to_csv() if args.csv else result.summary(LOOP_POINT_HINT) + "\n"
     if args.output:
         write_text_atomic(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)

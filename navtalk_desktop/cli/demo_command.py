@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..core.atomic import write_json_atomic
 from .progress import ProgressLine
+from .error_words import LOOP_POINT_HINT
 
 
 def register(sub) -> None:
@@ -31,7 +32,7 @@ def run_demo(args) -> int:
     outcome = make_loop(face, out_dir / "loop.mp4", progress=ProgressLine,
                         on_plan=lambda choice, notes: print("\n".join([*notes, choice.explanation])))
     analysis, result = outcome.analysis, outcome.export
-    print(analysis.summary())
+    print(analysis.summary(LOOP_POINT_HINT))
     write_json_atomic(out_dir / "analysis.json", analysis.to_dict(curves=False))
     print(f"loop: {result.path}\nsidecar: {result.sidecar_path}\n{result.report.summary()}")
     return 0

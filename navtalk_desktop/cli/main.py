@@ -128,7 +128,9 @@ def _run_guarded(args) -> int:
         print("navtalk-loop: interrupted", file=sys.stderr)
         return 130
     except NavTalkError as exc:
-        print(f"navtalk-loop: error: {exc}", file=sys.stderr)
+        from .error_words import worded
+
+        print(f"navtalk-loop: error: {worded(exc)}", file=sys.stderr)
         return 1
 
 

@@ -104,7 +104,8 @@ class AnalysisResult:
                             + [int(math.isfinite(self.ear_mean[i])), labels.get(i, "")])
         return out.getvalue()
 
-    def summary(self) -> str:
+    def summary(self, how_to_choose: str = "") -> str:
+        """The analysis in a few lines; `how_to_choose` tells, in the caller's words, how to pick a loop point."""
         info = self.info
         lines = [
             f"{Path(info.path).name}: {info.width}x{info.height}, {float(info.fps):g} fps, "
@@ -127,7 +128,7 @@ class AnalysisResult:
         best = self.best_blink()
         lines.append(f"most confident clean blink: frame {best.apex} (export measures the seam around every "
                      f"clean blink)" if best else
-                     "no clean blink: export needs a loop point (--at SECONDS or --frame N)")
+                     "no clean blink: export needs a loop point" + how_to_choose)
         lines.extend(f"note: {m}" for m in self.messages)
         return "\n".join(lines)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .analysis import AnalysisResult
 from .blink_rules import plan_conflicts
-from .errors import PlanError
+from .errors import PlanError, Remedy
 from .loop_plan import BLENDED, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, check_times, make_plan, validate
 from .kept_frames import small_frames
 from .seam import GHOST_VISIBLE, SeamContext, SeamReport, predict_plan_metrics
@@ -151,7 +151,7 @@ def choose_plan(
         raise PlanError(f"the loop point (frame {loop_point}) is outside the video "
                         f"(frames 0-{analysis.frame_count - 1})")
     if loop_point is None and not analysis.clean_events():
-        raise PlanError("no clean blink to build a loop around; give a loop point with --at SECONDS or --frame N")
+        raise PlanError("no clean blink to build a loop around", remedy=Remedy.LOOP_POINT)
     frames = small_frames(analysis, source)  # the analysis' own when it kept them
     if before is not None:
         point = loop_point if loop_point is not None else analysis.best_blink().apex
@@ -165,8 +165,8 @@ def choose_plan(
             raise PlanError(f"a {duration:g} s loop is only {n} frame(s) at {float(analysis.info.fps):g} fps; "
                             f"a loop needs at least 4 frames")
         raise PlanError(f"the video is too short for a {duration:g} s loop with a whole blink"
-                        + ("" if loop_point is None else f" around frame {loop_point}")
-                        + "; choose a shorter --duration or another loop point")
+                        + ("" if loop_point is None else f" around frame {loop_point}"),
+                        remedy=Remedy.SHORTER_DURATION_OR_LOOP_POINT)
     context = SeamContext.from_analysis(analysis)
     events = analysis.events
     scored = []

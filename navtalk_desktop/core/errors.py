@@ -1,10 +1,41 @@
-"""Typed errors. Each carries a message a user can act on; none carries a secret."""
+"""Typed errors. Each carries a message a user can act on; none carries a secret.
+
+The message states the facts in words of the domain ("the video has 150 frames but this loop needs 180").
+What the user can change is a `Remedy`, not a sentence: each front end words it for itself, the CLI with its
+flags (cli/error_words.py), the studio with its controls (ui/error_words.py). Core never names a flag.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
+class Remedy(StrEnum):
+    """What the user can change to get past an error (worded by each front end)."""
+
+    SHORTER_DURATION = "shorter_duration"
+    LOOP_POINT = "loop_point"  # no clean blink: the user picks the loop point
+    SHORTER_DURATION_OR_LOOP_POINT = "shorter_duration_or_loop_point"
+    NAME_FORMAT = "name_format"  # the output's suffix says no format
+    FIX_IMAGE = "fix_image"  # the app can convert the portrait (facts: `fix`, what it would do)
+    OFFLINE_ENGINE = "offline_engine"  # speak with espeak-ng instead of the online voices
+    LIST_VOICES = "list_voices"  # the voice is unknown: see the voices there are
+
 
 class NavTalkError(Exception):
-    """Base class: a failure the user should see as a clear message, not a traceback."""
+    """Base class: a failure the user should see as a clear message, not a traceback.
+
+    `remedy` (a Remedy) and `facts` (what a front end needs to word it) are optional structure beside
+    the message.
+    """
+
+    remedy: Remedy | None = None  # class defaults: subclasses with their own __init__ need not pass them
+    facts: dict = {}
+
+    def __init__(self, *args, remedy: Remedy | None = None, **facts) -> None:
+        super().__init__(*args)
+        self.remedy = remedy
+        self.facts = facts
 
 
 class InputError(NavTalkError):

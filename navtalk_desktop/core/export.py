@@ -17,7 +17,7 @@ from . import ffmpeg, media, morph
 from .atomic import atomic_output, check_output_path, ensure_not_source, write_json_atomic
 from .cancel import CancelToken
 from .defaults import QUALITY_NAMES
-from .errors import OutputError, PlanError
+from .errors import OutputError, PlanError, Remedy
 from .loop_plan import LoopPlan
 from .seam import SeamContext, SeamReport, inspect_loop, source_frames_small
 
@@ -54,7 +54,8 @@ def format_for(out: Path, fmt: str | None) -> str:
     suffix = out.suffix.lower().lstrip(".")
     if suffix in FORMATS:
         return suffix
-    raise OutputError(f"cannot tell the format from {out.name!r}; name it .mp4, .webm, .mov or .gif, or pass --format")
+    raise OutputError(f"cannot tell the format from {out.name!r}; name it .mp4, .webm, .mov or .gif",
+                      remedy=Remedy.NAME_FORMAT)
 
 
 def filter_graph(plan: LoopPlan, fmt: str) -> str:

@@ -20,7 +20,7 @@ from .defaults import BLINK_AFTER_S as DEFAULT_AFTER_S  # noqa: F401  (the defau
 from .defaults import BLINK_BEFORE_S as DEFAULT_BEFORE_S
 from .defaults import CROSSFADE_S as DEFAULT_CROSSFADE_S
 from .defaults import LOOP_DURATION_S as DEFAULT_DURATION_S
-from .errors import PlanError
+from .errors import PlanError, Remedy
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def fit_inside(plan: LoopPlan) -> LoopPlan:
     if hi - lo + 1 > plan.source_frames:
         raise PlanError(
             f"the video has {plan.source_frames} frames but this {plan.strategy} loop needs {hi - lo + 1} "
-            f"({plan.duration:.2f} s at {float(plan.fps):g} fps); choose a shorter --duration"
+            f"({plan.duration:.2f} s at {float(plan.fps):g} fps)", remedy=Remedy.SHORTER_DURATION
         )
     shift = 0
     if lo < 0:

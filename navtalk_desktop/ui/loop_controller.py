@@ -24,6 +24,7 @@ from ..core.errors import NavTalkError, OutputError
 from ..core.settings import Settings
 from . import plan_warnings, tasks
 from .document import StudioDocument
+from .error_words import worded
 from .export_panel import ExportPanel
 from .frame_view import FrameView
 from .source_panel import SourcePanel
@@ -278,7 +279,7 @@ class LoopController(QObject):
             new = make_plan(settings.strategy, plan.fps, plan.source_frames, plan.loop_point,
                             duration=settings.duration)
         except NavTalkError as exc:
-            self.message.emit(f"{exc}.", "warning")
+            self.message.emit(f"{worded(exc)}.", "warning")
             self.export_panel.show_plan(plan)
             return
         self.doc.edit_plan(new, text)
@@ -298,7 +299,7 @@ class LoopController(QObject):
             ensure_not_source(out, source, self.doc.portrait_path)
             ensure_not_source(sidecar_path_for(out), source, self.doc.portrait_path, what="sidecar")
         except OutputError as exc:
-            self.message.emit(f"Cannot export there: {exc}.", "error")
+            self.message.emit(f"Cannot export there: {worded(exc)}.", "error")
             return False
         if out.exists() and not self.confirm_overwrite(out):
             return False

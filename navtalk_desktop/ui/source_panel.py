@@ -138,7 +138,7 @@ class SourcePanel(QWidget):
             self.preflight_label.setText("\n".join(lines))
             self.fix_button.hide()
         else:
-            problem = problem.split(" Run again with --fix")[0].rstrip(".") + "."
+            problem = problem.rstrip(".") + "."
             if fixable:
                 problem += "\nThe app can convert it for you."
             self.facts_label.setText("Portrait image")

@@ -7,7 +7,7 @@ contain a key or token.
 
 from __future__ import annotations
 
-from ..errors import InputError, NavTalkError
+from ..errors import InputError, NavTalkError, Remedy
 
 
 class KlingError(NavTalkError):
@@ -113,10 +113,11 @@ class MissingCredentialsError(KlingError):
 
 
 class ImagePreflightError(InputError):
-    """The portrait breaks a Kling image rule; `fixable` says whether `--fix` can convert it."""
+    """The portrait breaks a Kling image rule; `fixable` says whether the app can convert it, `fix` what
+    converting would do (the remedy each front end words: `--fix`, the studio's "Fix it for me")."""
 
-    def __init__(self, message: str, *, fixable: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, fixable: bool = False, fix: str = "") -> None:
+        super().__init__(message, remedy=Remedy.FIX_IMAGE if fixable else None, fix=fix)
         self.fixable = fixable
 
 

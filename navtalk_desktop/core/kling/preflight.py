@@ -120,8 +120,8 @@ def _too_many_pixels(name: str, width: int, height: int) -> ImagePreflightError:
     return ImagePreflightError(
         f"{name}: the image is {width}×{height} px; Kling accepts at most {_mb(MAX_BYTES)} and renders at "
         f"most 1080p, and this app decodes at most {MAX_DECODE_PIXELS / 1e6:.0f} megapixels "
-        f"({width * height / 1e6:.0f} here); use --fix to scale it to at most {ADVISED_MAX_SIDE} px per side",
-        fixable=True,
+        f"({width * height / 1e6:.0f} here)",
+        fixable=True, fix=f"scale it to at most {ADVISED_MAX_SIDE} px per side",
     )
 
 
@@ -283,15 +283,14 @@ def prepare_image(path: Path | str, *, fix: bool = False) -> PreparedImage:
     notes = []
     if max(display_w, display_h) > ADVISED_MAX_SIDE:
         notes.append(f"{display_w}×{display_h} px is more than Kling uses (≤1080p output); "
-                     f"--fix would downscale it to at most {ADVISED_MAX_SIDE} px")
+                     f"fixing it would downscale it to at most {ADVISED_MAX_SIDE} px")
 
     if not fixes and not (fix and notes):
         return PreparedImage(path, path.read_bytes(), fmt, display_w, display_h, notes=notes)
     if not fix:
         raise ImagePreflightError(
-            f"{name} cannot be uploaded as is: {'; '.join(fixes)}. Run again with --fix to convert it "
-            f"(the exact changes will be reported)",
-            fixable=True,
+            f"{name} cannot be uploaded as is: {'; '.join(fixes)}",
+            fixable=True, fix="convert it (the exact changes will be reported)",
         )
     return _convert(path, img, fmt, size, orientation, transparent)
 

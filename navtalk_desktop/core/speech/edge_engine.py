@@ -11,7 +11,7 @@ import concurrent.futures
 import time
 
 from ..cancel import CancelToken
-from ..errors import CancelledError, NavTalkError
+from ..errors import CancelledError, NavTalkError, Remedy
 from .audio import decode_audio
 from .types import EDGE, SpeechResult, Voice, WordTiming, check_text
 from .phonemes import language_of_voice
@@ -81,8 +81,8 @@ class EdgeTtsEngine:
             raise
         except Exception as exc:  # aiohttp / edge_tts errors: say what failed, offer the offline engine
             raise TtsNetworkError(
-                f"edge-tts failed ({type(exc).__name__}: {str(exc)[:200]}); "
-                "check the network or use the offline engine (--engine espeak)") from exc
+                f"edge-tts failed ({type(exc).__name__}: {str(exc)[:200]}); check the network",
+                remedy=Remedy.OFFLINE_ENGINE) from exc
 
     async def synthesize_async(self, text: str, voice: str | None = None,
                                cancel: CancelToken | None = None) -> SpeechResult:

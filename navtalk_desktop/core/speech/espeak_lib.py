@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InputError, NavTalkError
+from ..errors import InputError, NavTalkError, Remedy
 
 # speak_lib.h (API revision 12)
 AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -182,7 +182,7 @@ def synthesize(
     with _lock:
         lib = _get()
         if not _set_voice(lib, voice):
-            raise InputError(f"espeak-ng has no voice {voice!r} (see `navtalk-loop voices --engine espeak`)")
+            raise InputError(f"espeak-ng has no voice {voice!r}", remedy=Remedy.LIST_VOICES, engine="espeak")
         lib.lib.espeak_SetParameter(PARAM_RATE, int(rate_wpm), 0)
         lib.chunks, lib.phonemes, lib.words = [], [], []
         lib.abort, lib.on_first_audio = abort, on_first_audio

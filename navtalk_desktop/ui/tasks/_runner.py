@@ -40,9 +40,11 @@ class TaskError:
     def from_exception(cls, exc: BaseException) -> "TaskError":
         """The one rule for every failure: a NavTalkError is expected and says itself; anything else is a bug."""
         details = "".join(traceback.format_exception(exc))
-        retryable = "retry" in type(exc).__name__.lower() or bool(getattr(exc, "retryable", False))
+        retryable = bool(getattr(exc, "retryable", False))
         if isinstance(exc, NavTalkError):
-            return cls(str(exc), details, True, exc, retryable)
+            from ..error_words import worded
+
+            return cls(worded(exc), details, True, exc, retryable)
         return cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, details, False, exc,
                    retryable)
 
