@@ -2,6 +2,7 @@
 
 import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,3 +143,40 @@ def test_rotated_source_exports_upright(face_video_factory, tmp_path):
     probed = media.probe(out)
     assert (probed.width, probed.height, probed.rotation) == (320, 480, 0)
     assert probed.frame_count == 100
+
+
+@pytest.mark.parametrize("fmt, strategy, size", [("mp4", "pingpong", (240, 320)), ("mp4", "morph", (240, 320)),
+                                                 ("mp4", "crossfade", (361, 481)), ("webm", "crossfade", (240, 320)),
+                                                 ("mov", "crossfade", (240, 320)), ("gif", "crossfade", (361, 481))])
+def test_the_seam_report_measures_the_encoders_own_frames_without_decoding_the_file(
+        face_video_factory, tmp_path, monkeypatch, fmt, strategy, size):
+    """The export's loopback decode (docs/performance.md) hands the seam report the file's small gray frames:
+    bit for bit what decoding the written file gives, and the file is not decoded again for them."""
+    from navtalk_desktop.core import export as export_module
+
+    source, truth = face_video_factory(width=size[0], height=size[1], fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    plan = make_plan(strategy, info.fps, info.frame_count, truth.apex_frames[0])
+    seen, decoded = {}, []
+    real_inspect, real_iter = export_module.inspect_loop, media.iter_frames
+
+    def inspect(path, *a, **k):
+        seen["frames"] = k.get("file_frames")
+        return real_inspect(path, *a, **k)
+
+    def iter_frames(path, *a, **k):
+        decoded.append(Path(path).resolve())
+        return real_iter(path, *a, **k)
+
+    monkeypatch.setattr(export_module, "inspect_loop", inspect)
+    monkeypatch.setattr(media, "iter_frames", iter_frames)
+    out = tmp_path / f"loop.{fmt}"
+    result = export_loop(source, plan, out, source_frames=source_frames_small(source, info))
+    assert decoded == [Path(source).resolve()] * (2 if strategy == "morph" else 1)  # the morph renders from it
+    monkeypatch.setattr(media, "iter_frames", real_iter)
+    from_file = source_frames_small(out, media.probe(out))
+    assert seen["frames"] is not None and seen["frames"].shape == from_file.shape
+    assert (seen["frames"] == from_file).all()  # bit for bit
+    assert result.report.frame_count == plan.output_frames
+    again = inspect_loop(out, plan, source_frames=source_frames_small(source, info))  # decodes the file
+    assert again.to_dict() == result.report.to_dict()

@@ -8,6 +8,8 @@ rawvideo on stdin, in output order, so its frame count is exact by construction.
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ from .cancel import CancelToken
 from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError, Remedy
 from .loop_plan import LoopPlan
-from .seam import SeamContext, SeamReport, inspect_loop, source_frames_small
+from .seam import METRIC_WIDTH, SeamContext, SeamReport, inspect_loop, source_frames_small
 
 FORMATS = {
     # name: (container suffix, needs even size, encoder arguments by quality)
@@ -162,6 +164,56 @@ def loop_inputs(source: Path, info: media.VideoInfo, plan: LoopPlan, fmt: str, c
     return inputs, graph, frames
 
 
+class _LoopbackFrames:
+    """The written file's small gray frames from the encode's own run (docs/performance.md, "Seam report
+    from the encode"): ffmpeg's loopback decoder (`-dec`, FFmpeg >= 7.1) decodes the encoder's packets, the
+    ones the file holds, and writes them area-scaled to `seam.METRIC_WIDTH` to a pipe: the bytes
+    `seam.source_frames_small` decodes from the file, without a second 1080p decode afterwards. POSIX only."""
+
+    def __init__(self, info: media.VideoInfo, fmt: str):
+        width, height = info.width, info.height
+        if FORMATS[fmt][1]:  # the graph crops to even sizes
+            width, height = width - width % 2, height - height % 2
+        self.width = min(METRIC_WIDTH, width - width % 2)  # as seam.source_frames_small, media.scaled_size
+        self.height = int(round(height * self.width / width / 2)) * 2
+        self.frames: list = []
+        self._read, self._write = os.pipe()
+        self._thread: threading.Thread | None = None
+
+    def args(self) -> list[str]:
+        """Output arguments, after the loop's own output (output 0, stream 0)."""
+        return ["-dec", "0:0", "-filter_complex",
+                f"[dec:0]scale={self.width}:{self.height}:flags=area,format=gray[seam]",
+                "-map", "[seam]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray",
+                f"pipe:{self._write}"]
+
+    def start(self) -> None:
+        """Read the pipe from a thread (call once ffmpeg holds the write end)."""
+        os.close(self._write)
+        self._write = -1
+        stream = os.fdopen(self._read, "rb")
+        self._read = -1
+        media.widen_pipe(stream)
+        self._thread = threading.Thread(target=media.read_gray_stream, name="seam-frames",
+                                        args=(stream, self.width, self.height, self.frames), daemon=True)
+        self._thread.start()
+
+    def result(self):
+        """The frames (n, h, w) once ffmpeg has finished, or None (nothing read)."""
+        import numpy as np
+
+        self.close()
+        return np.stack(self.frames) if self.frames else None
+
+    def close(self) -> None:
+        for fd in (self._read, self._write):
+            if fd >= 0:
+                os.close(fd)
+        self._read = self._write = -1
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
 def sidecar_path_for(out: Path) -> Path:
     return out.with_name(out.name + ".json")
 
@@ -201,16 +253,23 @@ def export_loop(
             "-fps_mode", "passthrough",
             *encoder_args(fmt, quality, plan.output_frames, keyframes, info.width * info.height)]
     offset = 0
+    loopback = _LoopbackFrames(info, fmt) if os.name == "posix" else None
     with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool:
         if source_frames is None:  # the prediction's source frames, decoded while the encode runs
             offset = plan.source_range[0]
             pending = pool.submit(source_frames_small, source, info, offset, plan.source_range[1] + 1)
-        ffmpeg.run([*args, str(tmp)], total_frames=plan.output_frames,
-                   on_progress=(lambda p: on_progress(0.9 * p)) if on_progress else None,
-                   cancel=cancel, what="loop export", stdin_frames=frames)
+        try:
+            ffmpeg.run([*args, str(tmp), *(loopback.args() if loopback else [])], total_frames=plan.output_frames,
+                       on_progress=(lambda p: on_progress(0.9 * p)) if on_progress else None,
+                       cancel=cancel, what="loop export", stdin_frames=frames,
+                       pass_fds=(loopback._write,) if loopback else (),
+                       on_started=loopback.start if loopback else None)
+        finally:
+            file_frames = loopback.result() if loopback else None
         if source_frames is None:
             source_frames = pending.result()
-        report = inspect_loop(tmp, plan, context=context, source_frames=source_frames, source_offset=offset)
+        report = inspect_loop(tmp, plan, context=context, source_frames=source_frames, source_offset=offset,
+                              file_frames=file_frames)
     sidecar = sidecar_path_for(out)
     write_json_atomic(sidecar, {
         "output": str(out.resolve()),

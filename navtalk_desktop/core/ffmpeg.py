@@ -142,20 +142,29 @@ def run(
     cancel: CancelToken | None = None,
     what: str = "ffmpeg",
     stdin_frames: Iterable | None = None,
+    pass_fds: Sequence[int] = (),
+    on_started: Callable[[], None] | None = None,
 ) -> None:
     """Run ffmpeg to completion, reporting progress (0..1) from `-progress` and honouring `cancel`.
 
     `stdin_frames` (arrays or bytes) are written to ffmpeg's stdin from a thread, for an input `-i pipe:0`;
-    an error raised while producing them stops ffmpeg and is raised here.
+    an error raised while producing them stops ffmpeg and is raised here. `pass_fds`: descriptors ffmpeg
+    inherits (an output `pipe:N`, POSIX); `on_started` runs once ffmpeg has started (even if it fails to:
+    then before the error is raised), e.g. to close this process' copy of such a pipe's write end.
     """
-    proc = popen(
-        ["-progress", "pipe:1", "-nostats", "-loglevel", "error", *args],
-        stdin=subprocess.PIPE if stdin_frames is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
+    try:
+        proc = popen(
+            ["-progress", "pipe:1", "-nostats", "-loglevel", "error", *args],
+            stdin=subprocess.PIPE if stdin_frames is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            **({"pass_fds": tuple(pass_fds)} if pass_fds else {}),
+        )
+    finally:
+        if on_started is not None:
+            on_started()
     stderr_tail: deque[str] = deque(maxlen=30)
     feed_error: list[BaseException] = []
 

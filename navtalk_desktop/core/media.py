@@ -328,7 +328,7 @@ def iter_frames(
     if thumb_pipe:
         thumb_stream = os.fdopen(thumb_pipe[0], "rb")
         widen_pipe(thumb_stream)
-        thumb_thread = threading.Thread(target=_read_thumbs, args=(thumb_stream, tw, th, thumbs),
+        thumb_thread = threading.Thread(target=read_gray_stream, args=(thumb_stream, tw, th, thumbs),
                                         name="thumb-reader", daemon=True)
         thumb_thread.start()
     frame_bytes = int(width * height * channels)
@@ -385,8 +385,9 @@ def iter_frames(
             proc.stdout.close()
 
 
-def _read_thumbs(stream, width: int, height: int, out: list) -> None:
-    """Reader of the second (thumbnail) pipe of iter_frames: every gray frame appended to `out`."""
+def read_gray_stream(stream, width: int, height: int, out: list) -> None:
+    """Reader of a second ffmpeg output of raw gray frames (iter_frames' thumbnails, the export's loopback
+    decode): every frame appended to `out` until the stream ends."""
     size = width * height
     with stream:
         while True:

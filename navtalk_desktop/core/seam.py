@@ -529,15 +529,21 @@ def predict_plan_metrics(source: Path | str, plan: LoopPlan, frames: np.ndarray 
 
 def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | str | None = None,
                  context: SeamContext | None = None, source_frames: np.ndarray | None = None,
-                 source_info: media.VideoInfo | None = None, source_offset: int = 0) -> SeamReport:
+                 source_info: media.VideoInfo | None = None, source_offset: int = 0,
+                 file_frames: np.ndarray | None = None) -> SeamReport:
     """Seam metrics measured on an exported loop file.
 
     With the plan and its source (a path, or its small gray frames: `source_frames[i]` is source frame
     source_offset + i), the report also carries the prediction from the source frames, the ghost of the
-    file's transition frames against them, and why the two differ.
+    file's transition frames against them, and why the two differ. `file_frames`: the file's own small gray
+    frames when the caller has them (the export's loopback decode); used when their size and count are the
+    file's, else the file is decoded.
     """
     info = media.probe(path)
-    frames = source_frames_small(path, info)
+    width = min(METRIC_WIDTH, info.width - info.width % 2)
+    usable = (file_frames is not None and not info.vfr and len(file_frames) == info.frame_count
+              and file_frames.shape[1:] == media.scaled_size(info, width)[::-1])
+    frames = file_frames if usable else source_frames_small(path, info)
     turns = plan_turns(plan) if plan else None
     expected = plan.output_frames if plan else None
     report = measure_frames(frames, float(info.fps), turns, expected_frames=expected)
