@@ -180,3 +180,20 @@ def test_the_seam_report_measures_the_encoders_own_frames_without_decoding_the_f
     assert result.report.frame_count == plan.output_frames
     again = inspect_loop(out, plan, source_frames=source_frames_small(source, info))  # decodes the file
     assert again.to_dict() == result.report.to_dict()
+
+
+def test_an_ffmpeg_without_loopback_decoders_still_exports_and_measures_the_file(face_video_factory, tmp_path,
+                                                                                monkeypatch):
+    from navtalk_desktop.core import ffmpeg
+
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    plan = make_plan("crossfade", info.fps, info.frame_count, truth.apex_frames[0])
+    frames = source_frames_small(source, info)
+    with_dec = export_loop(source, plan, tmp_path / "a.mp4", source_frames=frames).report.to_dict()
+    monkeypatch.setattr(ffmpeg, "has_loopback_decoder", lambda: False)  # e.g. NAVTALK_FFMPEG at FFmpeg 6
+    decoded, real_iter = [], media.iter_frames
+    monkeypatch.setattr(media, "iter_frames", lambda path, *a, **k: decoded.append(path) or real_iter(path, *a, **k))
+    without = export_loop(source, plan, tmp_path / "b.mp4", source_frames=frames).report.to_dict()
+    assert len(decoded) == 1 and str(decoded[0]).endswith(".mp4")  # the written file, decoded for its report
+    assert without == with_dec

@@ -168,7 +168,8 @@ class _LoopbackFrames:
     """The written file's small gray frames from the encode's own run (docs/performance.md, "Seam report
     from the encode"): ffmpeg's loopback decoder (`-dec`, FFmpeg >= 7.1) decodes the encoder's packets, the
     ones the file holds, and writes them area-scaled to `seam.METRIC_WIDTH` to a pipe: the bytes
-    `seam.source_frames_small` decodes from the file, without a second 1080p decode afterwards. POSIX only."""
+    `seam.source_frames_small` decodes from the file, without a second 1080p decode afterwards. POSIX only,
+    and only with an ffmpeg that has loopback decoders (`ffmpeg.has_loopback_decoder`)."""
 
     def __init__(self, info: media.VideoInfo, fmt: str):
         width, height = info.width, info.height
@@ -253,7 +254,7 @@ def export_loop(
             "-fps_mode", "passthrough",
             *encoder_args(fmt, quality, plan.output_frames, keyframes, info.width * info.height)]
     offset = 0
-    loopback = _LoopbackFrames(info, fmt) if os.name == "posix" else None
+    loopback = _LoopbackFrames(info, fmt) if os.name == "posix" and ffmpeg.has_loopback_decoder() else None
     with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool:
         if source_frames is None:  # the prediction's source frames, decoded while the encode runs
             offset = plan.source_range[0]

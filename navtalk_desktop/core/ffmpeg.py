@@ -26,6 +26,22 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+@lru_cache(maxsize=1)
+def has_loopback_decoder() -> bool:
+    """Whether this ffmpeg decodes its own encoder's output in the same run (`-dec`, FFmpeg >= 7.1).
+    `NAVTALK_FFMPEG` or an older imageio-ffmpeg may point at an older build; a version this cannot read
+    counts as too old (the caller then decodes the file instead)."""
+    import re
+
+    try:
+        out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, text=True,
+                             errors="replace", timeout=10, env=clean_env()).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    match = re.match(r"ffmpeg version n?(\d+)\.(\d+)", out)
+    return bool(match) and (int(match.group(1)), int(match.group(2))) >= (7, 1)
+
+
 def clean_env() -> dict[str, str]:
     """Environment for child processes: a frozen build's library paths must not leak into ffmpeg."""
     env = dict(os.environ)
