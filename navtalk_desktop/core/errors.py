@@ -22,6 +22,18 @@ class Remedy(StrEnum):
     LIST_VOICES = "list_voices"  # the voice is unknown: see the voices there are
 
 
+def with_remedy(exc: BaseException, hints: dict) -> str:
+    """`exc`'s message followed by its remedy as a front end words it (`hints`: Remedy -> template over
+    the error's facts). An error with no remedy, or one the template cannot fill, keeps its bare message."""
+    remedy = getattr(exc, "remedy", None)
+    hint = hints.get(remedy, "") if remedy is not None else ""
+    try:
+        hint = hint.format(**{"fix": "convert it", "engine": "espeak", **getattr(exc, "facts", {})})
+    except (KeyError, IndexError):
+        hint = ""
+    return f"{exc}{hint}"
+
+
 class NavTalkError(Exception):
     """Base class: a failure the user should see as a clear message, not a traceback.
 

@@ -6,7 +6,7 @@ Core errors state facts and name a `Remedy` (core/errors.py); the CLI words the 
 
 from __future__ import annotations
 
-from ..core.errors import Remedy
+from ..core.errors import Remedy, with_remedy
 
 _HINTS = {
     Remedy.SHORTER_DURATION: "; choose a shorter Duration in the Export panel",
@@ -21,11 +21,4 @@ _HINTS = {
 
 def worded(exc: BaseException) -> str:
     """The message a studio user reads for `exc`."""
-    remedy = getattr(exc, "remedy", None)
-    hint = _HINTS.get(remedy, "") if remedy is not None else ""
-    if hint:
-        try:
-            hint = hint.format(**{"fix": "convert it", "engine": "espeak", **getattr(exc, "facts", {})})
-        except (KeyError, IndexError):
-            hint = ""
-    return f"{exc}{hint}"
+    return with_remedy(exc, _HINTS)
