@@ -57,35 +57,29 @@ def clean_env() -> dict[str, str]:
 
 # --- ffmpeg dies with us ---------------------------------------------------------------------------------------
 # A killed export must not leave an orphaned ffmpeg encoding (docs/robustness.md):
-# - Linux: PR_SET_PDEATHSIG makes the kernel send SIGKILL to ffmpeg when the thread that started it dies,
+# - Linux: PR_SET_PDEATHSIG (set by setpriv before it execs ffmpeg) makes the kernel send SIGKILL to ffmpeg when the thread that started it dies,
 #   even on SIGKILL of this process. (Per thread: ffmpeg must be waited for in the thread that started it,
 #   as every caller here does.)
 # - Windows: every child joins one Job object with KILL_ON_JOB_CLOSE; the kernel closes the handle when this
 #   process dies in any way. Written from the Win32 documentation, not tested here.
 # - macOS (and everywhere, as a fallback): live children are killed at interpreter exit, which the CLI's
 #   SIGTERM handler reaches; a SIGKILL on macOS can still orphan ffmpeg (no kernel mechanism as cheap).
-_PR_SET_PDEATHSIG = 1
 _live_children: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
 
 
-def _linux_preexec():
-    """A preexec_fn for Linux that binds the child's death to ours; None if prctl is unavailable."""
-    import ctypes
-    import signal
+@lru_cache(maxsize=1)
+def _linux_death_binding() -> list[str]:
+    """The prefix that sets PR_SET_PDEATHSIG in the child before it execs ffmpeg: util-linux's setpriv.
 
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork: the child only calls it
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-    kill = int(signal.SIGKILL)
+    Not a preexec_fn: Python code run between fork and exec in a process with threads (the studio's
+    workers) can deadlock on a lock another thread held at fork (seen: PyOS_AfterFork_Child waiting
+    forever). setpriv sets the signal and execs ffmpeg in place (same pid, same parent thread).
+    Without setpriv, ffmpeg is still killed at exit and by the stale-partial sweep (docs/robustness.md).
+    """
+    import shutil
 
-    def bind() -> None:
-        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died between fork and prctl
-            os._exit(1)
-
-    return bind
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
 
 
 _win_job = None
@@ -133,10 +127,9 @@ def popen(args: Sequence[str], **kwargs) -> subprocess.Popen:
     creationflags = 0
     if sys.platform == "win32":  # no console window flashing in the windowed build
         creationflags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-    elif sys.platform.startswith("linux"):
-        kwargs.setdefault("preexec_fn", _linux_preexec())
+    prefix = _linux_death_binding() if sys.platform.startswith("linux") else []
     proc = subprocess.Popen(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
+        [*prefix, ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
         env=clean_env(),
         creationflags=creationflags,
         **kwargs,
