@@ -34,7 +34,9 @@ def test_no_core_message_names_a_command_line_flag():
     import re
 
     flag = re.compile(r"(^|[\s(`])--[a-z][a-z-]+")
-    found = [f"{p.relative_to(CORE)}:{line}: {text!r}" for p, line, text in _core_strings() if flag.search(text)]
+    argv_token = re.compile(r"--[a-z][a-z-]*")  # one argument of a command core runs (setpriv --pdeathsig), not words
+    found = [f"{p.relative_to(CORE)}:{line}: {text!r}" for p, line, text in _core_strings()
+             if flag.search(text) and not argv_token.fullmatch(text)]
     assert not found, "\n".join(found)
 
 
