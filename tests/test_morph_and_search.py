@@ -17,7 +17,8 @@ from navtalk_desktop.core.errors import CancelledError
 from navtalk_desktop.core.export import export_loop
 from navtalk_desktop.core.loop_plan import BLENDED, make_plan
 from navtalk_desktop.core.morph import morph_frame
-from navtalk_desktop.core.seam import GHOST_VISIBLE, assemble, source_frames_small, transition_ghost
+from navtalk_desktop.core.seam import (GHOST_VISIBLE, SeamContext, assemble, predict_plan_metrics, source_frames_small,
+                                       transition_ghost)
 from navtalk_desktop.core.window_search import BLINK_MARGIN, diagonal_filter, face_box, pair_distances, score_windows
 
 
@@ -181,7 +182,13 @@ def test_default_loop_meets_the_goal_figures(fixtures_dir, annotations, tmp_path
     assert inside, (plan, blinks)  # at least one whole blink, outside the transition
     for lo, hi in (plan.head_range, plan.faded_range):
         assert all(hi < b["start"] or lo > b["end"] for b in blinks), (plan, blinks)
-    result = export_loop(source, plan, tmp_path / "loop.mp4", info=analysis.info)
+    # The export reuses the planner's prediction: the very one the export would make from its own frames.
+    context = SeamContext.from_analysis(analysis)
+    afresh = predict_plan_metrics(source, plan, info=analysis.info, context=context)
+    assert choice.prediction is not None and choice.prediction.to_dict() == afresh.to_dict()
+    result = export_loop(source, plan, tmp_path / "loop.mp4", info=analysis.info, context=context,
+                         predicted=choice.prediction)
+    assert result.report.predicted is choice.prediction
     info = media.probe(result.path)
     assert info.frame_count == plan.output_frames and abs(info.frame_count / float(info.fps) - 4.0) < 1e-9
     assert result.report.seam_duplicates == 0

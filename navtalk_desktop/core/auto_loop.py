@@ -210,6 +210,7 @@ class PlanChoice:
     plan: LoopPlan
     explanation: str
     fallback: bool  # no clean blink: the plan sits around the most closed eyes (or the middle) instead
+    prediction: SeamReport | None = None  # the plan's report from source frames: the export reuses it
 
 
 def plan_loop(
@@ -232,7 +233,7 @@ def plan_loop(
     try:
         plan, candidates = choose_plan(analysis, source, loop_point=loop_point, duration=duration,
                                        crossfade=crossfade, before=before, strategies=strategies, after=after)
-        return PlanChoice(plan, explain(candidates), False)
+        return PlanChoice(plan, explain(candidates), False, candidates[0].report)
     except PlanError:
         if loop_point is not None or not fallback:
             raise
@@ -242,4 +243,5 @@ def plan_loop(
     plan, candidates = choose_plan(analysis, source, loop_point=point, duration=duration, crossfade=crossfade,
                                    before=before, strategies=strategies, after=after)
     where = f"the most closed eyes (frame {point})" if seen else "the middle of the clip (no face seen)"
-    return PlanChoice(plan, f"no clean blink found; the loop is built around {where}\n" + explain(candidates), True)
+    return PlanChoice(plan, f"no clean blink found; the loop is built around {where}\n" + explain(candidates), True,
+                      candidates[0].report)

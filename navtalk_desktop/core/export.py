@@ -233,6 +233,7 @@ def export_loop(
     context: SeamContext | None = None,
     source_frames=None,
     keyframes: str = "auto",
+    predicted: SeamReport | None = None,
 ) -> ExportResult:
     """Encode the loop to `out` (appearing only when complete), measure its seam, write the sidecar.
 
@@ -240,6 +241,8 @@ def export_loop(
     hashed again. The seam report measures the encoded file and compares it with the plan predicted from
     the source frames (`source_frames`: all of them, small and gray, when the caller has them; else the
     plan's range is decoded); `context` (SeamContext.from_analysis) adds the face region and the blinks.
+    `predicted`: the prediction the planner made for this very plan from those frames (PlanChoice.prediction),
+    so it is not made twice.
     """
     source, out = Path(source), Path(out)
     info = info or media.probe(source)
@@ -270,7 +273,7 @@ def export_loop(
         if source_frames is None:
             source_frames = pending.result()
         report = inspect_loop(tmp, plan, context=context, source_frames=source_frames, source_offset=offset,
-                              file_frames=file_frames)
+                              file_frames=file_frames, predicted=predicted)
     sidecar = sidecar_path_for(out)
     write_json_atomic(sidecar, {
         "output": str(out.resolve()),

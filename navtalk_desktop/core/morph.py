@@ -21,7 +21,8 @@ from .cancel import CancelToken
 from .errors import InputError
 from .loop_plan import LoopPlan
 
-FLOW_WIDTH = 480  # flow is smooth: computing it wider costs time and finds nothing a face needs
+FLOW_WIDTH = 240  # flow is smooth: at 480 it cost 5x the time and found nothing a face needs (d12, d18: same
+# ghost and seam on the file, the same frames by eye; docs/seamless-loops.md)
 STEP_WIDTH = 64  # gray width at which the source's own frame steps are compared (they pace the slide)
 SLIDE_FLOOR = 0.25  # of the mean step: every transition step slides a little, a still stretch no less
 SLIDE_CAP = 3.0  # no step takes more than this many uniform shares of the slide

@@ -84,8 +84,9 @@ def choose(analysis, video: Path, request: LoopRequest | None = None):
 
 
 def export(video: Path, plan, out: Path, analysis, request: LoopRequest | None = None,
-           on_progress: Progress | None = None, cancel: CancelToken | None = None):
-    """The loop file and its sidecar, reusing the analysis' probe and content hash."""
+           on_progress: Progress | None = None, cancel: CancelToken | None = None, predicted=None):
+    """The loop file and its sidecar, reusing the analysis' probe and content hash (and `predicted`, the
+    planner's prediction for this plan: PlanChoice.prediction)."""
     from .export import export_loop
     from .kept_frames import kept_small_frames
     from .seam import SeamContext
@@ -94,7 +95,7 @@ def export(video: Path, plan, out: Path, analysis, request: LoopRequest | None =
     return export_loop(video, plan, out, fmt=request.fmt, quality=request.quality, on_progress=on_progress,
                        cancel=cancel, info=analysis.info, source_hash=analysis.content_hash,
                        extra=request.extra or None, context=SeamContext.from_analysis(analysis),
-                       source_frames=kept_small_frames(analysis), keyframes=request.keyframes)
+                       source_frames=kept_small_frames(analysis), keyframes=request.keyframes, predicted=predicted)
 
 
 def make_loop(video: Path, out: Path, request: LoopRequest | None = None,
@@ -109,7 +110,7 @@ def make_loop(video: Path, out: Path, request: LoopRequest | None = None,
     choice = choose(analysis, video, request)
     if on_plan is not None:
         on_plan(choice, notes)
-    result = export(video, choice.plan, out, analysis, request, progress("exporting"), cancel)
+    result = export(video, choice.plan, out, analysis, request, progress("exporting"), cancel, choice.prediction)
     if analysis.track is not None:
         analysis.track.small_frames = None  # for planning and the seam prediction alone (10 minutes: ~800 MB)
     return LoopOutcome(analysis, choice, result, notes)

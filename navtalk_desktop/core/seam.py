@@ -530,14 +530,15 @@ def predict_plan_metrics(source: Path | str, plan: LoopPlan, frames: np.ndarray 
 def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | str | None = None,
                  context: SeamContext | None = None, source_frames: np.ndarray | None = None,
                  source_info: media.VideoInfo | None = None, source_offset: int = 0,
-                 file_frames: np.ndarray | None = None) -> SeamReport:
+                 file_frames: np.ndarray | None = None, predicted: SeamReport | None = None) -> SeamReport:
     """Seam metrics measured on an exported loop file.
 
     With the plan and its source (a path, or its small gray frames: `source_frames[i]` is source frame
     source_offset + i), the report also carries the prediction from the source frames, the ghost of the
     file's transition frames against them, and why the two differ. `file_frames`: the file's own small gray
     frames when the caller has them (the export's loopback decode); used when their size and count are the
-    file's, else the file is decoded.
+    file's, else the file is decoded. `predicted`: the plan's prediction when the caller has it already
+    (the planner's, auto_loop.PlanChoice.prediction: made from the same source frames), else it is made here.
     """
     info = media.probe(path)
     width = min(METRIC_WIDTH, info.width - info.width % 2)
@@ -553,4 +554,6 @@ def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | 
         return finish(report, plan, frames, context=context)
     src, offset = ((source_frames, source_offset) if source_frames is not None
                    else _plan_frames(source, plan, None, source_info))
-    return finish(report, plan, frames, src, offset, context, _predict(plan, src, offset, context))
+    if predicted is None:
+        predicted = _predict(plan, src, offset, context)
+    return finish(report, plan, frames, src, offset, context, predicted)

@@ -319,8 +319,10 @@ class LoopController(QObject):
         analysis = self.doc.analysis
         if analysis is None or Path(analysis.info.path) != Path(source):
             return {}
+        # The current plan's prediction was made from these frames and this analysis: the export reuses it.
         return {"info": analysis.info, "source_hash": analysis.content_hash or None, "analysis": analysis,
-                "source_frames": self.gray_frames}
+                "source_frames": self.gray_frames,
+                "predicted": self.seam_report if self.gray_frames is not None else None}
 
     def cancel_export(self) -> None:
         for handle in self.runner.running("export"):

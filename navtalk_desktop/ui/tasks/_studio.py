@@ -110,9 +110,11 @@ def auto_plan_task(analysis, path: Path, strategy: str, duration: float,
 
 
 def export_task(source: Path, plan, out: Path, fmt: str, quality: str, info=None,
-                source_hash: str | None = None, analysis=None, source_frames=None) -> Callable[[TaskContext], Any]:
+                source_hash: str | None = None, analysis=None, source_frames=None,
+                predicted=None) -> Callable[[TaskContext], Any]:
     """The export; `info` and `source_hash` come from the analysis (no second probe or hash), and the
-    analysis and the small gray frames in memory feed the seam report (face region, blinks, prediction)."""
+    analysis and the small gray frames in memory feed the seam report (face region, blinks, prediction;
+    `predicted`: the plan's prediction already shown, made from those frames)."""
     def run(ctx: TaskContext):
         from ...core.export import export_loop
         from ...core.seam import SeamContext
@@ -122,7 +124,7 @@ def export_task(source: Path, plan, out: Path, fmt: str, quality: str, info=None
         return export_loop(source, plan, out, fmt=fmt, quality=quality,
                            on_progress=lambda f: ctx.progress(f, f"Exporting {out.name}… {f:.0%}"),
                            cancel=ctx.cancel, info=info, source_hash=source_hash, context=context,
-                           source_frames=source_frames)
+                           source_frames=source_frames, predicted=predicted)
 
     return run
 
