@@ -33,13 +33,47 @@ def has_loopback_decoder() -> bool:
     counts as too old (the caller then decodes the file instead)."""
     import re
 
+    match = re.match(r"ffmpeg version n?(\d+)\.(\d+)", version_line())
+    return bool(match) and (int(match.group(1)), int(match.group(2))) >= (7, 1)
+
+
+@lru_cache(maxsize=1)
+def version_line() -> str:
+    """The first line of `ffmpeg -version` ("" if it cannot run). Remembered in the cache folder per binary
+    (path, size, modification time): asking costs a process start, 30 ms of every export."""
+    import json
+
+    exe = ffmpeg_exe()
     try:
-        out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, text=True,
+        st = os.stat(exe)
+        key = f"{os.path.abspath(exe)}|{st.st_size}|{st.st_mtime_ns}"
+    except OSError:
+        key = None
+    store = None
+    if key is not None:
+        try:
+            from .app_paths import cache_dir
+
+            store = cache_dir() / "ffmpeg-version.json"
+            known = json.loads(store.read_text(encoding="utf-8"))
+            if isinstance(known, dict) and known.get("binary") == key and isinstance(known.get("version"), str):
+                return known["version"]
+        except (OSError, ValueError):
+            pass
+    try:
+        out = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True,
                              errors="replace", timeout=10, env=clean_env()).stdout
     except (OSError, subprocess.SubprocessError):
-        return False
-    match = re.match(r"ffmpeg version n?(\d+)\.(\d+)", out)
-    return bool(match) and (int(match.group(1)), int(match.group(2))) >= (7, 1)
+        return ""
+    line = out.splitlines()[0] if out else ""
+    if store is not None and line:
+        try:
+            from .atomic import write_json_atomic
+
+            write_json_atomic(store, {"binary": key, "version": line})
+        except OSError:
+            pass  # a read-only cache: ask again next time
+    return line
 
 
 def clean_env() -> dict[str, str]:
