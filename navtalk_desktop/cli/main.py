@@ -10,7 +10,6 @@ import signal
 import sys
 import threading
 
-from .. import __version__
 from ..core.errors import CancelledError, NavTalkError
 
 # Modules that define `register(subparsers)`; each adds its commands with `set_defaults(func=...)`.
@@ -46,6 +45,20 @@ def _command_word(argv: list[str]) -> str | None:
     return None
 
 
+class _VersionAction(argparse.Action):
+    """`--version`, reading the version only when asked (importlib.metadata is slow to import)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0,
+                         help=help or "show the program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .. import __version__
+
+        print(f"{parser.prog} {__version__}")  # to stdout, as argparse's own version action does
+        parser.exit()
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given `argv` whose command has a known home module, with that module alone."""
     home = COMMAND_HOMES.get(_command_word(argv)) if argv is not None else None
@@ -53,7 +66,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         prog="navtalk-loop",
         description="NavTalk Loop Studio from the command line: analyse blinks, export seamless loops.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (home,) if home else COMMAND_MODULES:

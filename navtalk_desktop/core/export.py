@@ -21,7 +21,7 @@ from .cancel import CancelToken
 from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError, Remedy
 from .loop_plan import LoopPlan
-from .seam import METRIC_WIDTH, SeamContext, SeamReport, inspect_loop, source_frames_small
+from .seam import METRIC_WIDTH, SeamContext, SeamReport, StreamedFrames, inspect_loop, source_frames_small
 
 FORMATS = {
     # name: (container suffix, needs even size, encoder arguments by quality)
@@ -177,7 +177,7 @@ class _LoopbackFrames:
             width, height = width - width % 2, height - height % 2
         self.width = min(METRIC_WIDTH, width - width % 2)  # as seam.source_frames_small, media.scaled_size
         self.height = int(round(height * self.width / width / 2)) * 2
-        self.frames: list = []
+        self.stream = StreamedFrames()  # the frames, and their flows computed while the encode runs
         self._read, self._write = os.pipe()
         self._thread: threading.Thread | None = None
 
@@ -196,7 +196,7 @@ class _LoopbackFrames:
         self._read = -1
         media.widen_pipe(stream)
         self._thread = threading.Thread(target=media.read_gray_stream, name="seam-frames",
-                                        args=(stream, self.width, self.height, self.frames), daemon=True)
+                                        args=(stream, self.width, self.height, self.stream), daemon=True)
         self._thread.start()
 
     def result(self):
@@ -204,7 +204,7 @@ class _LoopbackFrames:
         import numpy as np
 
         self.close()
-        return np.stack(self.frames) if self.frames else None
+        return np.stack(self.stream.frames) if self.stream.frames else None
 
     def close(self) -> None:
         for fd in (self._read, self._write):
@@ -273,7 +273,8 @@ def export_loop(
         if source_frames is None:
             source_frames = pending.result()
         report = inspect_loop(tmp, plan, context=context, source_frames=source_frames, source_offset=offset,
-                              file_frames=file_frames, predicted=predicted)
+                              file_frames=file_frames, predicted=predicted,
+                              file_flows=loopback.stream.flows if loopback else None)
     sidecar = sidecar_path_for(out)
     write_json_atomic(sidecar, {
         "output": str(out.resolve()),

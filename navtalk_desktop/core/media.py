@@ -385,9 +385,9 @@ def iter_frames(
             proc.stdout.close()
 
 
-def read_gray_stream(stream, width: int, height: int, out: list) -> None:
+def read_gray_stream(stream, width: int, height: int, out) -> None:
     """Reader of a second ffmpeg output of raw gray frames (iter_frames' thumbnails, the export's loopback
-    decode): every frame appended to `out` until the stream ends."""
+    decode): every frame appended to `out` (a list, or seam.StreamedFrames) until the stream ends."""
     size = width * height
     with stream:
         while True:

@@ -171,13 +171,32 @@ def _cosine(f1: np.ndarray, f2: np.ndarray) -> float:
     return dot / norm if norm > 1e-6 else 1.0
 
 
+class StreamedFrames:
+    """A loop's small gray frames as a decode delivers them, with the flow of each step into the last one
+    computed on arrival: the export's loopback decode feeds this during the encode, so the report's flow
+    (all of it, on the file) is mostly done when the encode ends. The flows are measure_frames' own."""
+
+    def __init__(self):
+        self.frames: list[np.ndarray] = []
+        self.flows: dict[int, np.ndarray] = {}  # t -> flow of step t -> t+1
+        self._last_half: np.ndarray | None = None
+
+    def append(self, frame: np.ndarray) -> None:
+        half = cv2.pyrDown(frame)
+        if self._last_half is not None:
+            self.flows[len(self.frames) - 1] = _flow(self._last_half, half)
+        self._last_half = half
+        self.frames.append(frame)
+
+
 def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = None,
                    expected_frames: int | None = None, full_flow: bool = True,
-                   flow_frames=()) -> SeamReport:
+                   flow_frames=(), known_flows: dict[int, np.ndarray] | None = None) -> SeamReport:
     """Seam metrics of a cyclic sequence of gray frames (n, h, w) uint8; the wrap is (n-1 -> 0).
 
     With full_flow=False, flow is computed only around the seam and turns (fast, for ranking plans), and
     at `flow_frames` (a transition, where the loop could make a reversal too).
+    `known_flows` (StreamedFrames.flows: t -> the flow of step t -> t+1 of these very frames) are used as they are.
     Warnings here are those the pixels alone show (jump, repeated frame, reversal); `finish` adds the
     plan's (ghost, blink in a fade, pulse) and the source frames they sit on.
     """
@@ -204,7 +223,8 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
             halves[t] = cv2.pyrDown(frames[t])
         return halves[t]
 
-    flows = {t: _flow(half(t), half((t + 1) % n)) for t in needed}
+    known_flows = known_flows or {}
+    flows = {t: known_flows[t] if t in known_flows else _flow(half(t), half((t + 1) % n)) for t in needed}
     # The cosine at frame t compares the motion arriving at t with the motion leaving it.
     cosines = {t: _cosine(flows[(t - 1) % n], flows[t]) for t in at}
     magnitudes = {t: float(np.abs(fl).mean()) for t, fl in flows.items()}
@@ -530,7 +550,8 @@ def predict_plan_metrics(source: Path | str, plan: LoopPlan, frames: np.ndarray 
 def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | str | None = None,
                  context: SeamContext | None = None, source_frames: np.ndarray | None = None,
                  source_info: media.VideoInfo | None = None, source_offset: int = 0,
-                 file_frames: np.ndarray | None = None, predicted: SeamReport | None = None) -> SeamReport:
+                 file_frames: np.ndarray | None = None, predicted: SeamReport | None = None,
+                 file_flows: dict[int, np.ndarray] | None = None) -> SeamReport:
     """Seam metrics measured on an exported loop file.
 
     With the plan and its source (a path, or its small gray frames: `source_frames[i]` is source frame
@@ -539,6 +560,7 @@ def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | 
     frames when the caller has them (the export's loopback decode); used when their size and count are the
     file's, else the file is decoded. `predicted`: the plan's prediction when the caller has it already
     (the planner's, auto_loop.PlanChoice.prediction: made from the same source frames), else it is made here.
+    `file_flows`: the flows of `file_frames` computed as they arrived (StreamedFrames.flows).
     """
     info = media.probe(path)
     width = min(METRIC_WIDTH, info.width - info.width % 2)
@@ -547,7 +569,8 @@ def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | 
     frames = file_frames if usable else source_frames_small(path, info)
     turns = plan_turns(plan) if plan else None
     expected = plan.output_frames if plan else None
-    report = measure_frames(frames, float(info.fps), turns, expected_frames=expected)
+    report = measure_frames(frames, float(info.fps), turns, expected_frames=expected,
+                            known_flows=file_flows if usable else None)
     report.frame_count = info.frame_count if info.frame_count != len(frames) else len(frames)
     report.source = "file"
     if plan is None or (source is None and source_frames is None):
