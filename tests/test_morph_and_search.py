@@ -320,10 +320,10 @@ def test_the_slide_moves_with_the_source_and_holds_when_it_holds():
 
 
 def test_the_export_paces_the_slide_as_the_prediction_does(tmp_path):
-    """render_frames (the export's full-resolution morph) and assemble_morph (what the report predicts from)
-    make the same transition frames from the same source frames."""
+    """transition_frames (the export's full-resolution morph) and assemble_morph (what the report predicts
+    from) make the same transition frames from the same source frames."""
     from navtalk_desktop.core.loop_plan import LoopPlan
-    from navtalk_desktop.core.morph import assemble_morph, render_frames
+    from navtalk_desktop.core.morph import assemble_morph, transition_frames
 
     base = _texture(96, 128, seed=24, blur=3.0)
     steps = [0.0 if i % 3 == 2 else 0.3 for i in range(60)]
@@ -332,10 +332,11 @@ def test_the_export_paces_the_slide_as_the_prediction_does(tmp_path):
     _write_gray_video(path, frames)
     info = media.probe(path)
     plan = LoopPlan("morph", 25, 1, info.frame_count, 10, 49, 25, 8)
-    rendered = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in render_frames(path, info, plan)])
-    decoded = media.read_frames(path, info, gray=True)
-    predicted = assemble_morph(plan, decoded)
-    assert rendered.shape == predicted.shape
+    w, h = info.width, info.height  # even: the I420 frames' luma is the whole frame
+    rendered = np.stack([f.reshape(-1)[:w * h].reshape(h, w) for f in transition_frames(path, info, plan)])
+    decoded = np.stack([f.reshape(-1)[:w * h].reshape(h, w) for f in media.iter_frames(path, info, yuv420=True)])
+    predicted = assemble_morph(plan, decoded)  # from the same luma samples
     n, k = plan.span, plan.crossfade_frames
-    diff = np.abs(rendered[n - k:].astype(float) - predicted[n - k:]).mean(axis=(1, 2))
+    assert rendered.shape == predicted[n - k:].shape
+    diff = np.abs(rendered.astype(float) - predicted[n - k:]).mean(axis=(1, 2))
     assert diff.max() < 1.5, diff

@@ -2,12 +2,13 @@
 
 Trims use `trim=start_frame/end_frame` inside one filter graph (never stream copy, which keeps hidden
 frames behind an edit list); every strategy and the format conversion happen before the single encode.
-The morph strategy's frames are made in Python (core/morph.py) and reach the same single encode as
-rawvideo on stdin, in output order, so its frame count is exact by construction.
+The morph strategy's K transition frames are made in Python (core/morph.py) and reach the same single
+encode as rawvideo on stdin, concatenated after the body, which the encode trims from the source itself.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -91,7 +92,19 @@ def filter_graph(plan: LoopPlan, fmt: str) -> str:
             f"setpts=N*{plan.fps.denominator}/{plan.fps.numerator}/TB"
         )
     elif plan.strategy == "morph":
-        core = "[0:v]setpts=PTS-STARTPTS"  # stdin already holds the loop's frames in order
+        # The body straight from the source; the K transition frames from stdin (input 1), after one
+        # placeholder frame that lets ffmpeg set up the graph and encode the body while Python makes them.
+        k, tail = plan.crossfade_frames, plan.last - plan.crossfade_frames + 1
+        # concat takes one size and format: the transition's (even size I420, morph.even_size), then the encode's.
+        # The body passes through I420 too, so both halves are converted alike (else a 4:4:4 source's body
+        # keeps chroma its transition lost: a step at the wrap, seen on a GIF).
+        same = "setsar=1,format=yuv420p" + ("" if _branch_format(fmt) == "yuv420p" else f",format={_branch_format(fmt)}")
+        even = "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0,"
+        core = (
+            f"[0:v]trim=start_frame={plan.first}:end_frame={tail},setpts=PTS-STARTPTS,{even}{same}[body];"
+            f"[1:v]trim=start_frame=1,setpts=PTS-STARTPTS,{same}[morph];"
+            f"[body][morph]concat=n=2:v=1:a=0,setpts=N*{plan.fps.denominator}/{plan.fps.numerator}/TB"
+        )
     else:
         raise PlanError(f"cannot export strategy {plan.strategy!r}")
     # Exactly N frames at the source rate, whatever the filters' timestamp rounding did.
@@ -100,8 +113,12 @@ def filter_graph(plan: LoopPlan, fmt: str) -> str:
         post += ",crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0"
     if fmt == "gif":
         return core + post + ",split[g1][g2];[g1]palettegen=stats_mode=full[pal];[g2][pal]paletteuse=dither=sierra2_4a[v]"
-    pix = {"mp4": "yuv420p", "webm": "yuv420p", "mov": "yuv422p10le"}[fmt]
-    return core + post + f",format={pix}[v]"
+    return core + post + f",format={_branch_format(fmt)}[v]"
+
+
+def _branch_format(fmt: str) -> str:
+    """The pixel format the loop's frames are encoded in (GIF: RGB, before its palette)."""
+    return {"mp4": "yuv420p", "webm": "yuv420p", "mov": "yuv422p10le", "gif": "rgb24"}[fmt]
 
 
 KEYFRAMES = ("auto", "all")  # "all": every frame a keyframe (all-intra), for players that need it
@@ -156,10 +173,14 @@ def loop_inputs(source: Path, info: media.VideoInfo, plan: LoopPlan, fmt: str, c
     inputs, frames = ["-i", str(source)], None
     graph = filter_graph(plan, fmt)
     if plan.strategy == "morph":
-        inputs = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{info.width}x{info.height}",
-                  "-framerate", f"{plan.fps.numerator}/{plan.fps.denominator}", "-i", "pipe:0"]
-        frames = morph.render_frames(source, info, plan, cancel=cancel)
-    elif info.vfr:  # the plan counts frames of the clip resampled to its constant rate (media.VideoInfo)
+        width, height = morph.even_size(info)
+        inputs += ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}",
+                   "-framerate", f"{plan.fps.numerator}/{plan.fps.denominator}", "-i", "pipe:0"]
+        import numpy as np
+
+        placeholder = np.zeros((height * 3 // 2, width), np.uint8)  # trimmed by the graph (filter_graph)
+        frames = itertools.chain([placeholder], morph.transition_frames(source, info, plan, cancel=cancel))
+    if info.vfr:  # the plan counts frames of the clip resampled to its constant rate (media.VideoInfo)
         graph = f"[0:v]{media.constant_rate_filter(info)}[cfr];" + graph.replace("[0:v]", "[cfr]", 1)
     return inputs, graph, frames
 
@@ -171,9 +192,9 @@ class _LoopbackFrames:
     `seam.source_frames_small` decodes from the file, without a second 1080p decode afterwards. POSIX only,
     and only with an ffmpeg that has loopback decoders (`ffmpeg.has_loopback_decoder`)."""
 
-    def __init__(self, info: media.VideoInfo, fmt: str):
+    def __init__(self, info: media.VideoInfo, fmt: str, even: bool = False):
         width, height = info.width, info.height
-        if FORMATS[fmt][1]:  # the graph crops to even sizes
+        if FORMATS[fmt][1] or even:  # the graph crops to even sizes (for the format, or a morph's I420)
             width, height = width - width % 2, height - height % 2
         self.width = min(METRIC_WIDTH, width - width % 2)  # as seam.source_frames_small, media.scaled_size
         self.height = int(round(height * self.width / width / 2)) * 2
@@ -257,7 +278,7 @@ def export_loop(
             "-fps_mode", "passthrough",
             *encoder_args(fmt, quality, plan.output_frames, keyframes, info.width * info.height)]
     offset = 0
-    loopback = _LoopbackFrames(info, fmt) if os.name == "posix" and ffmpeg.has_loopback_decoder() else None
+    loopback = _LoopbackFrames(info, fmt, plan.strategy == "morph") if os.name == "posix" and ffmpeg.has_loopback_decoder() else None
     with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool:
         if source_frames is None:  # the prediction's source frames, decoded while the encode runs
             offset = plan.source_range[0]

@@ -11,7 +11,7 @@ import threading
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -277,6 +277,8 @@ def iter_frames(
     cancel: CancelToken | None = None,
     thumbs: list | None = None,
     thumb_width: int | None = None,
+    only: Sequence[tuple[int, int]] | None = None,
+    crop_even: bool = False,
 ) -> Iterator[np.ndarray]:
     """Decode frames [start_frame, end_frame) as RGB (or gray) uint8 arrays.
 
@@ -285,6 +287,8 @@ def iter_frames(
     With `thumbs` (a list) and `thumb_width`, the same decode also appends each frame as gray, area-scaled
     to `thumb_width` (exactly what `iter_frames(gray=True, scale_width=thumb_width)` yields), through a
     second pipe; POSIX only (elsewhere `thumbs` stays empty and the caller decodes them itself).
+    `only`: inclusive frame ranges (first, last); the other frames are decoded but never converted or sent.
+    `crop_even`: drop the last column and row of an odd size (as the export's encode does).
     """
     info = info or probe(path)
     width, height = info.width, info.height
@@ -292,6 +296,11 @@ def iter_frames(
     if start_frame or end_frame is not None:
         end = "" if end_frame is None else f":end_frame={end_frame}"
         filters.append(f"trim=start_frame={start_frame}{end},setpts=PTS-STARTPTS")
+    if only:
+        filters.append("select=" + "+".join(f"between(n\\,{a}\\,{b})" for a, b in only))
+    if crop_even and (width % 2 or height % 2):
+        width, height = width - width % 2, height - height % 2
+        filters.append(f"crop={width}:{height}:0:0")
     scale = ""
     if scale_width:
         width, height = scaled_size(info, scale_width)

@@ -71,6 +71,32 @@ def morph_frame(a: np.ndarray, b: np.ndarray, t: float, flow_ab: np.ndarray | No
     return np.clip(wa * (1.0 - t) + wb * t + 0.5, 0, 255).astype(np.uint8)
 
 
+def morph_frame_i420(a: np.ndarray, b: np.ndarray, t: float, g: float, width: int, height: int) -> np.ndarray:
+    """morph_frame on planar I420 frames (media.iter_frames(yuv420=True)): the flow of the Y planes moves Y
+    and, at half size, U and V. The encode's own pixel format, so the transition frames are made from the very
+    samples the body shows: no RGB round trip that would set them apart (a pulse at the wrap of a still face)."""
+    if t <= 0.0 or t >= 1.0:
+        return (a if t <= 0.0 else b).copy()
+    w, h, cw, ch = width, height, width // 2, height // 2
+
+    def planes(frame: np.ndarray):
+        flat = frame.reshape(-1)
+        return (flat[:w * h].reshape(h, w), flat[w * h:w * h + cw * ch].reshape(ch, cw),
+                flat[w * h + cw * ch:].reshape(ch, cw))
+
+    pa, pb = planes(a), planes(b)
+    flow_ab, flow_ba = dense_flow(pa[0], pb[0]), dense_flow(pb[0], pa[0])
+    half_ab = cv2.resize(flow_ab, (cw, ch), interpolation=cv2.INTER_AREA) * 0.5
+    half_ba = cv2.resize(flow_ba, (cw, ch), interpolation=cv2.INTER_AREA) * 0.5
+    out = []
+    for i, (x, y) in enumerate(zip(pa, pb)):
+        fab, fba = (flow_ab, flow_ba) if i == 0 else (half_ab, half_ba)
+        wa = _warp(x, fab, g).astype(np.float32)
+        wb = _warp(y, fba, 1.0 - g).astype(np.float32)
+        out.append(np.clip(wa * (1.0 - t) + wb * t + 0.5, 0, 255).astype(np.uint8).reshape(-1))
+    return np.concatenate(out).reshape(a.shape)
+
+
 def _step_size(a: np.ndarray, b: np.ndarray) -> float:
     ga, gb = _gray(a), _gray(b)
     h, w = ga.shape
@@ -134,29 +160,32 @@ def assemble_morph(plan: LoopPlan, frames: np.ndarray, offset: int = 0) -> np.nd
     return np.stack(body + transition(tails, heads, body[-1] if body else None))
 
 
-def render_frames(source: Path | str, info: media.VideoInfo, plan: LoopPlan,
-                  cancel: CancelToken | None = None) -> Iterator[np.ndarray]:
-    """Full-resolution RGB frames of a morph loop, in output order, decoded and morphed as they are needed.
-
-    Only the K head frames are held back (they are read first but shown last); the body streams through.
-    """
+def transition_frames(source: Path | str, info: media.VideoInfo, plan: LoopPlan,
+                      cancel: CancelToken | None = None) -> Iterator[np.ndarray]:
+    """The K full-resolution transition frames of a morph loop, in output order, as planar I420 of the frame
+    cropped to even size (`even_size`), the export's input format (the export takes the body straight from the
+    source). One decode sends only the frames they are made of: the K head frames, the last body frame (it
+    paces the slide) and the K tail frames."""
     n, k = plan.span, plan.crossfade_frames
-    lo, _ = plan.source_range
-    heads, tails, decoded, before = [], [], 0, None
-    for frame in media.iter_frames(source, info, start_frame=lo, end_frame=plan.last + 1, cancel=cancel):
-        decoded += 1
-        if len(heads) < k:
-            heads.append(frame)
-        elif decoded - k <= n - k:
-            before = frame
-            yield frame
-        else:
-            tails.append(frame)
-    if len(tails) != k:
-        raise InputError(f"{Path(source).name} ended early: the morph loop reads source frames {lo}-{plan.last} "
-                         f"but only {decoded} of them could be decoded")
-    geometry = slide_schedule(before, tails, heads)  # the same pacing as assemble_morph's prediction
+    first, last = plan.first, plan.last
+    before = n > k  # the body's last frame, source frame last - k, exists
+    ranges = ((first - k, first - 1), (last - k + (0 if before else 1), last))
+    width, height = even_size(info)
+    frames = list(media.iter_frames(source, info, only=ranges, yuv420=True, crop_even=True, cancel=cancel))
+    if len(frames) != 2 * k + before:
+        raise InputError(f"{Path(source).name} ended early: the morph loop reads source frames {first - k}-{last} "
+                         f"but only {len(frames)} of the {2 * k + before} it needs could be decoded")
+    heads, tails = frames[:k], frames[k + before:]
+    lumas = lambda fs: [f.reshape(-1)[:width * height].reshape(height, width) for f in fs]  # noqa: E731
+    # assemble_morph's own pacing, from the luma the prediction sees
+    geometry = slide_schedule(lumas([frames[k]])[0] if before else None, lumas(tails), lumas(heads))
     for j, (a, b) in enumerate(zip(tails, heads)):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        yield morph_frame(a, b, (j + 1) / k, g=geometry[j])
+        yield morph_frame_i420(a, b, (j + 1) / k, geometry[j], width, height)
+
+
+def even_size(info: media.VideoInfo) -> tuple[int, int]:
+    """The frame size the morph's transition frames are made at: I420 needs even sizes (a column or a row
+    less, as the encode's own crop to even size)."""
+    return info.width - info.width % 2, info.height - info.height % 2
