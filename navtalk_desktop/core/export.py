@@ -179,10 +179,37 @@ def loop_inputs(source: Path, info: media.VideoInfo, plan: LoopPlan, fmt: str, c
         import numpy as np
 
         placeholder = np.zeros((height * 3 // 2, width), np.uint8)  # trimmed by the graph (filter_graph)
-        frames = itertools.chain([placeholder], morph.transition_frames(source, info, plan, cancel=cancel))
+        frames = itertools.chain([placeholder], _made_ahead(morph.transition_frames(source, info, plan, cancel=cancel)))
     if info.vfr:  # the plan counts frames of the clip resampled to its constant rate (media.VideoInfo)
         graph = f"[0:v]{media.constant_rate_filter(info)}[cfr];" + graph.replace("[0:v]", "[cfr]", 1)
     return inputs, graph, frames
+
+
+def _made_ahead(frames):
+    """`frames`, made on a thread of their own as fast as they can be: ffmpeg takes the transition frames
+    only once the body is encoded, and a feeder that made them as it wrote would sit blocked on the full pipe
+    until then, and only then start making the rest (they are few: K frames)."""
+    import queue
+
+    made: queue.Queue = queue.Queue()
+    done = object()
+
+    def make() -> None:
+        try:
+            for frame in frames:
+                made.put(frame)
+            made.put(done)
+        except BaseException as exc:  # noqa: BLE001 - raised where the frames are taken
+            made.put(exc)
+
+    threading.Thread(target=make, name="morph-frames", daemon=True).start()
+    while True:
+        item = made.get()
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 class _LoopbackFrames:

@@ -10,6 +10,7 @@ at most FLOW_WIDTH wide and scaled up, which keeps the full-resolution export ch
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -47,10 +48,18 @@ def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return flow
 
 
+@lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (x, y) of an h x w frame: made once per size (every warp of a frame needs them)."""
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
+    return gx, gy
+
+
 def _warp(img: np.ndarray, flow: np.ndarray, amount: float) -> np.ndarray:
     """img sampled at x - amount*flow(x): content moves `amount` of the way along the flow."""
     h, w = flow.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx, gy = _grid(h, w)
     mx = gx - amount * flow[..., 0]
     my = gy - amount * flow[..., 1]
     return cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
