@@ -1,4 +1,4 @@
-"""Frozen entry point of `navtalk-loop` (console): the same `main()` as the installed console script."""
+"""Frozen entry point of `navtalk-loop` (console): the same `console_main()` as the installed console script."""
 
 import multiprocessing
 import sys
@@ -8,6 +8,6 @@ if __name__ == "__main__":
     from navtalk_desktop.frozen import guard_std_streams
 
     guard_std_streams()
-    from navtalk_desktop.cli.main import main
+    from navtalk_desktop.cli.main import console_main
 
-    sys.exit(main())
+    console_main()

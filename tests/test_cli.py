@@ -109,3 +109,15 @@ def test_version_is_the_installed_one_and_reading_it_is_left_to_version():
                             "m.build_parser(['export']); print('importlib.metadata' in sys.modules)"],
                            capture_output=True, text=True, timeout=120)
     assert probe.stdout.strip() == "False", probe.stderr
+
+
+def test_the_program_exits_with_the_commands_status_after_the_exit_handlers_and_a_flush(tmp_path):
+    """console_main skips the interpreter's teardown (os._exit) but not what a finished command owes: the
+    exit handlers run, everything printed reaches the pipe, and the status is the command's."""
+    code = ("import atexit, sys; from navtalk_desktop.cli import main as m; "
+            "atexit.register(lambda: print('exit handler ran')); "
+            f"sys.argv = ['navtalk-loop', 'inspect', {str(tmp_path / 'missing.mp4')!r}]; m.console_main()")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc
+    assert "navtalk-loop: error:" in proc.stderr and "missing.mp4" in proc.stderr
+    assert proc.stdout.strip().endswith("exit handler ran")
