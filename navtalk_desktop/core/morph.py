@@ -22,8 +22,9 @@ from .cancel import CancelToken
 from .errors import InputError
 from .loop_plan import LoopPlan
 
-FLOW_WIDTH = 240  # flow is smooth: at 480 it cost 5x the time and found nothing a face needs (d12, d18: same
-# ghost and seam on the file, the same frames by eye; docs/seamless-loops.md)
+FLOW_WIDTH = 160  # the seam prediction's own width (seam.METRIC_WIDTH). Flow is smooth: at 480 or 240 it cost
+# 10x or 3x the time and found nothing a face needs (d12, d18, 1080p: the same ghost and seam on the file, the
+# same frames by eye; docs/seamless-loops.md)
 STEP_WIDTH = 64  # gray width at which the source's own frame steps are compared (they pace the slide)
 SLIDE_FLOOR = 0.25  # of the mean step: every transition step slides a little, a still stretch no less
 SLIDE_CAP = 3.0  # no step takes more than this many uniform shares of the slide
@@ -35,7 +36,13 @@ def _gray(img: np.ndarray) -> np.ndarray:
 
 def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Flow (h, w, 2) in a's pixels such that a(x) ~ b(x + flow(x)); RGB or gray uint8 inputs."""
-    ga, gb = _gray(a), _gray(b)
+    ga = _gray(a)
+    return dense_flows(ga, _gray(b), (ga.shape[1], ga.shape[0]))[0]
+
+
+def dense_flows(ga: np.ndarray, gb: np.ndarray, *sizes: tuple[int, int]) -> list[np.ndarray]:
+    """dense_flow of gray frames, computed once (at most FLOW_WIDTH wide) and given at each (width, height)
+    in `sizes` (a frame's and its half-size chroma planes'), the vectors scaled to each."""
     h, w = ga.shape
     scale = min(1.0, FLOW_WIDTH / w)
     if scale < 1.0:
@@ -43,9 +50,17 @@ def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ga, gb = cv2.resize(ga, size, interpolation=cv2.INTER_AREA), cv2.resize(gb, size, interpolation=cv2.INTER_AREA)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     flow = dis.calc(ga, gb, None)
-    if scale < 1.0:
-        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) / scale
-    return flow
+    fh, fw = flow.shape[:2]
+    out = []
+    for width, height in sizes:
+        if (width, height) == (fw, fh):
+            out.append(flow)
+            continue
+        sized = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+        sized[..., 0] *= width / fw
+        sized[..., 1] *= height / fh
+        out.append(sized)
+    return out
 
 
 @lru_cache(maxsize=4)
@@ -94,9 +109,8 @@ def morph_frame_i420(a: np.ndarray, b: np.ndarray, t: float, g: float, width: in
                 flat[w * h + cw * ch:].reshape(ch, cw))
 
     pa, pb = planes(a), planes(b)
-    flow_ab, flow_ba = dense_flow(pa[0], pb[0]), dense_flow(pb[0], pa[0])
-    half_ab = cv2.resize(flow_ab, (cw, ch), interpolation=cv2.INTER_AREA) * 0.5
-    half_ba = cv2.resize(flow_ba, (cw, ch), interpolation=cv2.INTER_AREA) * 0.5
+    flow_ab, half_ab = dense_flows(pa[0], pb[0], (w, h), (cw, ch))
+    flow_ba, half_ba = dense_flows(pb[0], pa[0], (w, h), (cw, ch))
     out = []
     for i, (x, y) in enumerate(zip(pa, pb)):
         fab, fba = (flow_ab, flow_ba) if i == 0 else (half_ab, half_ba)
