@@ -152,8 +152,11 @@ def console_main() -> None:
     """The `navtalk-loop` program (console script, `python -m`, the frozen build): main(), then an exit that
     skips the interpreter's teardown. Freeing every module, numpy's and OpenCV's included, takes 50-100 ms
     after the command is done and does nothing it needs (docs/performance.md); the exit handlers (ours, and
-    logging's) still run and the output is flushed first. main() itself returns, for in-process callers."""
+    logging's) still run and the output is flushed first; under a profiler or coverage it exits as usual, so
+    they write their results. main() itself returns, for in-process callers."""
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:  # a profiler or coverage: let it write
+        sys.exit(code)
     try:
         atexit._run_exitfuncs()
     finally:

@@ -22,7 +22,7 @@ FILENAME = "blink_edits.json"
 
 
 def store_path() -> Path:
-    from .jobs import data_dir  # the per-user data folder (NAVTALK_DATA_DIR in tests)
+    from .app_paths import data_dir  # the per-user data folder (NAVTALK_DATA_DIR in tests)
 
     return data_dir() / FILENAME
 
