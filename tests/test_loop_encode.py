@@ -148,3 +148,24 @@ def test_cli_keyframes_flag(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "navtalk_desktop.cli.main", "export", str(FIXTURES / "liveportrait_d12.mp4"),
                           "--out", str(tmp_path / "x.mp4"), "--keyframes", "some"], capture_output=True, text=True)
     assert bad.returncode != 0 and "--keyframes" in bad.stderr and not (tmp_path / "x.mp4").exists()
+
+
+def test_a_morph_of_a_full_chroma_odd_sized_source_converts_body_and_transition_alike(face_video_factory, tmp_path):
+    """The morph's transition is made in I420 at even size; a 4:4:4 source's body must go through the same
+    conversion, or its wrap steps where the transition's chroma differs (a GIF showed 1.71x before)."""
+    source, truth = face_video_factory(width=362, height=482, fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    odd = tmp_path / "odd444.mkv"
+    subprocess.run([ffmpeg.ffmpeg_exe(), "-v", "error", "-y", "-i", str(source), "-vf",
+                    "format=yuv444p,crop=361:481:0:0", "-c:v", "ffv1", str(odd)], check=True)
+    info = media.probe(odd)
+    assert (info.width, info.height) == (361, 481)
+    plan = make_plan("morph", info.fps, info.frame_count, truth.apex_frames[0])
+    for fmt in ("gif", "mp4"):
+        out = tmp_path / f"loop.{fmt}"
+        report = export_loop(odd, plan, out, info=info, source_hash="-").report
+        frames = gray_frames(out, (360, 480))
+        assert len(frames) == plan.output_frames
+        # GIF 0.84 here, 1.33 with the body converted straight to RGB; MP4 1.11 (x264's own pulse margin)
+        limit = 1.1 if fmt == "gif" else WRAP_MAX
+        assert wrap_ratio(frames) <= limit, (fmt, wrap_ratio(frames))
+        assert "pulse" not in [w.kind for w in report.warnings], (fmt, report.warnings)
