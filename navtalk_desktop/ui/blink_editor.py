@@ -23,6 +23,15 @@ KIND_CHOICES = (("Blink", "blink", "both"), ("Long closure", "long_closure", "bo
                 ("One eye: right", "one_eye", "right"))
 EXCLUDED = QColor(255, 77, 77)
 SELECTED = QColor("#ffffff")
+LABEL_BACK = QColor(18, 18, 22, 215)  # behind a mark's words: they sit on hatching and on the blink band
+
+
+def _label(p: QPainter, at: QPointF, text: str, color) -> None:
+    """`text` with its baseline at `at`, in `color` on a dark chip, legible over any band or hatching."""
+    box = QRectF(p.fontMetrics().boundingRect(text)).translated(at).adjusted(-2, -1, 2, 1)
+    p.fillRect(box, LABEL_BACK)
+    p.setPen(QColor(color))
+    p.drawText(at, text)
 
 
 class _Overlay(QWidget):
@@ -306,11 +315,10 @@ class BlinkEditor(QObject):
             p.fillRect(span, QBrush(color, Qt.BrushStyle.BDiagPattern))
             p.setPen(QPen(COLORS[event.eye], 2))
             p.drawLine(QPointF(span.left(), rect.top() + 1), QPointF(span.right(), rect.top() + 1))
-            p.drawText(QPointF(span.left() + 2, rect.top() + 38), f"{event.eye} eye only")
+            _label(p, QPointF(span.left() + 2, rect.top() + 38), f"{event.eye} eye only", COLORS[event.eye])
         if event.exclude:
             p.fillRect(span, QBrush(EXCLUDED, Qt.BrushStyle.DiagCrossPattern))
-            p.setPen(EXCLUDED)
-            p.drawText(QPointF(span.left() + 2, rect.top() + 52), "no loop")
+            _label(p, QPointF(span.left() + 2, rect.top() + 52), "no loop", EXCLUDED)
         # which eye closed: two dots under the band's top, filled for a closed eye
         x = self.timeline.frame_to_x(event.apex)
         for k, eye in enumerate(("right", "left")):
