@@ -22,7 +22,7 @@ from .cancel import CancelToken
 from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError, Remedy
 from .loop_plan import LoopPlan
-from .seam import METRIC_WIDTH, SeamContext, SeamReport, StreamedFrames, inspect_loop, source_frames_small
+from .seam import SeamContext, SeamReport, StreamedFrames, inspect_loop, metric_width, source_frames_small
 
 FORMATS = {
     # name: (container suffix, needs even size, encoder arguments by quality)
@@ -59,6 +59,9 @@ def format_for(out: Path, fmt: str | None) -> str:
         return suffix
     raise OutputError(f"cannot tell the format from {out.name!r}; name it .mp4, .webm, .mov or .gif",
                       remedy=Remedy.NAME_FORMAT)
+
+
+_CROP_EVEN = "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0"  # the last column and row of an odd size dropped
 
 
 def filter_graph(plan: LoopPlan, fmt: str) -> str:
@@ -99,7 +102,7 @@ def filter_graph(plan: LoopPlan, fmt: str) -> str:
         # The body passes through I420 too, so both halves are converted alike (else a 4:4:4 source's body
         # keeps chroma its transition lost: a step at the wrap, seen on a GIF).
         same = "setsar=1,format=yuv420p" + ("" if _branch_format(fmt) == "yuv420p" else f",format={_branch_format(fmt)}")
-        even = "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0,"
+        even = _CROP_EVEN + ","
         core = (
             f"[0:v]trim=start_frame={plan.first}:end_frame={tail},setpts=PTS-STARTPTS,{even}{same}[body];"
             f"[1:v]trim=start_frame=1,setpts=PTS-STARTPTS,{same}[morph];"
@@ -110,7 +113,7 @@ def filter_graph(plan: LoopPlan, fmt: str) -> str:
     # Exactly N frames at the source rate, whatever the filters' timestamp rounding did.
     post = f",fps={plan.fps.numerator}/{plan.fps.denominator},trim=end_frame={plan.output_frames},setsar=1"
     if FORMATS[fmt][1]:
-        post += ",crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0"
+        post += "," + _CROP_EVEN
     if fmt == "gif":
         return core + post + ",split[g1][g2];[g1]palettegen=stats_mode=full[pal];[g2][pal]paletteuse=dither=sierra2_4a[v]"
     return core + post + f",format={_branch_format(fmt)}[v]"
@@ -223,7 +226,7 @@ class _LoopbackFrames:
         width, height = info.width, info.height
         if FORMATS[fmt][1] or even:  # the graph crops to even sizes (for the format, or a morph's I420)
             width, height = width - width % 2, height - height % 2
-        self.width = min(METRIC_WIDTH, width - width % 2)  # as seam.source_frames_small, media.scaled_size
+        self.width = metric_width(width)  # as seam.source_frames_small, media.scaled_size
         self.height = int(round(height * self.width / width / 2)) * 2
         self.stream = StreamedFrames()  # the frames, and their flows computed while the encode runs
         self._read, self._write = os.pipe()

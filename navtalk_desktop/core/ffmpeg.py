@@ -91,8 +91,8 @@ def clean_env() -> dict[str, str]:
 
 # --- ffmpeg dies with us ---------------------------------------------------------------------------------------
 # A killed export must not leave an orphaned ffmpeg encoding (docs/robustness.md):
-# - Linux: PR_SET_PDEATHSIG (set by setpriv before it execs ffmpeg) makes the kernel send SIGKILL to ffmpeg when the thread that started it dies,
-#   even on SIGKILL of this process. (Per thread: ffmpeg must be waited for in the thread that started it,
+# - Linux: PR_SET_PDEATHSIG (set by setpriv before it execs ffmpeg) makes the kernel send SIGKILL to ffmpeg
+#   when the thread that started it dies, even on SIGKILL of this process. (Per thread: ffmpeg must be waited for in the thread that started it,
 #   as every caller here does.)
 # - Windows: every child joins one Job object with KILL_ON_JOB_CLOSE; the kernel closes the handle when this
 #   process dies in any way. Written from the Win32 documentation, not tested here.

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import media
 from .analysis import AnalysisResult
-from .seam import METRIC_WIDTH, source_frames_small
+from .seam import metric_width, source_frames_small
 
 
 def kept_small_frames(analysis: AnalysisResult) -> np.ndarray | None:
@@ -19,7 +19,7 @@ def kept_small_frames(analysis: AnalysisResult) -> np.ndarray | None:
     not all of them)."""
     info = analysis.info
     kept = analysis.track.small_frames if analysis.track is not None else None
-    width, height = media.scaled_size(info, min(METRIC_WIDTH, info.width - info.width % 2))
+    width, height = media.scaled_size(info, metric_width(info.width))
     return kept if kept is not None and kept.shape == (info.frame_count, height, width) else None
 
 

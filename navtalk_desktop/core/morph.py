@@ -90,9 +90,22 @@ def morph_frame(a: np.ndarray, b: np.ndarray, t: float, flow_ab: np.ndarray | No
     g = t if g is None else min(1.0, max(0.0, g))
     flow_ab = dense_flow(a, b) if flow_ab is None else flow_ab
     flow_ba = dense_flow(b, a) if flow_ba is None else flow_ba
+    return _blend_moved(a, b, flow_ab, flow_ba, t, g)
+
+
+def _blend_moved(a: np.ndarray, b: np.ndarray, flow_ab: np.ndarray, flow_ba: np.ndarray, t: float,
+                 g: float) -> np.ndarray:
+    """a moved g of the way along flow_ab, b the rest of the way back, blended at b's weight t."""
     wa = _warp(a, flow_ab, g).astype(np.float32)
     wb = _warp(b, flow_ba, 1.0 - g).astype(np.float32)
     return np.clip(wa * (1.0 - t) + wb * t + 0.5, 0, 255).astype(np.uint8)
+
+
+def _i420_planes(frame: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of the Y, U and V planes of a planar I420 frame of even size w x h."""
+    flat, cw, ch = frame.reshape(-1), w // 2, h // 2
+    return (flat[:w * h].reshape(h, w), flat[w * h:w * h + cw * ch].reshape(ch, cw),
+            flat[w * h + cw * ch:].reshape(ch, cw))
 
 
 def morph_frame_i420(a: np.ndarray, b: np.ndarray, t: float, g: float, width: int, height: int) -> np.ndarray:
@@ -102,22 +115,12 @@ def morph_frame_i420(a: np.ndarray, b: np.ndarray, t: float, g: float, width: in
     if t <= 0.0 or t >= 1.0:
         return (a if t <= 0.0 else b).copy()
     w, h, cw, ch = width, height, width // 2, height // 2
-
-    def planes(frame: np.ndarray):
-        flat = frame.reshape(-1)
-        return (flat[:w * h].reshape(h, w), flat[w * h:w * h + cw * ch].reshape(ch, cw),
-                flat[w * h + cw * ch:].reshape(ch, cw))
-
-    pa, pb = planes(a), planes(b)
+    pa, pb = _i420_planes(a, w, h), _i420_planes(b, w, h)
     flow_ab, half_ab = dense_flows(pa[0], pb[0], (w, h), (cw, ch))
     flow_ba, half_ba = dense_flows(pb[0], pa[0], (w, h), (cw, ch))
-    out = []
-    for i, (x, y) in enumerate(zip(pa, pb)):
-        fab, fba = (flow_ab, flow_ba) if i == 0 else (half_ab, half_ba)
-        wa = _warp(x, fab, g).astype(np.float32)
-        wb = _warp(y, fba, 1.0 - g).astype(np.float32)
-        out.append(np.clip(wa * (1.0 - t) + wb * t + 0.5, 0, 255).astype(np.uint8).reshape(-1))
-    return np.concatenate(out).reshape(a.shape)
+    out = [_blend_moved(pa[0], pb[0], flow_ab, flow_ba, t, g)]
+    out += [_blend_moved(x, y, half_ab, half_ba, t, g) for x, y in zip(pa[1:], pb[1:])]
+    return np.concatenate([plane.reshape(-1) for plane in out]).reshape(a.shape)
 
 
 def _step_size(a: np.ndarray, b: np.ndarray) -> float:
@@ -199,7 +202,7 @@ def transition_frames(source: Path | str, info: media.VideoInfo, plan: LoopPlan,
         raise InputError(f"{Path(source).name} ended early: the morph loop reads source frames {first - k}-{last} "
                          f"but only {len(frames)} of the {2 * k + before} it needs could be decoded")
     heads, tails = frames[:k], frames[k + before:]
-    lumas = lambda fs: [f.reshape(-1)[:width * height].reshape(height, width) for f in fs]  # noqa: E731
+    lumas = lambda fs: [_i420_planes(f, width, height)[0] for f in fs]  # noqa: E731
     # assemble_morph's own pacing, from the luma the prediction sees
     geometry = slide_schedule(lumas([frames[k]])[0] if before else None, lumas(tails), lumas(heads))
     for j, (a, b) in enumerate(zip(tails, heads)):

@@ -21,6 +21,11 @@ from . import media
 from .loop_plan import LoopPlan
 
 METRIC_WIDTH = 160  # frames are compared at this width: enough for motion, cheap for flow (~4 ms a pair)
+
+
+def metric_width(width: int) -> int:
+    """The width a `width`-wide clip's frames are measured at: METRIC_WIDTH, or the even width below it."""
+    return min(METRIC_WIDTH, width - width % 2)
 DUPLICATE_RATIO = 0.2  # a step under this fraction of the median step is a repeated (frozen) frame
 REVERSAL_COSINE = -0.3  # flow direction flips at a frame below this cosine
 # The source "turns back too" where its own motion there turns by more than 90 degrees: a jittery clip's weak
@@ -497,7 +502,7 @@ def finish(report: SeamReport, plan: LoopPlan | None, loop: np.ndarray, frames: 
 
 # --- frames -----------------------------------------------------------------------------------------------------
 def source_frames_small(source: Path | str, info: media.VideoInfo, start: int = 0, end: int | None = None) -> np.ndarray:
-    width = min(METRIC_WIDTH, info.width - info.width % 2)
+    width = metric_width(info.width)
     return media.read_frames(source, info, start_frame=start, end_frame=end, gray=True, scale_width=width)
 
 
@@ -563,7 +568,7 @@ def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | 
     `file_flows`: the flows of `file_frames` computed as they arrived (StreamedFrames.flows).
     """
     info = media.probe(path)
-    width = min(METRIC_WIDTH, info.width - info.width % 2)
+    width = metric_width(info.width)
     usable = (file_frames is not None and not info.vfr and len(file_frames) == info.frame_count
               and file_frames.shape[1:] == media.scaled_size(info, width)[::-1])
     frames = file_frames if usable else source_frames_small(path, info)
