@@ -29,6 +29,26 @@ def test_iter_frames_trims_exactly(fixtures_dir):
     assert np.array_equal(part, everything[40:47])
 
 
+def test_rgb_via_i420_is_close_to_ffmpegs_rgb_and_falls_back_on_odd_sizes(tmp_path, fixtures_dir):
+    """The landmark pass's cheaper RGB (I420 converted by OpenCV) matches swscale's within a level or two,
+    frame for frame; an odd size, which I420 cannot carry, gets swscale's RGB exactly."""
+    from navtalk_desktop.core import ffmpeg
+
+    path = fixtures_dir / "liveportrait_d12.mp4"
+    exact = media.read_frames(path, end_frame=12)
+    fast = media.read_frames(path, end_frame=12, rgb_via_i420=True)
+    assert fast.shape == exact.shape and fast.dtype == np.uint8
+    diff = np.abs(fast.astype(np.int16) - exact)
+    assert diff.mean() < 1.5 and np.percentile(diff, 99) <= 6
+    # a frame shifted by one is far from its neighbour: the comparison above would catch an off-by-one
+    assert np.abs(fast[1:].astype(np.int16) - exact[:-1]).mean() > diff.mean()
+    odd = tmp_path / "odd.mp4"
+    ffmpeg.run(["-y", "-i", str(path), "-frames:v", "4", "-vf", "format=yuv444p,crop=301:201:0:0", "-c:v", "libx264",
+                "-pix_fmt", "yuv444p", "-an", str(odd)])
+    assert (media.probe(odd).width, media.probe(odd).height) == (301, 201)
+    assert np.array_equal(media.read_frames(odd, rgb_via_i420=True), media.read_frames(odd))
+
+
 def test_rotation_metadata_is_applied(tmp_path, fixtures_dir):
     from navtalk_desktop.core import ffmpeg
 

@@ -6,6 +6,7 @@ so the two overlap. The cache lets a second analysis, and the mouth renderer, sk
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -26,7 +27,7 @@ from .errors import InputError
 log = logging.getLogger(__name__)
 
 # Bump when landmarking changes in a way that changes its output; old cache entries are then ignored.
-LANDMARKER_VERSION = "fm0.10.21-refine-track-v2"
+LANDMARKER_VERSION = "fm0.10.21-refine-track-v3"
 N_LANDMARKS = 478
 # Frames larger than this (long side) are decoded downscaled for landmarking: the mesh model works on a
 # 192-256 px face crop anyway, and piping full 1080p RGB costs more than the mesh itself.
@@ -160,16 +161,24 @@ def compute_landmarks(
     if long_side > ANALYSIS_MAX_SIDE:
         scale_width = int(round(info.width * ANALYSIS_MAX_SIDE / long_side / 2)) * 2
     points = np.full((info.frame_count, N_LANDMARKS, 2), np.nan, dtype=np.float32)
-    mesh = create_face_mesh()
+    # The mesh loads in a thread while ffmpeg starts and decodes the first frame (~0.1 s).
+    mesh_ready = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mesh-load")
+    mesh_future = mesh_ready.submit(create_face_mesh)
+    mesh_ready.shutdown(wait=False)
+    mesh = None
     count = 0
     points_found = False
     try:
         # One decoder thread, so decoding and the mesh each keep a core busy instead of three threads
-        # contending for two; fast_bilinear, since the mesh crops and resamples the face itself.
+        # contending for two; fast_bilinear, since the mesh crops and resamples the face itself; RGB made
+        # from I420 by OpenCV in the reader thread, which costs far less CPU than swscale's RGB.
         thumbs: list | None = [] if small_width else None
         frames = media.iter_frames(path, info, scale_width=scale_width, scale_flags="fast_bilinear",
-                                   decode_threads=1, cancel=cancel, thumbs=thumbs, thumb_width=small_width)
+                                   decode_threads=1, cancel=cancel, thumbs=thumbs, thumb_width=small_width,
+                                   rgb_via_i420=True)
         for i, frame in enumerate(frames):
+            if mesh is None:
+                mesh = mesh_future.result()
             if i >= info.frame_count:  # more decoded frames than packets: grow rather than drop
                 points = np.concatenate([points, np.full((1, N_LANDMARKS, 2), np.nan, np.float32)])
             pts = _process(mesh, frame, info.width, info.height, quiet=i < 2 or not points_found)
@@ -180,7 +189,7 @@ def compute_landmarks(
             if on_progress and (i % 5 == 0):
                 on_progress(min(1.0, count / max(1, info.frame_count)))
     finally:
-        mesh.close()
+        (mesh or mesh_future.result()).close()
     points = points[:count] if count else points[:0]
     if on_progress:
         on_progress(1.0)

@@ -279,6 +279,7 @@ def iter_frames(
     thumb_width: int | None = None,
     only: Sequence[tuple[int, int]] | None = None,
     crop_even: bool = False,
+    rgb_via_i420: bool = False,
 ) -> Iterator[np.ndarray]:
     """Decode frames [start_frame, end_frame) as RGB (or gray) uint8 arrays.
 
@@ -289,6 +290,10 @@ def iter_frames(
     second pipe; POSIX only (elsewhere `thumbs` stays empty and the caller decodes them itself).
     `only`: inclusive frame ranges (first, last); the other frames are decoded but never converted or sent.
     `crop_even`: drop the last column and row of an odd size (as the export's encode does).
+    `rgb_via_i420`: RGB frames that ffmpeg sends as I420 and the reader thread converts with OpenCV (BT.601,
+    limited range), where the frame size is even; ~35% less CPU than swscale's RGB, so the landmark pass
+    decodes beside the mesh instead of competing with it (docs/performance.md). Close to, not bit-exact
+    with, ffmpeg's RGB: for analysis only, never for frames that are encoded.
     """
     info = info or probe(path)
     width, height = info.width, info.height
@@ -307,6 +312,11 @@ def iter_frames(
         scale = f"scale={width}:{height}:flags={scale_flags}"
     if yuv420 and (width % 2 or height % 2):
         raise ValueError(f"I420 frames need an even frame size, not {width}x{height}")
+    to_rgb = None
+    if rgb_via_i420 and not (gray or yuv420 or width % 2 or height % 2):
+        import cv2
+
+        yuv420, to_rgb = True, lambda i420: cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
     pix_fmt, channels = ("gray", 1) if gray else ("yuv420p", 1.5) if yuv420 else ("rgb24", 3)
     args = ["-i", str(path)]
     if decode_threads:
@@ -353,6 +363,8 @@ def iter_frames(
                     break
                 shape = (height, width) if gray else (height * 3 // 2, width) if yuv420 else (height, width, 3)
                 item = np.frombuffer(buf, np.uint8).reshape(shape)
+                if to_rgb is not None:  # here, so that the conversion runs beside the caller's work
+                    item = to_rgb(item)
                 while not stop.is_set():
                     try:
                         frames.put(item, timeout=0.1)
