@@ -340,3 +340,23 @@ def test_the_export_paces_the_slide_as_the_prediction_does(tmp_path):
     assert rendered.shape == predicted[n - k:].shape
     diff = np.abs(rendered.astype(float) - predicted[n - k:]).mean(axis=(1, 2))
     assert diff.max() < 1.5, diff
+
+
+@pytest.mark.parametrize("fixture", ["liveportrait_d12.mp4", "liveportrait_d18.mp4"])
+def test_a_morph_is_measured_only_where_the_crossfade_of_its_window_ghosts(fixtures_dir, fixture):
+    """Assembling and measuring morphs is most of planning's time; a morph only removes a double image,
+    so where the crossfade of the same window has none, auto skips it (d18: still, d12: moving)."""
+    from navtalk_desktop.core.auto_loop import GHOST_FREE
+
+    source = fixtures_dir / fixture
+    _, candidates = choose_plan(analyze_video(source), source)
+    crossfades = {(c.plan.first, c.plan.last): c.ghost for c in candidates if c.plan.strategy == "crossfade"}
+    morphs = [(c.plan.first, c.plan.last) for c in candidates if c.plan.strategy == "morph"]
+    assert crossfades
+    for window in morphs:
+        assert crossfades.get(window, 1.0) > GHOST_FREE, (window, crossfades)
+    if fixture == "liveportrait_d12.mp4":  # its crossfades ghost: the morphs are there, and one wins
+        assert morphs and candidates[0].plan.strategy == "morph"
+    else:  # a still face: its ghost-free crossfades leave fewer morphs to measure than windows searched
+        assert any(g <= GHOST_FREE for g in crossfades.values())
+        assert len(morphs) < len(crossfades)

@@ -170,12 +170,21 @@ def choose_plan(
     context = SeamContext.from_analysis(analysis)
     events = analysis.events
     scored = []
+    # A morph only removes a double image: where the crossfade of the same window measures none (at most
+    # GHOST_FREE), the morph is not assembled and measured, which is most of planning's time on still clips.
+    plans = sorted(plans, key=lambda pc: pc[0].strategy == "morph")
+    ghost_free: set[tuple[int, int, int]] = set()
     for plan, cheap in plans:
+        window = (plan.first, plan.last, plan.crossfade_frames)
+        if plan.strategy == "morph" and window in ghost_free:
+            continue
         event = next((e for e in events if e.start <= plan.loop_point <= e.end), None)
         span = (event.start, event.end) if event else None
         # The export's own prediction: flow over the wrap, the turns and the transition, ghost, warnings.
         report = predict_plan_metrics(source, plan, frames=frames, context=context)
         ghost = report.ghost or 0.0
+        if plan.strategy == "crossfade" and ghost <= GHOST_FREE:
+            ghost_free.add(window)
         cost, why = score(plan, report, span, ghost)
         scored.append(Candidate(plan, report, cost + SEARCH_COST * cheap, why, ghost))
     scored = prefer_warning_free(sorted(scored, key=lambda c: c.cost))
