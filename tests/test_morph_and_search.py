@@ -360,3 +360,16 @@ def test_a_morph_is_measured_only_where_the_crossfade_of_its_window_ghosts(fixtu
     else:  # a still face: its ghost-free crossfades leave fewer morphs to measure than windows searched
         assert any(g <= GHOST_FREE for g in crossfades.values())
         assert len(morphs) < len(crossfades)
+
+
+def test_the_best_windows_neighbours_are_measured_too(fixtures_dir):
+    """d18 (grain): the measured seam jumps between neighbouring start frames (59-178: 1.41x, 58-177: 0.95x)
+    while the cheap distance and the 0.2 s gap between measured windows cannot tell; auto measures the best
+    window's neighbours and keeps the smoother one."""
+    source = fixtures_dir / "liveportrait_d18.mp4"
+    plan, candidates = choose_plan(analyze_video(source), source)
+    measured = {(c.plan.strategy, c.plan.first): c for c in candidates}
+    around = [measured.get((plan.strategy, plan.first + d)) for d in (-1, 1)]
+    assert any(around), sorted(measured)
+    assert all(c is None or c.cost >= candidates[0].cost for c in around)
+    assert candidates[0].report.seam_step_ratio < 1.2, candidates[0].why

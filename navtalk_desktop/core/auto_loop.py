@@ -20,6 +20,7 @@ from .window_search import best_distinct, diagonal_filter, pair_distances, score
 AUTO_STRATEGIES = ("pingpong", "crossfade", "morph")
 MEASURED_PER_STRATEGY = 3  # windows per strategy measured fully after the cheap search
 DISTINCT_GAP_S = 0.2  # measured windows of one strategy start at least this far apart
+REFINE_FRAMES = 1  # the best measured window's neighbours this many frames either side are measured too
 BLINK_REVERSED_COST = 0.5  # a ping-pong plays the blink backwards once per cycle: slow close, fast open
 BLINK_IN_FADE_COST = 3.0  # a half-faded blink is a ghost
 GHOST_COST = 6.0  # per unit of edge energy lost in the worst transition frame
@@ -95,8 +96,12 @@ def _explicit_plans(analysis: AnalysisResult, loop_point: int, duration: float, 
 
 
 def _searched_plans(analysis: AnalysisResult, frames: np.ndarray, loop_point: int | None, duration: float,
-                    crossfade: float, strategies: tuple[str, ...]) -> list[tuple[LoopPlan, float]]:
-    """The cheapest windows of every strategy by the Video Textures distance, as plans with their cheap cost."""
+                    crossfade: float, strategies: tuple[str, ...], neighbours: dict | None = None,
+                    ) -> list[tuple[LoopPlan, float]]:
+    """The cheapest windows of every strategy by the Video Textures distance, as plans with their cheap cost.
+
+    `neighbours` (a dict), when given, receives every valid window as (strategy, first) -> (plan, cheap cost),
+    for the refinement around the best measured one (choose_plan)."""
     info = analysis.info
     fps = Fraction(info.fps)
     n = int(round(duration * fps))
@@ -122,6 +127,11 @@ def _searched_plans(analysis: AnalysisResult, frames: np.ndarray, loop_point: in
     if any(e.exclude for e in analysis.events):  # the user's "never loop through this" blinks
         scores = [s for s in scores if not plan_conflicts(plan_of(s), analysis.events)]
     picked = best_distinct(scores, MEASURED_PER_STRATEGY, max(1, int(round(DISTINCT_GAP_S * float(fps)))))
+    if neighbours is not None:
+        picked_at = {(s.strategy, s.first) for s in picked}
+        for s in scores:
+            if (s.strategy, s.first) not in picked_at:
+                neighbours.setdefault((s.strategy, s.first), (plan_of, s))
     plans = []
     for s in picked:
         try:
@@ -153,12 +163,13 @@ def choose_plan(
     if loop_point is None and not analysis.clean_events():
         raise PlanError("no clean blink to build a loop around", remedy=Remedy.LOOP_POINT)
     frames = small_frames(analysis, source)  # the analysis' own when it kept them
+    neighbours: dict = {}  # searched windows not measured yet: (strategy, first) -> (plan maker, score)
     if before is not None:
         point = loop_point if loop_point is not None else analysis.best_blink().apex
         plans = [(p, 0.0) for p in _explicit_plans(analysis, point, duration, crossfade, before, after, strategies)
                  if not plan_conflicts(p, analysis.events)]
     else:
-        plans = _searched_plans(analysis, frames, loop_point, duration, crossfade, strategies)
+        plans = _searched_plans(analysis, frames, loop_point, duration, crossfade, strategies, neighbours)
     if not plans:
         n = int(round(duration * float(analysis.info.fps)))
         if n < 4:
@@ -169,24 +180,41 @@ def choose_plan(
                         remedy=Remedy.SHORTER_DURATION_OR_LOOP_POINT)
     context = SeamContext.from_analysis(analysis)
     events = analysis.events
-    scored = []
+    scored: list[Candidate] = []
     # A morph only removes a double image: where the crossfade of the same window measures none (at most
     # GHOST_FREE), the morph is not assembled and measured, which is most of planning's time on still clips.
     plans = sorted(plans, key=lambda pc: pc[0].strategy == "morph")
     ghost_free: set[tuple[int, int, int]] = set()
-    for plan, cheap in plans:
-        window = (plan.first, plan.last, plan.crossfade_frames)
-        if plan.strategy == "morph" and window in ghost_free:
-            continue
+
+    def measure(plan: LoopPlan, cheap: float) -> None:
         event = next((e for e in events if e.start <= plan.loop_point <= e.end), None)
         span = (event.start, event.end) if event else None
         # The export's own prediction: flow over the wrap, the turns and the transition, ghost, warnings.
         report = predict_plan_metrics(source, plan, frames=frames, context=context)
         ghost = report.ghost or 0.0
         if plan.strategy == "crossfade" and ghost <= GHOST_FREE:
-            ghost_free.add(window)
+            ghost_free.add((plan.first, plan.last, plan.crossfade_frames))
         cost, why = score(plan, report, span, ghost)
         scored.append(Candidate(plan, report, cost + SEARCH_COST * cheap, why, ghost))
+
+    for plan, cheap in plans:
+        if plan.strategy == "morph" and (plan.first, plan.last, plan.crossfade_frames) in ghost_free:
+            continue
+        measure(plan, cheap)
+    # The measured seam can change a lot from one start frame to the next (grain, a blink's edge) while the
+    # cheap distance, and the 0.2 s gap between measured windows, cannot see it: measure the best one's
+    # neighbours too (docs/seamless-loops.md, "Full measurement").
+    if scored:
+        best = min(scored, key=lambda c: c.cost).plan
+        for delta in range(-REFINE_FRAMES, REFINE_FRAMES + 1):
+            entry = neighbours.pop((best.strategy, best.first + delta), None)
+            if entry is None:
+                continue
+            plan_of, window = entry
+            try:
+                measure(validate(plan_of(window)), window.cost)
+            except PlanError:
+                continue
     scored = prefer_warning_free(sorted(scored, key=lambda c: c.cost))
     return scored[0].plan, scored
 
