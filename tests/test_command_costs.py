@@ -19,7 +19,10 @@ HEAVY = ("mediapipe", "scipy", "PySide6", "cv2", "matplotlib")
 # Runs one command in-process in a fresh interpreter, then lists the heavy packages it imported. The
 # simulator serves until interrupted: a thread interrupts it once it has printed its address.
 _PROBE = r"""
-import io, json, sys, threading, time, _thread
+import io, json, signal, sys, threading, time, _thread
+# Ctrl+C as a terminal delivers it: a test run started in the background inherits SIGINT ignored, and then
+# interrupt_main would do nothing and the simulator would serve until the timeout.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 argv = json.loads(sys.argv[1])
 out = io.StringIO()
 sys.stdout = out

@@ -273,19 +273,21 @@ def cmd_simulator(args) -> int:
             config.faults.set(**parse_fault(text))
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    handle = start_simulator(port=args.port, config=config)
-    print(f"Kling simulator listening on {handle.base_url}", flush=True)
-    print(f"accepts the public demo key pair (access key {DEMO_ACCESS_KEY!r})"
-          + (" and the keys from the environment" if env else ""), flush=True)
-    print("stop with Ctrl+C", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
+    handle = None
+    try:  # a Ctrl+C at any moment from here (even during start-up) stops the server instead of escaping past it
+        handle = start_simulator(port=args.port, config=config)
+        print(f"Kling simulator listening on {handle.base_url}", flush=True)
+        print(f"accepts the public demo key pair (access key {DEMO_ACCESS_KEY!r})"
+              + (" and the keys from the environment" if env else ""), flush=True)
+        print("stop with Ctrl+C", flush=True)
         while True:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        handle.stop()
+        if handle is not None:
+            handle.stop()
     return 0
 
 
