@@ -100,8 +100,9 @@ def _searched_plans(analysis: AnalysisResult, frames: np.ndarray, loop_point: in
                     ) -> list[tuple[LoopPlan, float]]:
     """The cheapest windows of every strategy by the Video Textures distance, as plans with their cheap cost.
 
-    `neighbours` (a dict), when given, receives every valid window as (strategy, first) -> (plan, cheap cost),
-    for the refinement around the best measured one (choose_plan)."""
+    `neighbours` (a dict), when given, receives the valid windows REFINE_FRAMES either side of each picked
+    one that were not picked, as (strategy, first) -> (plan maker, window score), for the refinement around
+    the best measured one (choose_plan)."""
     info = analysis.info
     fps = Fraction(info.fps)
     n = int(round(duration * fps))
@@ -129,8 +130,9 @@ def _searched_plans(analysis: AnalysisResult, frames: np.ndarray, loop_point: in
     picked = best_distinct(scores, MEASURED_PER_STRATEGY, max(1, int(round(DISTINCT_GAP_S * float(fps)))))
     if neighbours is not None:
         picked_at = {(s.strategy, s.first) for s in picked}
+        near = {(s.strategy, s.first + d) for s in picked for d in range(-REFINE_FRAMES, REFINE_FRAMES + 1)}
         for s in scores:
-            if (s.strategy, s.first) not in picked_at:
+            if (s.strategy, s.first) in near - picked_at:
                 neighbours.setdefault((s.strategy, s.first), (plan_of, s))
     plans = []
     for s in picked:

@@ -6,7 +6,6 @@ so the two overlap. The cache lets a second analysis, and the mouth renderer, sk
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import json
 import logging
@@ -161,11 +160,7 @@ def compute_landmarks(
     if long_side > ANALYSIS_MAX_SIDE:
         scale_width = int(round(info.width * ANALYSIS_MAX_SIDE / long_side / 2)) * 2
     points = np.full((info.frame_count, N_LANDMARKS, 2), np.nan, dtype=np.float32)
-    # The mesh loads in a thread while ffmpeg starts and decodes the first frame (~0.1 s).
-    mesh_ready = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mesh-load")
-    mesh_future = mesh_ready.submit(create_face_mesh)
-    mesh_ready.shutdown(wait=False)
-    mesh = None
+    mesh = create_face_mesh()
     count = 0
     points_found = False
     try:
@@ -177,8 +172,6 @@ def compute_landmarks(
                                    decode_threads=1, cancel=cancel, thumbs=thumbs, thumb_width=small_width,
                                    rgb_via_i420=True)
         for i, frame in enumerate(frames):
-            if mesh is None:
-                mesh = mesh_future.result()
             if i >= info.frame_count:  # more decoded frames than packets: grow rather than drop
                 points = np.concatenate([points, np.full((1, N_LANDMARKS, 2), np.nan, np.float32)])
             pts = _process(mesh, frame, info.width, info.height, quiet=i < 2 or not points_found)
@@ -189,7 +182,7 @@ def compute_landmarks(
             if on_progress and (i % 5 == 0):
                 on_progress(min(1.0, count / max(1, info.frame_count)))
     finally:
-        (mesh or mesh_future.result()).close()
+        mesh.close()
     points = points[:count] if count else points[:0]
     if on_progress:
         on_progress(1.0)
