@@ -97,12 +97,19 @@ def test_odd_frame_size(face_video_factory, tmp_path):
             assert (probed.width, probed.height) == (361, 481)
 
 
-def test_cancel_leaves_nothing(face_video_factory, tmp_path):
+@pytest.mark.parametrize("suffix", [".mov", ".mp4"])
+def test_cancel_leaves_nothing(face_video_factory, tmp_path, monkeypatch, suffix):
+    """Neither the output, its sidecar nor (mp4) x264's reconstruction dump in the temporary folder."""
+    import tempfile
+
     source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
     info = media.probe(source)
     plan = make_plan("crossfade", info.fps, info.frame_count, truth.apex_frames[0])
     cancel = CancelToken()
-    out = tmp_path / "cancelled.mov"
+    out = tmp_path / "out" / f"cancelled{suffix}"
+    out.parent.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     progress = []
 
     def on_progress(p):
@@ -114,7 +121,7 @@ def test_cancel_leaves_nothing(face_video_factory, tmp_path):
     with pytest.raises(CancelledError):
         export_loop(source, plan, out, on_progress=on_progress, cancel=cancel)
     timer.cancel()
-    assert list(tmp_path.iterdir()) == []
+    assert list(out.parent.iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_auto_picks_a_crossfade_around_a_blink(face_video_factory, tmp_path):
@@ -145,20 +152,26 @@ def test_rotated_source_exports_upright(face_video_factory, tmp_path):
     assert probed.frame_count == 100
 
 
-@pytest.mark.parametrize("fmt, strategy, size", [("mp4", "pingpong", (240, 320)), ("mp4", "morph", (240, 320)),
-                                                 ("mp4", "crossfade", (361, 481)), ("webm", "crossfade", (240, 320)),
-                                                 ("mov", "crossfade", (240, 320)), ("gif", "crossfade", (361, 481))])
+@pytest.mark.parametrize("fmt, strategy, size, keyframes", [
+    ("mp4", "pingpong", (240, 320), "auto"), ("mp4", "morph", (240, 320), "auto"),
+    ("mp4", "crossfade", (361, 481), "auto"), ("mp4", "crossfade", (240, 320), "all"),
+    ("webm", "crossfade", (240, 320), "auto"), ("mov", "crossfade", (240, 320), "auto"),
+    ("gif", "crossfade", (361, 481), "auto")])
 def test_the_seam_report_measures_the_encoders_own_frames_without_decoding_the_file(
-        face_video_factory, tmp_path, monkeypatch, fmt, strategy, size):
-    """The export's loopback decode (docs/performance.md) hands the seam report the file's small gray frames:
-    bit for bit what decoding the written file gives, and the file is not decoded again for them."""
+        face_video_factory, tmp_path, monkeypatch, fmt, strategy, size, keyframes):
+    """The export hands the seam report the file's small gray frames without decoding the file again: from
+    x264's reconstruction (mp4) or the loopback decode (the others; docs/performance.md). They are bit for bit
+    what decoding the written file gives, and no reconstruction dump is left behind."""
+    import tempfile
+
     from navtalk_desktop.core import export as export_module
 
     source, truth = face_video_factory(width=size[0], height=size[1], fps=25, duration=6.0, blink_times=(1.6, 4.2))
     info = media.probe(source)
     plan = make_plan(strategy, info.fps, info.frame_count, truth.apex_frames[0])
-    seen, decoded = {}, []
+    seen, decoded, recon = {}, [], []
     real_inspect, real_iter = export_module.inspect_loop, media.iter_frames
+    real_recon = export_module._EncoderRecon.result
 
     def inspect(path, *a, **k):
         seen["frames"] = k.get("file_frames")
@@ -168,11 +181,20 @@ def test_the_seam_report_measures_the_encoders_own_frames_without_decoding_the_f
         decoded.append(Path(path).resolve())
         return real_iter(path, *a, **k)
 
+    def recon_result(self, *a, **k):
+        recon.append(self.path)
+        return real_recon(self, *a, **k)
+
     monkeypatch.setattr(export_module, "inspect_loop", inspect)
     monkeypatch.setattr(media, "iter_frames", iter_frames)
+    monkeypatch.setattr(export_module._EncoderRecon, "result", recon_result)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     out = tmp_path / f"loop.{fmt}"
-    result = export_loop(source, plan, out, source_frames=source_frames_small(source, info))
+    result = export_loop(source, plan, out, source_frames=source_frames_small(source, info), keyframes=keyframes)
     assert decoded == [Path(source).resolve()] * (2 if strategy == "morph" else 1)  # the morph renders from it
+    assert len(recon) == (1 if fmt == "mp4" else 0)
+    assert not list((tmp_path / "tmp").iterdir())  # the dump is gone
     monkeypatch.setattr(media, "iter_frames", real_iter)
     from_file = source_frames_small(out, media.probe(out))
     assert seen["frames"] is not None and seen["frames"].shape == from_file.shape
@@ -182,8 +204,44 @@ def test_the_seam_report_measures_the_encoders_own_frames_without_decoding_the_f
     assert again.to_dict() == result.report.to_dict()
 
 
+@pytest.mark.parametrize("why", ["no room for the dump", "a short dump"])
+def test_without_the_reconstruction_the_mp4_export_measures_its_packets(face_video_factory, tmp_path, monkeypatch,
+                                                                        why):
+    """No room for x264's dump (or a dump with frames missing): the loopback decode measures the file, or
+    failing that the file is decoded, with the same report."""
+    from navtalk_desktop.core import export as export_module
+
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    plan = make_plan("crossfade", info.fps, info.frame_count, truth.apex_frames[0])
+    frames = source_frames_small(source, info)
+    with_recon = export_loop(source, plan, tmp_path / "a.mp4", source_frames=frames).report.to_dict()
+    if why == "no room for the dump":
+        monkeypatch.setattr(export_module._EncoderRecon, "MAX_BYTES", 1000)
+    else:  # the dump holds one frame fewer than the file
+        real_make = export_module._EncoderRecon.make.__func__
+
+        def short_make(cls, *a):
+            recon = real_make(cls, *a)
+            recon.frames += 1
+            return recon
+
+        monkeypatch.setattr(export_module._EncoderRecon, "make", classmethod(short_make))
+    loopback, decoded = [], []
+    real_args, real_iter = export_module._LoopbackFrames.args, media.iter_frames
+    monkeypatch.setattr(export_module._LoopbackFrames, "args", lambda self: loopback.append(1) or real_args(self))
+    monkeypatch.setattr(media, "iter_frames", lambda path, *a, **k: decoded.append(path) or real_iter(path, *a, **k))
+    without = export_loop(source, plan, tmp_path / "b.mp4", source_frames=frames).report.to_dict()
+    if why == "no room for the dump":
+        assert loopback == [1] and not decoded  # the loopback decode stood in
+    else:
+        assert loopback == [] and len(decoded) == 1 and str(decoded[0]).endswith(".mp4")  # the file, decoded
+    assert without == with_recon
+
+
 def test_an_ffmpeg_without_loopback_decoders_still_exports_and_measures_the_file(face_video_factory, tmp_path,
                                                                                 monkeypatch):
+    from navtalk_desktop.core import export as export_module
     from navtalk_desktop.core import ffmpeg
 
     source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
@@ -192,6 +250,7 @@ def test_an_ffmpeg_without_loopback_decoders_still_exports_and_measures_the_file
     frames = source_frames_small(source, info)
     with_dec = export_loop(source, plan, tmp_path / "a.mp4", source_frames=frames).report.to_dict()
     monkeypatch.setattr(ffmpeg, "has_loopback_decoder", lambda: False)  # e.g. NAVTALK_FFMPEG at FFmpeg 6
+    monkeypatch.setattr(export_module._EncoderRecon, "make", classmethod(lambda cls, *a: None))
     decoded, real_iter = [], media.iter_frames
     monkeypatch.setattr(media, "iter_frames", lambda path, *a, **k: decoded.append(path) or real_iter(path, *a, **k))
     without = export_loop(source, plan, tmp_path / "b.mp4", source_frames=frames).report.to_dict()

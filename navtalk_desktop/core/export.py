@@ -12,9 +12,12 @@ import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from . import ffmpeg, media, morph
 from .atomic import atomic_output, check_output_path, ensure_not_source, write_json_atomic
@@ -135,11 +138,14 @@ _X264_ZONES = ((1_000_000, -7, (-5, -8, -11)), (None, -3, (-3, -6)))
 _VP9_KEYINT_MAX = 9999
 
 
-def x264_params(frames: int | None, crf: int, keyframes: str = "auto", pixels: int | None = None) -> str:
-    """The -x264-params of a loop of `frames` frames of `pixels` each (bench/bench_loop_encode.py measured these)."""
+def x264_params(frames: int | None, crf: int, keyframes: str = "auto", pixels: int | None = None,
+                dump_yuv: Path | None = None) -> str:
+    """The -x264-params of a loop of `frames` frames of `pixels` each (bench/bench_loop_encode.py measured these);
+    `dump_yuv`: where x264 writes its reconstruction of every frame (_EncoderRecon)."""
+    dump = [f"dump-yuv={dump_yuv}"] if dump_yuv is not None else []
     if keyframes == "all":
-        return "keyint=1"
-    params = ["ipratio=1", "trellis=1", "scenecut=0"]
+        return ":".join(["keyint=1", *dump])
+    params = ["ipratio=1", "trellis=1", "scenecut=0", *dump]
     if frames is None:
         return ":".join(params)
     params.insert(0, f"keyint={frames}")
@@ -151,8 +157,9 @@ def x264_params(frames: int | None, crf: int, keyframes: str = "auto", pixels: i
 
 
 def encoder_args(fmt: str, quality: str, frames: int | None = None, keyframes: str = "auto",
-                 pixels: int | None = None) -> list[str]:
-    """Encoder arguments for a loop of `frames` output frames (None: unknown, no per-frame zones) of `pixels`."""
+                 pixels: int | None = None, dump_yuv: Path | None = None) -> list[str]:
+    """Encoder arguments for a loop of `frames` output frames (None: unknown, no per-frame zones) of `pixels`;
+    `dump_yuv` (mp4 only): the file x264 writes its reconstructed frames to."""
     if quality not in QUALITIES:
         raise OutputError(f"unknown quality {quality!r}; choose one of {', '.join(QUALITIES)}")
     if keyframes not in KEYFRAMES:
@@ -160,7 +167,7 @@ def encoder_args(fmt: str, quality: str, frames: int | None = None, keyframes: s
     if fmt == "mp4":
         crf = _CRF_X264[quality]
         return ["-c:v", "libx264", "-preset", _PRESET_X264[quality], "-crf", str(crf),
-                "-x264-params", x264_params(frames, crf, keyframes, pixels), "-movflags", "+faststart", "-f", "mp4"]
+                "-x264-params", x264_params(frames, crf, keyframes, pixels, dump_yuv), "-movflags", "+faststart", "-f", "mp4"]
     if fmt == "webm":
         # one keyframe per loop (libvpx would place one every 128 frames), or every frame one
         g = 1 if keyframes == "all" else (frames or _VP9_KEYINT_MAX)
@@ -179,8 +186,6 @@ def loop_inputs(source: Path, info: media.VideoInfo, plan: LoopPlan, fmt: str, c
         width, height = morph.even_size(info)
         inputs += ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}",
                    "-framerate", f"{plan.fps.numerator}/{plan.fps.denominator}", "-i", "pipe:0"]
-        import numpy as np
-
         placeholder = np.zeros((height * 3 // 2, width), np.uint8)  # trimmed by the graph (filter_graph)
         frames = itertools.chain([placeholder], _made_ahead(morph.transition_frames(source, info, plan, cancel=cancel)))
     if info.vfr:  # the plan counts frames of the clip resampled to its constant rate (media.VideoInfo)
@@ -215,6 +220,25 @@ def _made_ahead(frames):
         yield item
 
 
+def _encoded_size(info: media.VideoInfo, fmt: str, even: bool = False) -> tuple[int, int]:
+    """The loop file's frame size: the graph crops to even sizes (for the format, or a morph's I420)."""
+    width, height = info.width, info.height
+    if FORMATS[fmt][1] or even:
+        width, height = width - width % 2, height - height % 2
+    return width, height
+
+
+def _metric_size(width: int, height: int) -> tuple[int, int]:
+    """The size the seam report measures a `width` x `height` file at (as seam.source_frames_small)."""
+    small = metric_width(width)
+    return small, int(round(height * small / width / 2)) * 2
+
+
+def _metric_filter(width: int, height: int) -> str:
+    """The filters that make the seam report's frames from decoded ones: the bytes source_frames_small reads."""
+    return f"scale={width}:{height}:flags=area,format=gray"
+
+
 class _LoopbackFrames:
     """The written file's small gray frames from the encode's own run (docs/performance.md, "Seam report
     from the encode"): ffmpeg's loopback decoder (`-dec`, FFmpeg >= 7.1) decodes the encoder's packets, the
@@ -223,11 +247,7 @@ class _LoopbackFrames:
     and only with an ffmpeg that has loopback decoders (`ffmpeg.has_loopback_decoder`)."""
 
     def __init__(self, info: media.VideoInfo, fmt: str, even: bool = False):
-        width, height = info.width, info.height
-        if FORMATS[fmt][1] or even:  # the graph crops to even sizes (for the format, or a morph's I420)
-            width, height = width - width % 2, height - height % 2
-        self.width = metric_width(width)  # as seam.source_frames_small, media.scaled_size
-        self.height = int(round(height * self.width / width / 2)) * 2
+        self.width, self.height = _metric_size(*_encoded_size(info, fmt, even))
         self.stream = StreamedFrames()  # the frames, and their flows computed while the encode runs
         self._read, self._write = os.pipe()
         self._thread: threading.Thread | None = None
@@ -235,7 +255,7 @@ class _LoopbackFrames:
     def args(self) -> list[str]:
         """Output arguments, after the loop's own output (output 0, stream 0)."""
         return ["-dec", "0:0", "-filter_complex",
-                f"[dec:0]scale={self.width}:{self.height}:flags=area,format=gray[seam]",
+                f"[dec:0]{_metric_filter(self.width, self.height)}[seam]",
                 "-map", "[seam]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray",
                 f"pipe:{self._write}"]
 
@@ -250,12 +270,10 @@ class _LoopbackFrames:
                                         args=(stream, self.width, self.height, self.stream), daemon=True)
         self._thread.start()
 
-    def result(self):
-        """The frames (n, h, w) once ffmpeg has finished, or None (nothing read)."""
-        import numpy as np
-
+    def result(self) -> StreamedFrames:
+        """The frames and their flows, once ffmpeg has finished."""
         self.close()
-        return np.stack(self.stream.frames) if self.stream.frames else None
+        return self.stream
 
     def close(self) -> None:
         for fd in (self._read, self._write):
@@ -264,6 +282,80 @@ class _LoopbackFrames:
         self._read = self._write = -1
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+class _EncoderRecon:
+    """The written file's small gray frames from x264's own reconstruction (docs/performance.md, "Seam report
+    from the encoder's reconstruction"). x264 predicts every frame from the frames a decoder of the file will
+    rebuild, and `dump-yuv` writes exactly those: bit for bit what decoding the file gives. One ffmpeg pass
+    then scales them as the seam report's frames are scaled (a rawvideo read and a scale: ~0.15 CPU-s for a
+    1080p loop, where decoding the file beside the encode costs ~1 CPU-s). The dump is a full-size YUV file
+    (x264 seeks in it, so no pipe); where it would not fit in the temporary folder, or its path cannot be
+    spelt in -x264-params, `make` gives None and the export decodes its packets instead (_LoopbackFrames)."""
+
+    MAX_BYTES = 2 << 30
+
+    def __init__(self, path: Path, width: int, height: int, frames: int):
+        self.path, self.width, self.height, self.frames = path, width, height, frames
+
+    @classmethod
+    def make(cls, info: media.VideoInfo, fmt: str, even: bool, frames: int) -> "_EncoderRecon | None":
+        import shutil
+        import tempfile
+
+        if fmt != "mp4":
+            return None
+        width, height = _encoded_size(info, fmt, even)
+        size = width * height * 3 // 2 * frames
+        folder = tempfile.gettempdir()
+        try:
+            if size > cls.MAX_BYTES or shutil.disk_usage(folder).free < 2 * size:
+                return None
+            handle, name = tempfile.mkstemp(prefix="navtalk-recon-", suffix=".yuv", dir=folder)
+        except OSError:
+            return None
+        os.close(handle)
+        if any(c in name for c in ":=,\\"):  # separators of ffmpeg's -x264-params
+            os.unlink(name)
+            return None
+        return cls(Path(name), width, height, frames)
+
+    def result(self, cancel: CancelToken | None = None) -> StreamedFrames | None:
+        """The frames, scaled from the dump, with their flows (computed on two threads as the frames arrive),
+        or None when x264 wrote fewer frames than the file holds."""
+        import subprocess
+
+        frame_bytes = self.width * self.height * 3 // 2
+        try:
+            if self.path.stat().st_size != frame_bytes * self.frames:
+                return None
+        except OSError:
+            return None
+        small_w, small_h = _metric_size(self.width, self.height)
+        proc = ffmpeg.popen(["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+                             "-s", f"{self.width}x{self.height}", "-i", str(self.path),
+                             "-vf", _metric_filter(small_w, small_h), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        with ThreadPoolExecutor(2) as pool:
+            stream = StreamedFrames(pool)
+            try:
+                media.read_gray_stream(proc.stdout, small_w, small_h, stream)
+            finally:
+                proc.wait()
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        if proc.returncode != 0 or len(stream.frames) != self.frames:
+            return None
+        return stream
+
+    def __enter__(self) -> "_EncoderRecon":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
 
 
 def sidecar_path_for(out: Path) -> Path:
@@ -304,12 +396,17 @@ def export_loop(
     ensure_not_source(out, source)
     ensure_not_source(sidecar_path_for(out), source, what="sidecar")
     inputs, graph, frames = loop_inputs(source, info, plan, fmt, cancel)
+    even = plan.strategy == "morph"
+    encoder_args(fmt, quality, keyframes=keyframes)  # a bad quality or keyframes fails before any file exists
+    recon = _EncoderRecon.make(info, fmt, even, plan.output_frames)
     args = ["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an",
             "-fps_mode", "passthrough",
-            *encoder_args(fmt, quality, plan.output_frames, keyframes, info.width * info.height)]
+            *encoder_args(fmt, quality, plan.output_frames, keyframes, info.width * info.height,
+                          recon.path if recon else None)]
     offset = 0
-    loopback = _LoopbackFrames(info, fmt, plan.strategy == "morph") if os.name == "posix" and ffmpeg.has_loopback_decoder() else None
-    with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool:
+    loopback = (_LoopbackFrames(info, fmt, even) if recon is None and os.name == "posix"
+                and ffmpeg.has_loopback_decoder() else None)
+    with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool, recon or nullcontext():
         if source_frames is None:  # the prediction's source frames, decoded while the encode runs
             offset = plan.source_range[0]
             pending = pool.submit(source_frames_small, source, info, offset, plan.source_range[1] + 1)
@@ -319,13 +416,15 @@ def export_loop(
                        cancel=cancel, what="loop export", stdin_frames=frames,
                        pass_fds=(loopback._write,) if loopback else (),
                        on_started=loopback.start if loopback else None)
+            measured = recon.result(cancel) if recon else None
         finally:
-            file_frames = loopback.result() if loopback else None
+            if loopback:
+                measured = loopback.result()
         if source_frames is None:
             source_frames = pending.result()
         report = inspect_loop(tmp, plan, context=context, source_frames=source_frames, source_offset=offset,
-                              file_frames=file_frames, predicted=predicted,
-                              file_flows=loopback.stream.flows if loopback else None)
+                              file_frames=np.stack(measured.frames) if measured and measured.frames else None,
+                              predicted=predicted, file_flows=measured.flows if measured else None)
     sidecar = sidecar_path_for(out)
     write_json_atomic(sidecar, {
         "output": str(out.resolve()),

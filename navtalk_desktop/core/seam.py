@@ -179,19 +179,28 @@ def _cosine(f1: np.ndarray, f2: np.ndarray) -> float:
 class StreamedFrames:
     """A loop's small gray frames as a decode delivers them, with the flow of each step into the last one
     computed on arrival: the export's loopback decode feeds this during the encode, so the report's flow
-    (all of it, on the file) is mostly done when the encode ends. The flows are measure_frames' own."""
+    (all of it, on the file) is mostly done when the encode ends. The flows are measure_frames' own.
+    With a `pool` (an executor) the flows are computed on its threads (OpenCV's flow releases the GIL)."""
 
-    def __init__(self):
+    def __init__(self, pool=None):
         self.frames: list[np.ndarray] = []
-        self.flows: dict[int, np.ndarray] = {}  # t -> flow of step t -> t+1
+        self._flows: dict = {}  # t -> flow of step t -> t+1 (or its future)
+        self._pool = pool
         self._last_half: np.ndarray | None = None
 
     def append(self, frame: np.ndarray) -> None:
         half = cv2.pyrDown(frame)
         if self._last_half is not None:
-            self.flows[len(self.frames) - 1] = _flow(self._last_half, half)
+            t = len(self.frames) - 1
+            self._flows[t] = (self._pool.submit(_flow, self._last_half, half) if self._pool
+                              else _flow(self._last_half, half))
         self._last_half = half
         self.frames.append(frame)
+
+    @property
+    def flows(self) -> dict[int, np.ndarray]:
+        """t -> the flow of step t -> t+1, each once it is computed."""
+        return {t: f if isinstance(f, np.ndarray) else f.result() for t, f in self._flows.items()}
 
 
 def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = None,
