@@ -156,14 +156,19 @@ def x264_params(frames: int | None, crf: int, keyframes: str = "auto", pixels: i
     return ":".join(params)
 
 
-def encoder_args(fmt: str, quality: str, frames: int | None = None, keyframes: str = "auto",
-                 pixels: int | None = None, dump_yuv: Path | None = None) -> list[str]:
-    """Encoder arguments for a loop of `frames` output frames (None: unknown, no per-frame zones) of `pixels`;
-    `dump_yuv` (mp4 only): the file x264 writes its reconstructed frames to."""
+def _check_encoder_choice(quality: str, keyframes: str) -> None:
+    """A clear error for a quality or keyframes choice the encoders do not know."""
     if quality not in QUALITIES:
         raise OutputError(f"unknown quality {quality!r}; choose one of {', '.join(QUALITIES)}")
     if keyframes not in KEYFRAMES:
         raise OutputError(f"unknown keyframes {keyframes!r}; choose one of {', '.join(KEYFRAMES)}")
+
+
+def encoder_args(fmt: str, quality: str, frames: int | None = None, keyframes: str = "auto",
+                 pixels: int | None = None, dump_yuv: Path | None = None) -> list[str]:
+    """Encoder arguments for a loop of `frames` output frames (None: unknown, no per-frame zones) of `pixels`;
+    `dump_yuv` (mp4 only): the file x264 writes its reconstructed frames to."""
+    _check_encoder_choice(quality, keyframes)
     if fmt == "mp4":
         crf = _CRF_X264[quality]
         return ["-c:v", "libx264", "-preset", _PRESET_X264[quality], "-crf", str(crf),
@@ -230,8 +235,7 @@ def _encoded_size(info: media.VideoInfo, fmt: str, even: bool = False) -> tuple[
 
 def _metric_size(width: int, height: int) -> tuple[int, int]:
     """The size the seam report measures a `width` x `height` file at (as seam.source_frames_small)."""
-    small = metric_width(width)
-    return small, int(round(height * small / width / 2)) * 2
+    return media.scaled_size(width, height, metric_width(width))
 
 
 def _metric_filter(width: int, height: int) -> str:
@@ -397,7 +401,7 @@ def export_loop(
     ensure_not_source(sidecar_path_for(out), source, what="sidecar")
     inputs, graph, frames = loop_inputs(source, info, plan, fmt, cancel)
     even = plan.strategy == "morph"
-    encoder_args(fmt, quality, keyframes=keyframes)  # a bad quality or keyframes fails before any file exists
+    _check_encoder_choice(quality, keyframes)  # fails before any file exists
     recon = _EncoderRecon.make(info, fmt, even, plan.output_frames)
     args = ["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an",
             "-fps_mode", "passthrough",

@@ -19,7 +19,7 @@ def kept_small_frames(analysis: AnalysisResult) -> np.ndarray | None:
     not all of them)."""
     info = analysis.info
     kept = analysis.track.small_frames if analysis.track is not None else None
-    width, height = media.scaled_size(info, metric_width(info.width))
+    width, height = media.scaled_size(info.width, info.height, metric_width(info.width))
     return kept if kept is not None and kept.shape == (info.frame_count, height, width) else None
 
 

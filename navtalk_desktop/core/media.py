@@ -257,9 +257,9 @@ def widen_pipe(stream) -> None:
         pass  # not Linux, or a lower limit: the default pipe works, a little slower
 
 
-def scaled_size(info: VideoInfo, scale_width: int) -> tuple[int, int]:
-    """(width, height) of frames scaled to `scale_width`: even height, the aspect ratio kept."""
-    return scale_width, int(round(info.height * scale_width / info.width / 2)) * 2
+def scaled_size(width: int, height: int, scale_width: int) -> tuple[int, int]:
+    """(width, height) of `width` x `height` frames scaled to `scale_width`: even height, the aspect ratio kept."""
+    return scale_width, int(round(height * scale_width / width / 2)) * 2
 
 
 def iter_frames(
@@ -308,7 +308,7 @@ def iter_frames(
         filters.append(f"crop={width}:{height}:0:0")
     scale = ""
     if scale_width:
-        width, height = scaled_size(info, scale_width)
+        width, height = scaled_size(info.width, info.height, scale_width)
         scale = f"scale={width}:{height}:flags={scale_flags}"
     if yuv420 and (width % 2 or height % 2):
         raise ValueError(f"I420 frames need an even frame size, not {width}x{height}")
@@ -324,7 +324,7 @@ def iter_frames(
     thumb_pipe = None
     if thumbs is not None and thumb_width and os.name == "posix":
         thumb_pipe = os.pipe()
-        tw, th = scaled_size(info, thumb_width)
+        tw, th = scaled_size(info.width, info.height, thumb_width)
         head = ",".join(filters) + "," if filters else ""
         main = f"{scale},format={pix_fmt}" if scale else f"format={pix_fmt}"
         args += ["-filter_complex", f"[0:v:0]{head}split[main][thumb];[main]{main}[m];"

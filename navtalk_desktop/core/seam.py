@@ -579,7 +579,7 @@ def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | 
     info = media.probe(path)
     width = metric_width(info.width)
     usable = (file_frames is not None and not info.vfr and len(file_frames) == info.frame_count
-              and file_frames.shape[1:] == media.scaled_size(info, width)[::-1])
+              and file_frames.shape[1:] == media.scaled_size(info.width, info.height, width)[::-1])
     frames = file_frames if usable else source_frames_small(path, info)
     turns = plan_turns(plan) if plan else None
     expected = plan.output_frames if plan else None
