@@ -20,6 +20,7 @@ import numpy as np
 from . import media
 from .cancel import CancelToken
 from .errors import InputError
+from .flow_threads import map_flows
 from .loop_plan import LoopPlan
 
 FLOW_WIDTH = 160  # the seam prediction's own width (seam.METRIC_WIDTH). Flow is smooth: at 480 or 240 it cost
@@ -174,7 +175,7 @@ def transition(tails: list[np.ndarray], heads: list[np.ndarray], before: np.ndar
     `slide_schedule` paces by the source's own motion."""
     k = len(tails)
     geometry = slide_schedule(before, tails, heads)
-    return [morph_frame(a, b, (j + 1) / k, g=geometry[j]) for j, (a, b) in enumerate(zip(tails, heads))]
+    return map_flows(lambda j: morph_frame(tails[j], heads[j], (j + 1) / k, g=geometry[j]), range(k))
 
 
 def assemble_morph(plan: LoopPlan, frames: np.ndarray, offset: int = 0) -> np.ndarray:

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from . import media
+from .flow_threads import map_flows
 from .loop_plan import LoopPlan
 
 METRIC_WIDTH = 160  # frames are compared at this width: enough for motion, cheap for flow (~4 ms a pair)
@@ -238,7 +239,10 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
         return halves[t]
 
     known_flows = known_flows or {}
-    flows = {t: known_flows[t] if t in known_flows else _flow(half(t), half((t + 1) % n)) for t in needed}
+    missing = [t for t in needed if t not in known_flows]
+    pairs = [(half(t), half((t + 1) % n)) for t in missing]  # made here: `halves` is not for threads
+    computed = dict(zip(missing, map_flows(lambda ab: _flow(*ab), pairs)))
+    flows = {t: known_flows[t] if t in known_flows else computed[t] for t in needed}
     # The cosine at frame t compares the motion arriving at t with the motion leaving it.
     cosines = {t: _cosine(flows[(t - 1) % n], flows[t]) for t in at}
     magnitudes = {t: float(np.abs(fl).mean()) for t, fl in flows.items()}
