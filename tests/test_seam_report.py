@@ -320,3 +320,26 @@ def test_the_file_and_its_prediction_blame_the_same_reversals_on_a_jittery_sourc
     assert inside, "the transition's pixels do turn"
     assert set(inside) <= set(report.source_reversals)
     assert "reversal" not in _kinds(report) and "reversal" not in _kinds(report.predicted), report.warnings
+
+
+def test_a_planned_file_is_measured_for_flow_where_the_loop_can_reverse():
+    """With its plan, the file's flow is measured around the wrap, the turns and the transition (where the
+    prediction measures it), and a stream of its frames computes those flows alone; the body's flow is the
+    source's own motion."""
+    from navtalk_desktop.core.seam import StreamedFrames, plan_flow_steps
+
+    fade = LoopPlan("crossfade", FPS, 1, 200, 20, 119, 60, 10)
+    n, k = fade.output_frames, fade.crossfade_frames
+    steps = plan_flow_steps(fade)
+    assert {n - 1, 0} | set(range(n - k - 2, n)) <= steps  # the wrap, the first step, the transition
+    assert n // 2 not in steps
+    pingpong = LoopPlan("pingpong", FPS, 1, 200, 20, 69, 40, 0)
+    assert {pingpong.span - 2, pingpong.span - 1, 0, pingpong.output_frames - 1} <= plan_flow_steps(pingpong)
+    stream = StreamedFrames(steps=steps)
+    base = _texture(seed=9)
+    for i in range(n):
+        stream.append(_moved(base, 0.3 * i))
+    assert set(stream.flows) == steps - {n - 1}  # the wrap's flow needs frame 0 after the last: measured later
+    report = measure_frames(np.stack(stream.frames), FPS, [0], full_flow=False, flow_frames=range(n - k - 1, n),
+                            known_flows=stream.flows)
+    assert report.seam_flow_cosine is not None

@@ -25,7 +25,8 @@ from .cancel import CancelToken
 from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError, Remedy
 from .loop_plan import LoopPlan
-from .seam import SeamContext, SeamReport, StreamedFrames, inspect_loop, metric_width, source_frames_small
+from .seam import (SeamContext, SeamReport, StreamedFrames, inspect_loop, metric_width, plan_flow_steps,
+                   source_frames_small)
 
 FORMATS = {
     # name: (container suffix, needs even size, encoder arguments by quality)
@@ -250,9 +251,9 @@ class _LoopbackFrames:
     `seam.source_frames_small` decodes from the file, without a second 1080p decode afterwards. POSIX only,
     and only with an ffmpeg that has loopback decoders (`ffmpeg.has_loopback_decoder`)."""
 
-    def __init__(self, info: media.VideoInfo, fmt: str, even: bool = False):
+    def __init__(self, info: media.VideoInfo, fmt: str, even: bool, steps: set[int]):
         self.width, self.height = _metric_size(*_encoded_size(info, fmt, even))
-        self.stream = StreamedFrames()  # the frames, and their flows computed while the encode runs
+        self.stream = StreamedFrames(steps=steps)  # the frames, and their flows computed while the encode runs
         self._read, self._write = os.pipe()
         self._thread: threading.Thread | None = None
 
@@ -299,11 +300,11 @@ class _EncoderRecon:
 
     MAX_BYTES = 2 << 30
 
-    def __init__(self, path: Path, width: int, height: int, frames: int):
-        self.path, self.width, self.height, self.frames = path, width, height, frames
+    def __init__(self, path: Path, width: int, height: int, frames: int, steps: set[int]):
+        self.path, self.width, self.height, self.frames, self.steps = path, width, height, frames, steps
 
     @classmethod
-    def make(cls, info: media.VideoInfo, fmt: str, even: bool, frames: int) -> "_EncoderRecon | None":
+    def make(cls, info: media.VideoInfo, fmt: str, even: bool, frames: int, steps: set[int]) -> "_EncoderRecon | None":
         import shutil
         import tempfile
 
@@ -322,7 +323,7 @@ class _EncoderRecon:
         if any(c in name for c in ":=,\\"):  # separators of ffmpeg's -x264-params
             os.unlink(name)
             return None
-        return cls(Path(name), width, height, frames)
+        return cls(Path(name), width, height, frames, steps)
 
     def result(self, cancel: CancelToken | None = None) -> StreamedFrames | None:
         """The frames, scaled from the dump, with their flows (computed on two threads as the frames arrive),
@@ -341,7 +342,7 @@ class _EncoderRecon:
                              "-vf", _metric_filter(small_w, small_h), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         with ThreadPoolExecutor(2) as pool:
-            stream = StreamedFrames(pool)
+            stream = StreamedFrames(pool, self.steps)
             try:
                 media.read_gray_stream(proc.stdout, small_w, small_h, stream)
             finally:
@@ -402,13 +403,14 @@ def export_loop(
     inputs, graph, frames = loop_inputs(source, info, plan, fmt, cancel)
     even = plan.strategy == "morph"
     _check_encoder_choice(quality, keyframes)  # fails before any file exists
-    recon = _EncoderRecon.make(info, fmt, even, plan.output_frames)
+    steps = plan_flow_steps(plan)  # the file's flow the report needs
+    recon = _EncoderRecon.make(info, fmt, even, plan.output_frames, steps)
     args = ["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an",
             "-fps_mode", "passthrough",
             *encoder_args(fmt, quality, plan.output_frames, keyframes, info.width * info.height,
                           recon.path if recon else None)]
     offset = 0
-    loopback = (_LoopbackFrames(info, fmt, even) if recon is None and os.name == "posix"
+    loopback = (_LoopbackFrames(info, fmt, even, steps) if recon is None and os.name == "posix"
                 and ffmpeg.has_loopback_decoder() else None)
     with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool, recon or nullcontext():
         if source_frames is None:  # the prediction's source frames, decoded while the encode runs
@@ -420,6 +422,7 @@ def export_loop(
                        cancel=cancel, what="loop export", stdin_frames=frames,
                        pass_fds=(loopback._write,) if loopback else (),
                        on_started=loopback.start if loopback else None)
+            probed = pool.submit(media.probe, tmp)  # the report's probe of the file, beside the frames' pass
             measured = recon.result(cancel) if recon else None
         finally:
             if loopback:
@@ -428,7 +431,8 @@ def export_loop(
             source_frames = pending.result()
         report = inspect_loop(tmp, plan, context=context, source_frames=source_frames, source_offset=offset,
                               file_frames=np.stack(measured.frames) if measured and measured.frames else None,
-                              predicted=predicted, file_flows=measured.flows if measured else None)
+                              predicted=predicted, file_flows=measured.flows if measured else None,
+                              info=probed.result())
     sidecar = sidecar_path_for(out)
     write_json_atomic(sidecar, {
         "output": str(out.resolve()),

@@ -179,20 +179,21 @@ def _cosine(f1: np.ndarray, f2: np.ndarray) -> float:
 
 class StreamedFrames:
     """A loop's small gray frames as a decode delivers them, with the flow of each step into the last one
-    computed on arrival: the export's loopback decode feeds this during the encode, so the report's flow
-    (all of it, on the file) is mostly done when the encode ends. The flows are measure_frames' own.
+    (of each of `steps`, else of every step) computed on arrival: the export's loopback decode feeds this
+    during the encode, so the report's flow is mostly done when the encode ends. The flows are measure_frames' own.
     With a `pool` (an executor) the flows are computed on its threads (OpenCV's flow releases the GIL)."""
 
-    def __init__(self, pool=None):
+    def __init__(self, pool=None, steps: set[int] | None = None):
         self.frames: list[np.ndarray] = []
+        self._steps = steps  # the steps whose flow is wanted (plan_flow_steps); None: every step
         self._flows: dict = {}  # t -> flow of step t -> t+1 (or its future)
         self._pool = pool
         self._last_half: np.ndarray | None = None
 
     def append(self, frame: np.ndarray) -> None:
         half = cv2.pyrDown(frame)
-        if self._last_half is not None:
-            t = len(self.frames) - 1
+        t = len(self.frames) - 1
+        if self._last_half is not None and (self._steps is None or t in self._steps):
             self._flows[t] = (self._pool.submit(_flow, self._last_half, half) if self._pool
                               else _flow(self._last_half, half))
         self._last_half = half
@@ -202,6 +203,24 @@ class StreamedFrames:
     def flows(self) -> dict[int, np.ndarray]:
         """t -> the flow of step t -> t+1, each once it is computed."""
         return {t: f if isinstance(f, np.ndarray) else f.result() for t, f in self._flows.items()}
+
+
+def _flow_points(n: int, turns, flow_frames, full_flow: bool) -> tuple[list[int], list[int]]:
+    """(frames whose flow cosine is measured, steps whose flow that needs) of an n-frame loop."""
+    at = sorted(set(range(n))) if full_flow else sorted({0, *(t % n for t in (turns or [])), *flow_frames})
+    return at, sorted({(t - 1) % n for t in at} | set(at))
+
+
+def _transition_steps(plan: LoopPlan) -> range:
+    """The steps of a plan's transition: from the last body frame (a reversal there is the transition's)."""
+    n = plan.output_frames
+    return range(n - plan.crossfade_frames - 1, n) if plan.faded_range is not None else range(0)
+
+
+def plan_flow_steps(plan: LoopPlan) -> set[int]:
+    """The steps t -> t+1 of a plan's loop whose flow its report needs: around the wrap, the turns and the
+    transition, where the loop can make a reversal (the body's motion is the source's own)."""
+    return set(_flow_points(plan.output_frames, plan_turns(plan), _transition_steps(plan), False)[1])
 
 
 def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = None,
@@ -216,8 +235,8 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
     plan's (ghost, blink in a fade, pulse) and the source frames they sit on.
     """
     n = len(frames)
-    f = frames.astype(np.float32)
-    steps = np.array([np.abs(f[(t + 1) % n] - f[t]).mean() for t in range(n)])
+    # |difference| of uint8 frames is exact in uint8 (cv2.absdiff): no float copy of the whole loop
+    steps = np.array([float(cv2.absdiff(frames[(t + 1) % n], frames[t]).mean()) for t in range(n)])
     inner = steps[:-1] if n > 2 else steps
     median = float(np.median(inner)) if len(inner) else 0.0
     seam = float(steps[n - 1])  # the wrap: last frame -> first
@@ -228,8 +247,7 @@ def measure_frames(frames: np.ndarray, fps: float, turns: list[int] | None = Non
     # Repeats the loop itself made: at the wrap and around the turns (a source may have its own).
     seam_steps = {n - 1} | {(t + d) % n for t in (turns or []) for d in (-1, 0)}
     repeated = sorted(t for t in seam_steps if frozen[t])
-    at = sorted(set(range(n))) if full_flow else sorted({0, *(t % n for t in (turns or [])), *flow_frames})
-    needed = sorted({(t - 1) % n for t in at} | set(at))
+    at, needed = _flow_points(n, turns, flow_frames, full_flow)
     # Motion direction needs no detail: flow at half the metric width costs a quarter.
     halves: dict[int, np.ndarray] = {}
 
@@ -527,6 +545,9 @@ def assemble(plan: LoopPlan, frames: np.ndarray, offset: int = 0) -> np.ndarray:
         return assemble_morph(plan, frames, offset)
     out = []
     for parts in plan.output_sources():
+        if len(parts) == 1 and parts[0][1] == 1.0 and frames.dtype == np.uint8:  # a body frame: the source frame
+            out.append(frames[parts[0][0] - offset])
+            continue
         acc = sum(frames[src - offset].astype(np.float32) * w for src, w in parts)
         out.append(np.clip(acc + 0.5, 0, 255).astype(np.uint8))
     return np.stack(out)
@@ -549,11 +570,8 @@ def _predict(plan: LoopPlan, frames: np.ndarray, offset: int, context: SeamConte
     """The plan's report from source frames. Flow only where the loop can make a reversal (the wrap, the
     turns, the transition): the source's own motion elsewhere is no warning, and full flow costs ~0.2 s."""
     loop = assemble(plan, frames, offset)
-    n = plan.output_frames
-    # The step into the first transition frame starts at frame n-K-1: a reversal there is the transition's.
-    transition = range(n - plan.crossfade_frames - 1, n) if plan.faded_range is not None else ()
-    report = measure_frames(loop, float(plan.fps), plan_turns(plan), expected_frames=n, full_flow=False,
-                            flow_frames=transition)
+    report = measure_frames(loop, float(plan.fps), plan_turns(plan), expected_frames=plan.output_frames,
+                            full_flow=False, flow_frames=_transition_steps(plan))
     report.source = "prediction"
     return finish(report, plan, loop, frames, offset, context)
 
@@ -569,7 +587,7 @@ def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | 
                  context: SeamContext | None = None, source_frames: np.ndarray | None = None,
                  source_info: media.VideoInfo | None = None, source_offset: int = 0,
                  file_frames: np.ndarray | None = None, predicted: SeamReport | None = None,
-                 file_flows: dict[int, np.ndarray] | None = None) -> SeamReport:
+                 file_flows: dict[int, np.ndarray] | None = None, info: media.VideoInfo | None = None) -> SeamReport:
     """Seam metrics measured on an exported loop file.
 
     With the plan and its source (a path, or its small gray frames: `source_frames[i]` is source frame
@@ -578,16 +596,19 @@ def inspect_loop(path: Path | str, plan: LoopPlan | None = None, source: Path | 
     frames when the caller has them (the export's loopback decode); used when their size and count are the
     file's, else the file is decoded. `predicted`: the plan's prediction when the caller has it already
     (the planner's, auto_loop.PlanChoice.prediction: made from the same source frames), else it is made here.
-    `file_flows`: the flows of `file_frames` computed as they arrived (StreamedFrames.flows).
+    `file_flows`: the flows of `file_frames` computed as they arrived (StreamedFrames.flows). `info`: the
+    file's probe, when the caller made it already.
     """
-    info = media.probe(path)
+    info = info or media.probe(path)
     width = metric_width(info.width)
     usable = (file_frames is not None and not info.vfr and len(file_frames) == info.frame_count
               and file_frames.shape[1:] == media.scaled_size(info.width, info.height, width)[::-1])
     frames = file_frames if usable else source_frames_small(path, info)
     turns = plan_turns(plan) if plan else None
     expected = plan.output_frames if plan else None
-    report = measure_frames(frames, float(info.fps), turns, expected_frames=expected,
+    # With a plan, flow where the prediction has it (plan_flow_steps); a loop of unknown making, everywhere.
+    report = measure_frames(frames, float(info.fps), turns, expected_frames=expected, full_flow=plan is None,
+                            flow_frames=_transition_steps(plan) if plan else (),
                             known_flows=file_flows if usable else None)
     report.frame_count = info.frame_count if info.frame_count != len(frames) else len(frames)
     report.source = "file"
