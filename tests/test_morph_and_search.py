@@ -373,3 +373,24 @@ def test_the_best_windows_neighbours_are_measured_too(fixtures_dir):
     assert any(around), sorted(measured)
     assert all(c is None or c.cost >= candidates[0].cost for c in around)
     assert candidates[0].report.seam_step_ratio < 1.2, candidates[0].why
+
+
+def test_the_flow_cache_gives_each_pair_of_frames_its_own_flow():
+    """Planning reuses a pair's flow (a neighbouring window pairs the same frames); a pair with other
+    content, or the same frames the other way round, gets its own, as a fresh computation gives it."""
+    import cv2
+
+    from navtalk_desktop.core import morph
+
+    rng = np.random.default_rng(3)
+    a = cv2.GaussianBlur(rng.integers(0, 255, (90, 120), np.uint8), (0, 0), 3)
+    b, c = np.roll(a, 3, axis=1), np.roll(a, -2, axis=0)
+    morph._flow_cache._flows.clear()
+    ab = morph.dense_flow(a, b)
+    assert morph.dense_flow(a, b) is ab  # the same pair: the flow computed once
+    assert not ab.flags.writeable  # shared, so nobody may change it in place
+    ac, ba = morph.dense_flow(a, c), morph.dense_flow(b, a)
+    fresh = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    np.testing.assert_array_equal(ac, fresh.calc(a, c, None))
+    np.testing.assert_array_equal(ba, cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(b, a, None))
+    assert np.median(ab[..., 0]) > 2 and abs(np.median(ac[..., 0])) < 1 and np.median(ba[..., 0]) < -2
