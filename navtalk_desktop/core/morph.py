@@ -247,10 +247,14 @@ def transition_frames(source: Path | str, info: media.VideoInfo, plan: LoopPlan,
     lumas = lambda fs: [_i420_planes(f, width, height)[0] for f in fs]  # noqa: E731
     # assemble_morph's own pacing, from the luma the prediction sees
     geometry = slide_schedule(lumas([frames[k]])[0] if before else None, lumas(tails), lumas(heads))
-    for j, (a, b) in enumerate(zip(tails, heads)):
+
+    def make(j: int) -> np.ndarray:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        yield morph_frame_i420(a, b, (j + 1) / k, geometry[j], width, height)
+        return morph_frame_i420(tails[j], heads[j], (j + 1) / k, geometry[j], width, height)
+
+    # All K at once on the flow threads: the encode takes them only after the body, and waits for them there.
+    yield from map_flows(make, range(k))
 
 
 def even_size(info: media.VideoInfo) -> tuple[int, int]:
