@@ -25,6 +25,7 @@ from .cancel import CancelToken
 from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError, Remedy
 from .loop_plan import LoopPlan
+from .flow_threads import flow_pool
 from .seam import (SeamContext, SeamReport, StreamedFrames, inspect_loop, metric_width, plan_flow_steps,
                    source_frames_small)
 
@@ -341,12 +342,11 @@ class _EncoderRecon:
                              "-s", f"{self.width}x{self.height}", "-i", str(self.path),
                              "-vf", _metric_filter(small_w, small_h), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        with ThreadPoolExecutor(2) as pool:
-            stream = StreamedFrames(pool, self.steps)
-            try:
-                media.read_gray_stream(proc.stdout, small_w, small_h, stream)
-            finally:
-                proc.wait()
+        stream = StreamedFrames(flow_pool(), self.steps)
+        try:
+            media.read_gray_stream(proc.stdout, small_w, small_h, stream)
+        finally:
+            proc.wait()
         if cancel is not None:
             cancel.raise_if_cancelled()
         if proc.returncode != 0 or len(stream.frames) != self.frames:

@@ -2,7 +2,7 @@
 
 Planning measures a few dozen flows per candidate window (seam.measure_frames) and a morph candidate two
 dense flows per transition frame (morph.transition); one after another they were most of planning's time.
-On two cores these threads halve it (docs/performance.md, "Flow on two threads").
+On two cores these threads halve it (docs/performance.md, "Planning's and the report's fixed costs").
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def _worker_start() -> None:
     _inside.active = True
 
 
-def _shared_pool() -> ThreadPoolExecutor:
+def flow_pool() -> ThreadPoolExecutor:
+    """The flow threads themselves, for callers that submit flows as their frames arrive (seam.StreamedFrames)."""
     global _pool
     with _lock:
         if _pool is None:
@@ -39,4 +40,4 @@ def map_flows(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     items = list(items)
     if len(items) < 2 or getattr(_inside, "active", False):
         return [fn(x) for x in items]
-    return list(_shared_pool().map(fn, items))
+    return list(flow_pool().map(fn, items))
