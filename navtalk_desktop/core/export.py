@@ -327,7 +327,7 @@ class _EncoderRecon:
         return cls(Path(name), width, height, frames, steps)
 
     def result(self, cancel: CancelToken | None = None) -> StreamedFrames | None:
-        """The frames, scaled from the dump, with their flows (computed on two threads as the frames arrive),
+        """The frames, scaled from the dump, with their flows (computed on the flow threads as the frames arrive),
         or None when x264 wrote fewer frames than the file holds."""
         import subprocess
 

@@ -1,8 +1,8 @@
-"""Two threads for OpenCV's optical flow, which releases the GIL while it works.
+"""A thread per core (at most four) for OpenCV's optical flow, which releases the GIL while it works.
 
 Planning measures a few dozen flows per candidate window (seam.measure_frames) and a morph candidate two
 dense flows per transition frame (morph.transition); one after another they were most of planning's time.
-On two cores these threads halve it (docs/performance.md, "Planning's and the report's fixed costs").
+On two cores, two such threads halve it (docs/performance.md, "Planning's and the report's fixed costs").
 """
 
 from __future__ import annotations
