@@ -129,15 +129,15 @@ def landmarks_of_image(rgb: np.ndarray, mesh=None) -> np.ndarray | None:
 
 
 def _process(mesh, rgb: np.ndarray, out_w: int, out_h: int, quiet: bool = False) -> np.ndarray | None:
+    from .face_mesh_call import normalised_landmarks
+
     if quiet:  # the first frames with a face still log a projection warning from C++
         with _native_stderr_silenced():
-            result = mesh.process(np.ascontiguousarray(rgb))
+            pts = normalised_landmarks(mesh, np.ascontiguousarray(rgb))
     else:
-        result = mesh.process(np.ascontiguousarray(rgb))
-    if not result.multi_face_landmarks:
+        pts = normalised_landmarks(mesh, np.ascontiguousarray(rgb))
+    if pts is None:
         return None
-    lm = result.multi_face_landmarks[0].landmark
-    pts = np.fromiter((v for p in lm for v in (p.x, p.y)), dtype=np.float32, count=2 * len(lm)).reshape(-1, 2)
     pts *= np.array([out_w, out_h], dtype=np.float32)
     return pts
 
