@@ -117,6 +117,38 @@ def create_face_mesh(static: bool = False):
     return mesh
 
 
+class _MeshMaker:
+    """create_face_mesh() on a thread of its own, so a caller can start the decoder meanwhile."""
+
+    def __init__(self):
+        import threading
+
+        self._mesh = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._make, name="face-mesh-maker", daemon=True)
+        self._thread.start()
+
+    def _make(self) -> None:
+        try:
+            self._mesh = create_face_mesh()
+        except BaseException as exc:  # noqa: BLE001 - raised by result(), on the caller's thread
+            self._error = exc
+
+    def result(self):
+        """The mesh, once made (or the error that made it fail)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._mesh
+
+    def close(self) -> None:
+        """Close the mesh, whether or not anyone took it."""
+        self._thread.join()
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+
+
 def landmarks_of_image(rgb: np.ndarray, mesh=None) -> np.ndarray | None:
     """(478, 2) pixel landmarks of the face in one RGB image, or None when there is no face."""
     own = mesh is None
@@ -148,22 +180,26 @@ def compute_landmarks(
     on_progress: Callable[[float], None] | None = None,
     cancel: CancelToken | None = None,
     small_width: int | None = None,
+    mesh_maker: "_MeshMaker | None" = None,
 ) -> LandmarkTrack:
     """Landmarks of every frame; with `small_width`, also the frames gray at that width, at most the
     frame's even width, as seam.source_frames_small makes them (`small_frames`), from the same decode
-    (media.iter_frames' thumbnails) where the platform allows it."""
-    info = info or media.probe(path)
-    if small_width:
-        small_width = min(small_width, info.width - info.width % 2)
-    long_side = max(info.width, info.height)
-    scale_width = None
-    if long_side > ANALYSIS_MAX_SIDE:
-        scale_width = int(round(info.width * ANALYSIS_MAX_SIDE / long_side / 2)) * 2
-    points = np.full((info.frame_count, N_LANDMARKS, 2), np.nan, dtype=np.float32)
-    mesh = create_face_mesh()
+    (media.iter_frames' thumbnails) where the platform allows it. `mesh_maker`: a mesh already being made
+    (closed here)."""
+    # The mesh is made while the probe and ffmpeg start (~25 ms, beside 60-90 ms to a first frame).
+    made = mesh_maker or _MeshMaker()
+    mesh = None
     count = 0
     points_found = False
     try:
+        info = info or media.probe(path)
+        if small_width:
+            small_width = min(small_width, info.width - info.width % 2)
+        long_side = max(info.width, info.height)
+        scale_width = None
+        if long_side > ANALYSIS_MAX_SIDE:
+            scale_width = int(round(info.width * ANALYSIS_MAX_SIDE / long_side / 2)) * 2
+        points = np.full((info.frame_count, N_LANDMARKS, 2), np.nan, dtype=np.float32)
         # One decoder thread, so decoding and the mesh each keep a core busy instead of three threads
         # contending for two; fast_bilinear, since the mesh crops and resamples the face itself; RGB made
         # from I420 by OpenCV in the reader thread, which costs far less CPU than swscale's RGB.
@@ -172,6 +208,8 @@ def compute_landmarks(
                                    decode_threads=1, cancel=cancel, thumbs=thumbs, thumb_width=small_width,
                                    rgb_via_i420=True)
         for i, frame in enumerate(frames):
+            if mesh is None:
+                mesh = made.result()
             if i >= info.frame_count:  # more decoded frames than packets: grow rather than drop
                 points = np.concatenate([points, np.full((1, N_LANDMARKS, 2), np.nan, np.float32)])
             pts = _process(mesh, frame, info.width, info.height, quiet=i < 2 or not points_found)
@@ -181,8 +219,10 @@ def compute_landmarks(
             count = i + 1
             if on_progress and (i % 5 == 0):
                 on_progress(min(1.0, count / max(1, info.frame_count)))
+        if mesh is None:  # no frame at all: still fail as a mesh that cannot be made fails
+            mesh = made.result()
     finally:
-        mesh.close()
+        made.close()
     points = points[:count] if count else points[:0]
     if on_progress:
         on_progress(1.0)
@@ -234,10 +274,16 @@ def load_or_compute_landmarks(
             raise
         except Exception as exc:  # a damaged cache entry is recomputed, never fatal
             log.warning("ignoring unreadable landmark cache %s: %s", cached.name, exc)
-    info = info or media.probe(path)
+    made = _MeshMaker()  # beside the probe
+    try:
+        info = info or media.probe(path)
+    except BaseException:
+        made.close()
+        raise
     cache_small = use_cache and info.frame_count <= CACHED_SMALL_FRAMES_MAX
     track = compute_landmarks(path, info, on_progress=on_progress, cancel=cancel,
-                              small_width=SMALL_FRAME_WIDTH if keep_small_frames or cache_small else None)
+                              small_width=SMALL_FRAME_WIDTH if keep_small_frames or cache_small else None,
+                              mesh_maker=made)
     track.content_hash, track.info = digest, info
     if use_cache:
         small = {"small_frames": track.small_frames} if cache_small and track.small_frames is not None else {}
