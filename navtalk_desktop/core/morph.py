@@ -54,7 +54,8 @@ def dense_flows(ga: np.ndarray, gb: np.ndarray, *sizes: tuple[int, int]) -> list
         ga, gb = cv2.resize(ga, size, interpolation=cv2.INTER_AREA), cv2.resize(gb, size, interpolation=cv2.INTER_AREA)
     flow = _flow_cache.get(ga, gb)
     if flow is None:
-        flow = _flow_cache.put(ga, gb, cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(ga, gb, None))
+        flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(ga, gb, None)
+        flow = _flow_cache.put(ga, gb, flow * moving_weight(ga, gb, flow)[..., None])
     fh, fw = flow.shape[:2]
     out = []
     for width, height in sizes:
@@ -66,6 +67,28 @@ def dense_flows(ga: np.ndarray, gb: np.ndarray, *sizes: tuple[int, int]) -> list
         sized[..., 1] *= height / fh
         out.append(sized)
     return out
+
+
+STILL_MATCH = (3.0, 8.0)  # gray levels (mean over ~3 px at FLOW_WIDTH): frames this close need no motion
+STILL_MARGIN = 1.0  # ... unless the flow matches them better than this
+
+
+def moving_weight(ga: np.ndarray, gb: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Per pixel of `ga`, how much of the flow a->b to keep (0..1): none where the two frames already agree
+    without motion and the flow explains them no better. A head that moves drags DIS's smooth flow out over
+    a still, plain background, and warping that background bends its straight lines (the panel seams behind
+    d12's head, docs/seamless-loops.md, "The still background"); a still background needs no warp at all.
+    Where the frames differ (the face that moved, a mouth that opened) the flow is kept whole."""
+    h, w = ga.shape
+    gx, gy = _grid(h, w)
+    along = cv2.remap(gb, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    a, b, moved = ga.astype(np.float32), gb.astype(np.float32), along.astype(np.float32)
+    still_error = cv2.GaussianBlur(np.abs(a - b), (0, 0), 1.5)
+    flow_error = cv2.GaussianBlur(np.abs(a - moved), (0, 0), 1.5)
+    low, high = STILL_MATCH
+    agree = np.clip((high - still_error) / (high - low), 0.0, 1.0)
+    still = cv2.GaussianBlur(agree * (still_error <= flow_error + STILL_MARGIN), (0, 0), 2.0)
+    return 1.0 - still
 
 
 class _FlowCache:
@@ -105,7 +128,7 @@ class _FlowCache:
 _flow_cache = _FlowCache()
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates (x, y) of an h x w frame: made once per size (every warp of a frame needs them)."""
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
