@@ -5,7 +5,8 @@ transition frame j blends the tail frame A (fading out) with the head frame B (f
 to the in-between geometry: with F the flow A->B and G the flow B->A, at B's weight t
     A' = A warped by t*F,  B' = B warped by (1-t)*G,  frame = (1-t)*A' + t*B'
 so a moved head slides into place (docs/seamless-loops.md). Flow is OpenCV's DIS, computed on gray frames
-at most FLOW_WIDTH wide and scaled up, which keeps the full-resolution export cheap.
+at most FLOW_WIDTH wide and scaled up, which keeps the full-resolution export cheap; where the two ends
+already agree (a still wall behind the head) the flow is dropped (`moving_weight`).
 """
 
 from __future__ import annotations
