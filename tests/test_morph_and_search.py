@@ -375,22 +375,41 @@ def test_the_export_paces_the_slide_as_the_prediction_does(tmp_path):
 
 @pytest.mark.parametrize("fixture", ["liveportrait_d12.mp4", "liveportrait_d18.mp4"])
 def test_a_morph_is_measured_only_where_the_crossfade_of_its_window_ghosts(fixtures_dir, fixture):
-    """Assembling and measuring morphs is most of planning's time; a morph only removes a double image,
-    so where the crossfade of the same window has none, auto skips it (d18: still, d12: moving)."""
-    from navtalk_desktop.core.auto_loop import GHOST_FREE
+    """Assembling and measuring morphs is most of planning's time; a morph only removes a double image, so
+    where the crossfade of the same window has none (no ghost, the lips of both ends in one place), auto
+    skips it (d18: still, d12: moving)."""
+    from navtalk_desktop.core.auto_loop import GHOST_FREE, LIPS_APART_PX, lips_apart
 
     source = fixtures_dir / fixture
-    _, candidates = choose_plan(analyze_video(source), source)
-    crossfades = {(c.plan.first, c.plan.last): c.ghost for c in candidates if c.plan.strategy == "crossfade"}
+    analysis = analyze_video(source)
+    _, candidates = choose_plan(analysis, source)
+    crossfades = {(c.plan.first, c.plan.last): c for c in candidates if c.plan.strategy == "crossfade"}
     morphs = [(c.plan.first, c.plan.last) for c in candidates if c.plan.strategy == "morph"]
-    assert crossfades
+    assert crossfades and morphs
     for window in morphs:
-        assert crossfades.get(window, 1.0) > GHOST_FREE, (window, crossfades)
-    if fixture == "liveportrait_d12.mp4":  # its crossfades ghost: the morphs are there, and one wins
-        assert morphs and candidates[0].plan.strategy == "morph"
-    else:  # a still face: its ghost-free crossfades leave fewer morphs to measure than windows searched
-        assert any(g <= GHOST_FREE for g in crossfades.values())
-        assert len(morphs) < len(crossfades)
+        fade = crossfades.get(window)
+        assert fade is None or fade.ghost > GHOST_FREE or lips_apart(analysis, fade.plan) > LIPS_APART_PX, window
+    assert candidates[0].plan.strategy == "morph"
+    if fixture == "liveportrait_d18.mp4":  # a still face whose crossfades draw its lips twice
+        best = (candidates[0].plan.first, candidates[0].plan.last)
+        fade = crossfades.get(best) or min(crossfades.values(), key=lambda c: c.cost)
+        assert fade.ghost <= GHOST_FREE < 0.15 and lips_apart(analysis, fade.plan) > LIPS_APART_PX
+        assert "lips drawn twice" in fade.why
+
+
+def test_lips_apart_measures_where_a_crossfade_blends_two_mouths(fixtures_dir):
+    """d18's mouth turns down at the end of its default window and is flat at the start: the two ends of its
+    crossfade place the lip corner several pixels apart (a second lip line in the fade, seen in the decoded
+    file); the same window's pure body frames, or a fade between the same frames, measure nothing."""
+    from navtalk_desktop.core.auto_loop import LIPS_APART_PX, lips_apart
+    from navtalk_desktop.core.loop_plan import make_plan
+
+    analysis = analyze_video(fixtures_dir / "liveportrait_d18.mp4")
+    fps, count = analysis.info.fps, analysis.info.frame_count
+    fade = make_plan("crossfade", fps, count, 96, before=(96 - 58) / float(fps), duration=4.0, crossfade=0.4)
+    assert (fade.first, fade.last) == (58, 177)
+    assert lips_apart(analysis, fade) > 1.5 * LIPS_APART_PX
+    assert lips_apart(analysis, make_plan("pingpong", fps, count, 96, duration=4.0)) == 0.0
 
 
 def test_the_best_windows_neighbours_are_measured_too(fixtures_dir):

@@ -14,7 +14,8 @@ from .blink_rules import plan_conflicts
 from .errors import PlanError, Remedy
 from .loop_plan import BLENDED, DEFAULT_CROSSFADE_S, DEFAULT_DURATION_S, LoopPlan, check_times, make_plan, validate
 from .kept_frames import small_frames
-from .seam import GHOST_VISIBLE, SeamContext, SeamReport, predict_plan_metrics
+from .mouth.geometry import LIP_INDICES
+from .seam import GHOST_VISIBLE, SeamContext, SeamReport, metric_width, predict_plan_metrics
 from .window_search import best_distinct, diagonal_filter, pair_distances, score_windows
 
 AUTO_STRATEGIES = ("pingpong", "crossfade", "morph")
@@ -34,6 +35,12 @@ MORPH_COST = 0.02  # a morph warps pixels: with no motion to hide, the plain cro
 # reversal inside a transition is a small stutter. A blink in the fade is costed by the blink rules.
 WARNING_COSTS = {"jump": 1.0, "repeated_frame": 1.0, "ghost": 0.5, "reversal": 0.3}
 COMPARABLE_COST = 0.5  # a warning-free candidate this much dearer than a warned best one is still preferred
+# A crossfade draws the lips of both ends: where they lie this far apart (px at the seam metric's width, as
+# Face Mesh places them in the two frames a transition frame blends at weights 0.25-0.75), the fade shows a
+# second lip line (d18's crossfade 58-177: 3.8-5.7 px, a double lip corner for five frames; the demo face's
+# 0.7 px shows none). The edge-energy ghost averages over the face box and misses a line this small.
+LIPS_APART_PX = 2.0
+LIPS_APART_COST = 0.5
 
 
 @dataclass
@@ -45,9 +52,30 @@ class Candidate:
     ghost: float = 0.0
 
 
+def lips_apart(analysis: AnalysisResult, plan: LoopPlan) -> float:
+    """How far apart (px at the seam metric's width) the two ends of a crossfade place the lips, at most, over
+    the transition frames that blend them at weights 0.25-0.75; 0 without a face on both ends."""
+    track = analysis.track
+    if plan.faded_range is None or track is None or len(track.points) < analysis.frame_count:
+        return 0.0
+    lips = track.points[:, list(LIP_INDICES)]
+    scale = metric_width(analysis.info.width) / analysis.info.width
+    n, k = plan.span, plan.crossfade_frames
+    apart = 0.0
+    for j in range(k - 1):
+        if not 0.25 <= (j + 1) / k <= 0.75:
+            continue
+        tail, head = lips[plan.first + n - k + j], lips[plan.first - k + j]
+        shift = np.linalg.norm(tail - head, axis=1)
+        if np.isfinite(shift).all():
+            apart = max(apart, float(shift.max()) * scale)
+    return apart
+
+
 def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None,
-          ghost: float = 0.0) -> tuple[float, str]:
-    """Lower is better: seam step far from 1, motion reversals, repeated frames, ghosts, blink problems."""
+          ghost: float = 0.0, lips: float = 0.0) -> tuple[float, str]:
+    """Lower is better: seam step far from 1, motion reversals, repeated frames, ghosts, blink problems;
+    `lips`: lips_apart of a crossfade."""
     ratio = max(report.seam_step_ratio, 1e-3)
     cost = abs(math.log(ratio))
     notes = [f"seam step ratio {ratio:.2f}"]
@@ -64,6 +92,9 @@ def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None,
         notes.append(f"ghost {ghost:.2f}" + (" (double image)" if ghost > GHOST_VISIBLE else ""))
     if plan.strategy == "morph":
         cost += MORPH_COST
+    if plan.strategy == "crossfade" and lips > LIPS_APART_PX:
+        cost += LIPS_APART_COST
+        notes.append(f"lips drawn twice ({lips:.1f} px apart)")
     # The report's own warnings over the wrap, the turns and the whole transition (docs/seam-report.md).
     kinds = sorted({w.kind for w in report.warnings})
     if kinds:
@@ -194,9 +225,10 @@ def choose_plan(
         # The export's own prediction: flow over the wrap, the turns and the transition, ghost, warnings.
         report = predict_plan_metrics(source, plan, frames=frames, context=context)
         ghost = report.ghost or 0.0
-        if plan.strategy == "crossfade" and ghost <= GHOST_FREE:
+        lips = lips_apart(analysis, plan) if plan.strategy == "crossfade" else 0.0
+        if plan.strategy == "crossfade" and ghost <= GHOST_FREE and lips <= LIPS_APART_PX:
             ghost_free.add((plan.first, plan.last, plan.crossfade_frames))
-        cost, why = score(plan, report, span, ghost)
+        cost, why = score(plan, report, span, ghost, lips)
         scored.append(Candidate(plan, report, cost + SEARCH_COST * cheap, why, ghost))
 
     for plan, cheap in plans:
