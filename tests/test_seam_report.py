@@ -223,6 +223,21 @@ def test_a_blink_in_the_fade_is_named_with_its_frames():
     assert "blink at frame 113 is inside the crossfade" in report.verdict()
 
 
+def test_a_ping_pong_names_the_blink_it_plays_backwards():
+    """A ping-pong over source frames 20-80 plays them forward (outputs 0-60), then 79 back to 21 (61-119):
+    a blink inside the window closes slowly and opens fast once a cycle; one outside it plays no part."""
+    frames = _circle(150, period=100)
+    plan = LoopPlan("pingpong", FPS, 1, 150, 20, 80, 50, 0)
+    context = SeamContext(blinks=((48, 50, 52), (100, 102, 104)))
+    report = predict_plan_metrics(None, plan, frames=frames, context=context)
+    backwards = [w for w in report.warnings if w.kind == "backwards_blink"]
+    assert len(backwards) == 1 and backwards[0].source_frame == 50
+    assert backwards[0].frames == [88, 89, 90, 91, 92]  # output 61 + (79 - s) plays source frame s
+    assert "blink at frame 50 plays backwards once a cycle" in report.verdict()
+    outside = predict_plan_metrics(None, plan, frames=frames, context=SeamContext(blinks=((100, 102, 104),)))
+    assert not [w for w in outside.warnings if w.kind == "backwards_blink"]
+
+
 def _pulsed(loop: np.ndarray, sigma: float = 4.0) -> np.ndarray:
     """Frame 0 with fresh grain, as an I-frame coded afresh looks beside the P-frame before the wrap."""
     out = loop.copy()

@@ -39,7 +39,7 @@ GHOST_VISIBLE = 0.15  # edge energy lost in a transition frame from here shows a
 GHOST_BLUR = 1.5  # px at the metric width: ignore detail finer than a morph's resampling blurs
 GHOST_MARGIN = 0.05  # measured ghost above the predicted one by more than this: compression softened it
 DIFF_LEVEL = 8.0  # luma levels: where the blended ends differ by more, the ghost region looks (no face box)
-WARNING_KINDS = ("blink_in_fade", "ghost", "pulse", "reversal", "repeated_frame", "jump")
+WARNING_KINDS = ("blink_in_fade", "backwards_blink", "ghost", "pulse", "reversal", "repeated_frame", "jump")
 
 
 @dataclass(frozen=True)
@@ -457,6 +457,8 @@ def build_warnings(report: SeamReport, plan: LoopPlan | None = None,
     if reversals:
         found.append(SeamWarning("reversal", reversals, f"motion reverses at {_frames_text(reversals)}",
                                  _source_of(plan, reversals[0])))
+    if plan is not None and plan.strategy == "pingpong":
+        found += _backwards_blinks(plan, blinks)
     if plan is None or plan.faded_range is None:
         return found
     k = plan.crossfade_frames
@@ -478,6 +480,19 @@ def build_warnings(report: SeamReport, plan: LoopPlan | None = None,
                                          f"blink at frame {apex} is inside the {_fade_name(plan)}: it shows "
                                          f"half-faded over open eyes", apex, (lo, hi)))
                 break
+    return found
+
+
+def _backwards_blinks(plan: LoopPlan, blinks: tuple[tuple[int, int, int], ...]) -> list[SeamWarning]:
+    """A ping-pong plays every blink of its window forward, then backwards (a slow close, a fast open)."""
+    sources = plan.output_sources()
+    found = []
+    for start, apex, end in blinks:
+        shown = [t for t in range(plan.span, len(sources)) if start <= sources[t][0][0] <= end]
+        if shown:
+            found.append(SeamWarning("backwards_blink", shown, f"blink at frame {apex} plays backwards once a cycle "
+                                     f"(output {_frames_text(shown)}): the ping-pong returns through it", apex,
+                                     (start, end)))
     return found
 
 
