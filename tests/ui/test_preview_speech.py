@@ -214,8 +214,9 @@ def test_studio_window_previews_the_current_plan(analysed_window, qtbot):
     plan, source = window.document.plan, window.loop.preview.frames
     loop = panel.loop
     assert loop.plan == plan and loop.frame_count == plan.output_frames  # the plan, not the raw clip
-    for i, parts in enumerate(plan.output_sources()):  # assembled from the studio's frames, no decode
-        assert np.array_equal(loop.frames[i], plan_frames.blend(source, parts))
+    expected = plan_frames.assemble(source, plan)  # the export's recipe, a morph's included
+    for i in range(plan.output_frames):  # assembled from the studio's frames, no decode
+        assert np.array_equal(loop.frames[i], expected[i])
     assert loop.renderer is not None and panel.player.is_playing
     assert "current plan" in panel.status_label.text()
     # a changed plan (here a crossfade around another frame) replaces the preview without an export
