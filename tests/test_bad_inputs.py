@@ -61,6 +61,9 @@ CASES = [
     ("export-symlink-onto-target", ["export", "{sym}", "--out", "{V}"], 1, r"is the input file .*sym\.mp4 \(the same file under another name\)", None),
     ("export-sidecar-onto-source", ["export", "{S}", "--out", "S.mp4"], 1,
      r"the sidecar .*S\.mp4\.json is the input file .*S\.mp4\.json;", None),
+    ("export-onto-the-sources-sidecar", ["export", "{T}", "--out", "T.mp4.json", "--format", "mp4"], 1,
+     r"the output .*T\.mp4\.json is the sidecar of the input .*T\.mp4\.json; writing it would overwrite the "
+     r"input's sidecar", None),
     # export: numbers
     ("export-at-nan", ["export", "{V}", "--out", "loop.mp4", "--at", "nan"], ARGPARSE,
      r"argument --at: 'nan' is not a number; give seconds", None),
@@ -160,12 +163,14 @@ def work(tmp_path):
     os.symlink("V.mp4", folder / "sym.mp4")
     shutil.copyfile(CLIP, folder / "S.mp4.json")
     shutil.copyfile(CLIP, folder / "L.wav")  # a loop whose name is the one `--cues L.json` gives its audio
+    shutil.copyfile(CLIP, folder / "T.mp4")  # a loop with its sidecar beside it
+    (folder / "T.mp4.json").write_text('{"plan": {}}\n')
     return folder
 
 
 def expand(arg: str, work: Path, bad: dict) -> str:
     named = {"{V}": work / "V.mp4", "{hard}": work / "hard.mp4", "{sym}": work / "sym.mp4",
-             "{S}": work / "S.mp4.json", "{wav}": work / "L.wav", "{w}": work}
+             "{S}": work / "S.mp4.json", "{wav}": work / "L.wav", "{T}": work / "T.mp4", "{w}": work}
     if arg in named:
         return str(named[arg])
     match = re.fullmatch(r"\{bad:(\w+)\}", arg)

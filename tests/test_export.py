@@ -124,6 +124,32 @@ def test_cancel_leaves_nothing(face_video_factory, tmp_path, monkeypatch, suffix
     assert list(out.parent.iterdir()) == [] and list((tmp_path / "tmp").iterdir()) == []
 
 
+@pytest.mark.parametrize("stop", [SystemExit(143), OSError(28, "No space left on device")])
+def test_a_loop_never_stays_without_its_sidecar(face_video_factory, tmp_path, monkeypatch, stop):
+    """A signal (SIGTERM unwinds as SystemExit) or a failing disk between the loop's rename and its sidecar's:
+    neither stays (the loop used to be left without its sidecar)."""
+    import os
+
+    from navtalk_desktop.core import export
+
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    plan = make_plan("pingpong", info.fps, info.frame_count, truth.apex_frames[0])
+    out = tmp_path / "out" / "loop.mp4"
+    out.parent.mkdir()
+    replace = os.replace
+
+    def stopped_at_the_sidecar(src, dst):
+        if str(dst).endswith(".mp4.json"):
+            raise stop
+        return replace(src, dst)
+
+    monkeypatch.setattr(export.os, "replace", stopped_at_the_sidecar)
+    with pytest.raises(type(stop)):
+        export_loop(source, plan, out)
+    assert list(out.parent.iterdir()) == []
+
+
 def test_auto_picks_a_crossfade_around_a_blink(face_video_factory, tmp_path):
     from navtalk_desktop.core.auto_loop import choose_plan, explain
 

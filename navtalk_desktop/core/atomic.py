@@ -29,14 +29,16 @@ def _same_file(a: Path, b: Path) -> bool:
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
-def ensure_not_source(out: Path | str, *sources: Path | str | None, what: str = "output") -> Path:
-    """Refuse an output that is one of the inputs (same resolved path or same file): it would overwrite it."""
+def ensure_not_source(out: Path | str, *sources: Path | str | None, what: str = "output",
+                      role: str = "input file", short: str = "input") -> Path:
+    """Refuse an output that is one of the inputs (same resolved path or same file): it would overwrite it.
+    `role`/`short`: what the input is called (the input's own sidecar, say)."""
     out = Path(out)
     for source in sources:
         if source is not None and _same_file(out, Path(source)):
             via = "" if os.path.abspath(out) == os.path.abspath(source) else " (the same file under another name)"
-            raise OutputError(f"the {what} {out} is the input file {source}{via}; writing it would overwrite the "
-                              f"input, so choose another output name")
+            raise OutputError(f"the {what} {out} is the {role} {source}{via}; writing it would overwrite the "
+                              f"{short}, so choose another output name")
     return out
 
 
@@ -85,6 +87,34 @@ def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def stage_text(path: Path, text: str) -> Path:
+    """`text` in a partial file beside `path` (the name remove_stale_partials knows), for commit_staged to
+    rename into place; a full disk or an unwritable folder is an OutputError, with nothing left behind."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder {path.parent}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write {path.name} in {path.parent}: {exc.strerror or exc}") from None
+    return Path(tmp)
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(inode, mtime) of `path`, None when there is none: tells a file just renamed into place from the old one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -12,6 +12,7 @@ import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+import contextlib
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import ffmpeg, media, morph
-from .atomic import atomic_output, check_output_path, ensure_not_source, write_json_atomic
+from . import ffmpeg, media, morph, strict_json
+from .atomic import atomic_output, check_output_path, ensure_not_source, file_identity, stage_text
 from .cancel import CancelToken
 from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError, Remedy
@@ -400,6 +401,7 @@ def export_loop(
     check_output_path(out)
     ensure_not_source(out, source)
     ensure_not_source(sidecar_path_for(out), source, what="sidecar")
+    ensure_not_source(out, sidecar_path_for(source), role="sidecar of the input", short="input's sidecar")
     inputs, graph, frames = loop_inputs(source, info, plan, fmt, cancel)
     even = plan.strategy == "morph"
     _check_encoder_choice(quality, keyframes)  # fails before any file exists
@@ -412,39 +414,53 @@ def export_loop(
     offset = 0
     loopback = (_LoopbackFrames(info, fmt, even, steps) if recon is None and os.name == "posix"
                 and ffmpeg.has_loopback_decoder() else None)
-    with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool, recon or nullcontext():
-        if source_frames is None:  # the prediction's source frames, decoded while the encode runs
-            offset = plan.source_range[0]
-            pending = pool.submit(source_frames_small, source, info, offset, plan.source_range[1] + 1)
-        try:
-            ffmpeg.run([*args, str(tmp), *(loopback.args() if loopback else [])], total_frames=plan.output_frames,
-                       on_progress=(lambda p: on_progress(0.9 * p)) if on_progress else None,
-                       cancel=cancel, what="loop export", stdin_frames=frames,
-                       pass_fds=(loopback._write,) if loopback else (),
-                       on_started=loopback.start if loopback else None)
-            probed = pool.submit(media.probe, tmp)  # the report's probe of the file, beside the frames' pass
-            measured = recon.result(cancel) if recon else None
-        finally:
-            if loopback:
-                measured = loopback.result()
-        if source_frames is None:
-            source_frames = pending.result()
-        report = inspect_loop(tmp, plan, context=context, source_frames=source_frames, source_offset=offset,
-                              file_frames=np.stack(measured.frames) if measured and measured.frames else None,
-                              predicted=predicted, file_flows=measured.flows if measured else None,
-                              info=probed.result())
     sidecar = sidecar_path_for(out)
-    write_json_atomic(sidecar, {
-        "output": str(out.resolve()),
-        "format": fmt,
-        "quality": quality,
-        "keyframes": keyframes,
-        "source": {**info.to_dict(), "path": str(source.resolve()), "sha256": source_hash or media.content_hash(source)},
-        "plan": plan.to_dict(),
-        "seam": report.to_dict(),
-        "seam_context": (context or SeamContext()).to_dict(),  # so `inspect` finds the same warnings
-        **(extra or {}),
-    })
+    before, staged = file_identity(out), None
+    try:
+        with atomic_output(out) as tmp, ThreadPoolExecutor(1) as pool, recon or nullcontext():
+            if source_frames is None:  # the prediction's source frames, decoded while the encode runs
+                offset = plan.source_range[0]
+                pending = pool.submit(source_frames_small, source, info, offset, plan.source_range[1] + 1)
+            try:
+                ffmpeg.run([*args, str(tmp), *(loopback.args() if loopback else [])],
+                           total_frames=plan.output_frames,
+                           on_progress=(lambda p: on_progress(0.9 * p)) if on_progress else None,
+                           cancel=cancel, what="loop export", stdin_frames=frames,
+                           pass_fds=(loopback._write,) if loopback else (),
+                           on_started=loopback.start if loopback else None)
+                probed = pool.submit(media.probe, tmp)  # the report's probe of the file, beside the frames' pass
+                measured = recon.result(cancel) if recon else None
+            finally:
+                if loopback:
+                    measured = loopback.result()
+            if source_frames is None:
+                source_frames = pending.result()
+            report = inspect_loop(tmp, plan, context=context, source_frames=source_frames, source_offset=offset,
+                                  file_frames=np.stack(measured.frames) if measured and measured.frames else None,
+                                  predicted=predicted, file_flows=measured.flows if measured else None,
+                                  info=probed.result())
+            staged = stage_text(sidecar, strict_json.dumps({  # written before the loop is in place
+                "output": str(out.resolve()),
+                "format": fmt,
+                "quality": quality,
+                "keyframes": keyframes,
+                "source": {**info.to_dict(), "path": str(source.resolve()),
+                           "sha256": source_hash or media.content_hash(source)},
+                "plan": plan.to_dict(),
+                "seam": report.to_dict(),
+                "seam_context": (context or SeamContext()).to_dict(),  # so `inspect` finds the same warnings
+                **(extra or {}),
+            }) + "\n")
+        os.replace(staged, sidecar)  # the loop is in place: its sidecar follows at once
+        staged = None
+    except BaseException:
+        if staged is not None:  # stopped between the two renames (a signal, a failing disk): neither stays
+            with contextlib.suppress(OSError):
+                os.unlink(staged)
+            if file_identity(out) not in (None, before):
+                with contextlib.suppress(OSError):
+                    out.unlink()
+        raise
     if on_progress:
         on_progress(1.0)
     return ExportResult(path=out, sidecar_path=sidecar, report=report, plan=plan)
