@@ -379,3 +379,33 @@ def test_studio_sweeps_stale_partials_on_close(qtbot, studio, work):
     assert stale.exists()
     studio.close()
     assert not stale.exists() and fresh.exists()  # a fresh one may belong to another run still writing
+
+
+@pytest.mark.parametrize("cache", ["a_file", "a_file/under_it"])
+@pytest.mark.parametrize("no_cache", [False, True])
+def test_a_cache_folder_that_cannot_be_made_leaves_the_analysis_working(tmp_path, cache, no_cache):
+    """NAVTALK_CACHE_DIR naming a file (or a folder under one): the cache is off, the command still works."""
+    (tmp_path / "a_file").write_text("not a folder")
+    env = {**os.environ, "NAVTALK_CACHE_DIR": str(tmp_path / cache)}
+    proc = subprocess.run([sys.executable, "-m", "navtalk_desktop.cli.main", "analyze", str(CLIP), "--json",
+                           *(["--no-cache"] if no_cache else [])], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert '"events"' in proc.stdout
+    assert (tmp_path / "a_file").read_text() == "not a folder"
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_analysis_working(tmp_path, monkeypatch, caplog):
+    """A full or read-only cache folder fails the cache write (atomic_output says so as an OutputError): the
+    analysis is kept and said to be uncached, not failed after all its work."""
+    from navtalk_desktop.core import landmarks
+    from navtalk_desktop.core.errors import OutputError
+
+    monkeypatch.setenv("NAVTALK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def unwritable(*_a, **_k):
+        raise OutputError(f"output folder is not writable: {tmp_path / 'cache'} (Read-only file system)")
+
+    monkeypatch.setattr(landmarks, "atomic_output", unwritable)
+    track = landmarks.load_or_compute_landmarks(CLIP)
+    assert track.frame_count == 216 and track.face_present.all()
+    assert "could not write the landmark cache" in caplog.text

@@ -69,9 +69,10 @@ def version_line() -> str:
     if store is not None and line:
         try:
             from .atomic import write_json_atomic
+            from .errors import OutputError
 
             write_json_atomic(store, {"binary": key, "version": line})
-        except OSError:
+        except (OSError, OutputError):
             pass  # a read-only cache: ask again next time
     return line
 

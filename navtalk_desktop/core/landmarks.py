@@ -21,7 +21,7 @@ from . import media
 from .app_paths import cache_dir
 from .atomic import atomic_output
 from .cancel import CancelToken
-from .errors import InputError
+from .errors import InputError, OutputError
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,14 @@ def landmark_cache_dir() -> Path:
     return path
 
 
-def _cache_path(digest: str) -> Path:
-    return landmark_cache_dir() / f"{digest}-{LANDMARKER_VERSION}.npz"
+def _cache_path(digest: str) -> Path | None:
+    """Where this file's landmarks are cached; None when the cache folder cannot be made (NAVTALK_CACHE_DIR
+    names a file, a read-only disk): the analysis then runs without its cache, as with use_cache=False."""
+    try:
+        return landmark_cache_dir() / f"{digest}-{LANDMARKER_VERSION}.npz"
+    except OSError as exc:
+        log.warning("the landmark cache is off: cannot use the cache folder (%s)", exc.strerror or exc)
+        return None
 
 
 @contextlib.contextmanager
@@ -250,7 +256,8 @@ def load_or_compute_landmarks(
     if info is None:
         media.check_file(path)
     digest = content_hash or media.content_hash(path)
-    cached = _cache_path(digest)
+    cached = _cache_path(digest) if use_cache else None
+    use_cache = cached is not None
     if use_cache and cached.exists():
         try:
             with np.load(cached) as data:
@@ -294,7 +301,7 @@ def load_or_compute_landmarks(
                         fh, points=track.points, fps=track.fps, width=track.width, height=track.height,
                         probe=json.dumps({"version": media.PROBE_VERSION, "info": info.to_dict()}), **small,
                     )
-        except OSError as exc:
+        except (OSError, OutputError) as exc:  # a full or read-only cache: the analysis stands without it
             log.warning("could not write the landmark cache: %s", exc)
     if not keep_small_frames:
         track.small_frames = None
