@@ -73,6 +73,8 @@ CASES = [
      r"argument --at: must be 0 seconds or more \(got -2\)", None),
     ("export-at-past-the-end", ["export", "{V}", "--out", "loop.mp4", "--at", "999"], 1,
      r"the loop point \(frame \d+\) is outside the video \(frames 0-215\)", None),
+    ("export-at-just-past-the-end", ["export", "{V}", "--out", "loop.mp4", "--at", "7.2"], 1,
+     r"the loop point \(frame 216\) is outside the video \(frames 0-215\)", None),
     ("export-duration-inf", ["export", "{V}", "--out", "loop.mp4", "--duration", "inf"], ARGPARSE,
      r"argument --duration: 'inf' is not a usable number of seconds", None),
     ("export-duration-nan", ["export", "{V}", "--out", "loop.mp4", "--duration", "nan"], ARGPARSE,
@@ -409,3 +411,82 @@ def test_a_cache_that_cannot_be_written_leaves_the_analysis_working(tmp_path, mo
     track = landmarks.load_or_compute_landmarks(CLIP)
     assert track.frame_count == 216 and track.face_present.all()
     assert "could not write the landmark cache" in caplog.text
+
+
+def test_a_time_in_the_last_frame_is_that_frame(tmp_path):
+    """--at 7.19 on a 7.2 s clip (216 frames at 30 fps) is inside its last frame, 215, not "frame 216"."""
+    from navtalk_desktop.core import pipeline
+    from navtalk_desktop.core.analysis import analyze_video
+
+    analysis = analyze_video(CLIP)
+    seen = {}
+
+    def plan_loop(_analysis, _video, **kwargs):
+        seen.update(kwargs)
+        return "planned"
+
+    import navtalk_desktop.core.auto_loop as auto_loop
+
+    original = auto_loop.plan_loop
+    auto_loop.plan_loop = plan_loop
+    try:
+        for at, frame in ((7.19, 215), (1.3, 39), (0.0, 0), (7.1, 213)):
+            pipeline.choose(analysis, CLIP, pipeline.LoopRequest(loop_at_s=at))
+            assert seen["loop_point"] == frame, at
+    finally:
+        auto_loop.plan_loop = original
+
+
+@pytest.mark.parametrize("source", [5, "a string", ["a", "list"], {"path": 7}, {"path": "", "sha256": 3}])
+def test_inspect_reads_a_sidecar_whose_source_is_not_what_it_should_be(tmp_path, source):
+    """A hand-edited or damaged sidecar `source`: the loop is measured on its own, with a note, no traceback."""
+    import json
+
+    from navtalk_desktop.core import media
+    from navtalk_desktop.core.loop_plan import make_plan
+
+    loop = tmp_path / "L.mp4"
+    shutil.copyfile(CLIP, loop)
+    info = media.probe(CLIP)
+    plan = make_plan("crossfade", info.fps, info.frame_count, 100, duration=3.0)
+    (tmp_path / "L.mp4.json").write_text(json.dumps({"plan": plan.to_dict(), "source": source}))
+    proc = subprocess.run([sys.executable, "-m", "navtalk_desktop.cli.main", "inspect", str(loop)],
+                          capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr[-2000:]
+    assert "is not there (or changed)" in proc.stderr
+
+
+def test_a_source_whose_content_changed_is_not_used_for_the_prediction(tmp_path):
+    """The sidecar's source has the same frame count but other bytes (another clip, re-encoded): not used."""
+    import json
+
+    from navtalk_desktop.core import media
+    from navtalk_desktop.core.loop_plan import make_plan
+
+    loop, source = tmp_path / "L.mp4", tmp_path / "S.mp4"
+    shutil.copyfile(CLIP, loop)
+    shutil.copyfile(CLIP, source)
+    info = media.probe(CLIP)
+    plan = make_plan("crossfade", info.fps, info.frame_count, 100, duration=3.0)
+    sidecar = {"plan": plan.to_dict(), "source": {"path": str(source), "sha256": "0" * 64}}
+    (tmp_path / "L.mp4.json").write_text(json.dumps(sidecar))
+    proc = subprocess.run([sys.executable, "-m", "navtalk_desktop.cli.main", "inspect", str(loop)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "is not there (or changed)" in proc.stderr, proc.stderr[-2000:]
+    sidecar["source"]["sha256"] = media.content_hash(source)
+    (tmp_path / "L.mp4.json").write_text(json.dumps(sidecar))
+    proc = subprocess.run([sys.executable, "-m", "navtalk_desktop.cli.main", "inspect", str(loop)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "is not there (or changed)" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_blink_list_whose_content_hash_is_not_text_is_refused_plainly(tmp_path):
+    import json
+
+    blinks = tmp_path / "b.json"
+    blinks.write_text(json.dumps({"content_hash": 5, "events": []}))
+    proc = subprocess.run([sys.executable, "-m", "navtalk_desktop.cli.main", "export", str(CLIP), "--out",
+                           str(tmp_path / "b.mp4"), "--blinks", str(blinks)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "content_hash must be the clip's SHA-256 as text" in proc.stderr
+    assert not (tmp_path / "b.mp4").exists()

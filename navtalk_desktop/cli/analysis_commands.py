@@ -62,11 +62,14 @@ def _sidecar_inputs(sidecar: Path):
     except (OSError, KeyError, ValueError, TypeError, NavTalkError):
         return None, None, None
     context = SeamContext.from_dict(data.get("seam_context"))
-    source = Path(str((data.get("source") or {}).get("path", "")))
+    named = data.get("source") if isinstance(data.get("source"), dict) else {}
+    path, digest = named.get("path"), named.get("sha256")
+    source = Path(path) if isinstance(path, str) and path else None
     try:
-        if source.is_file() and media.probe(source).frame_count == plan.source_frames:
+        if (source is not None and source.is_file() and media.probe(source).frame_count == plan.source_frames
+                and (not isinstance(digest, str) or media.content_hash(source) == digest)):
             return plan, source, context
-    except NavTalkError:
+    except (NavTalkError, OSError):
         pass
     print(f"note: the source {source} is not there (or changed): the seam is measured on the file alone, "
           f"without the prediction from the source frames or the ghost measure", file=sys.stderr)

@@ -92,6 +92,8 @@ def read_blink_list(path: Path | str, analysis):
     items = data.get("events") if isinstance(data, dict) else data
     if isinstance(data, dict):
         wanted = data.get("content_hash") or ""
+        if not isinstance(wanted, str):
+            raise InputError(f"{path.name}: content_hash must be the clip's SHA-256 as text, not {wanted!r}")
         actual = content_hash_of(analysis)
         if wanted and actual and wanted != actual:
             raise InputError(f"{path.name} holds the blinks of another clip (content hash {wanted[:12]}…, "

@@ -77,7 +77,10 @@ def choose(analysis, video: Path, request: LoopRequest | None = None):
     request = request or LoopRequest()
     loop_point = request.loop_point
     if loop_point is None and request.loop_at_s is not None:
-        loop_point = int(round(request.loop_at_s * float(analysis.info.fps)))
+        at = request.loop_at_s * float(analysis.info.fps)
+        loop_point = int(round(at))
+        if loop_point >= analysis.frame_count > at:  # a time in the last frame rounds past it: that frame
+            loop_point = analysis.frame_count - 1
     return plan_loop(analysis, video, strategy=request.strategy, loop_point=loop_point,
                      duration=request.duration, before=request.before, after=request.after,
                      crossfade=request.crossfade, fallback=request.fallback)
