@@ -490,3 +490,17 @@ def test_a_blink_list_whose_content_hash_is_not_text_is_refused_plainly(tmp_path
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "content_hash must be the clip's SHA-256 as text" in proc.stderr
     assert not (tmp_path / "b.mp4").exists()
+
+
+def test_a_full_disk_under_ffmpeg_is_one_plain_line(tmp_path):
+    """ffmpeg's own lines about a full disk ("Error submitting a packet ... No space left on device") become
+    one sentence (/dev/full: every write fails with ENOSPC)."""
+    from navtalk_desktop.core import ffmpeg
+    from navtalk_desktop.core.errors import FFmpegError
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this platform")
+    with pytest.raises(FFmpegError) as raised:
+        ffmpeg.run(["-y", "-i", str(CLIP), "-frames:v", "5", "-f", "rawvideo", "/dev/full"], what="loop export")
+    assert str(raised.value) == ("loop export failed: no space left on the disk (free some space, or write it "
+                                 "elsewhere)")

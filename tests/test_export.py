@@ -1,6 +1,7 @@
 """Loop export with the real FFmpeg: exact frame counts, no repeated frames, formats, clamping, cancel."""
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -282,3 +283,23 @@ def test_an_ffmpeg_without_loopback_decoders_still_exports_and_measures_the_file
     without = export_loop(source, plan, tmp_path / "b.mp4", source_frames=frames).report.to_dict()
     assert len(decoded) == 1 and str(decoded[0]).endswith(".mp4")  # the written file, decoded for its report
     assert without == with_dec
+
+
+def test_a_killed_exports_reconstruction_dump_is_swept(face_video_factory, tmp_path, monkeypatch):
+    """SIGKILL runs no cleanup: the next mp4 export removes dumps of processes that are gone, not live ones."""
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / "tmp" / f"navtalk-recon-{int(gone.stdout)}-abcd1234.yuv"
+    live = tmp_path / "tmp" / f"navtalk-recon-{os.getppid()}-efgh5678.yuv"
+    other = tmp_path / "tmp" / "someone-else.yuv"
+    for path in (dead, live, other):
+        path.write_bytes(b"\0" * 1024)
+    source, truth = face_video_factory(fps=25, duration=6.0, blink_times=(1.6, 4.2))
+    info = media.probe(source)
+    export_loop(source, make_plan("pingpong", info.fps, info.frame_count, truth.apex_frames[0]), tmp_path / "l.mp4")
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == sorted([live.name, other.name])

@@ -291,6 +291,32 @@ class _LoopbackFrames:
             self._thread.join(timeout=10)
 
 
+def _sweep_dead_recons(folder: str) -> None:
+    """Remove the reconstruction dumps of exports that were killed (SIGKILL runs no cleanup): a 1080p loop's
+    dump is 370 MB. Each dump's name holds its process id; only those of processes that are gone go."""
+    import re
+    import time
+
+    for entry in os.scandir(folder):
+        match = re.fullmatch(r"navtalk-recon-(\d+)-.+\.yuv", entry.name)
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            if os.name == "posix":
+                try:
+                    os.kill(int(match.group(1)), 0)
+                    continue  # that export is still running
+                except ProcessLookupError:
+                    pass
+                except PermissionError:
+                    continue  # another user's live process
+            elif time.time() - entry.stat().st_mtime < 24 * 3600:
+                continue  # no cheap liveness check: only day-old dumps
+            os.unlink(entry.path)
+        except OSError:
+            pass
+
+
 class _EncoderRecon:
     """The written file's small gray frames from x264's own reconstruction (docs/performance.md, "Seam report
     from the encoder's reconstruction"). x264 predicts every frame from the frames a decoder of the file will
@@ -318,7 +344,8 @@ class _EncoderRecon:
         try:
             if size > cls.MAX_BYTES or shutil.disk_usage(folder).free < 2 * size:
                 return None
-            handle, name = tempfile.mkstemp(prefix="navtalk-recon-", suffix=".yuv", dir=folder)
+            _sweep_dead_recons(folder)
+            handle, name = tempfile.mkstemp(prefix=f"navtalk-recon-{os.getpid()}-", suffix=".yuv", dir=folder)
         except OSError:
             return None
         os.close(handle)

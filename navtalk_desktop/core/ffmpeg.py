@@ -277,6 +277,8 @@ def run(
     if feed_error:
         raise feed_error[0]
     if proc.returncode != 0:
+        if any("No space left on device" in line for line in stderr_tail):
+            raise FFmpegError(f"{what} failed: no space left on the disk (free some space, or write it elsewhere)")
         tail = "\n".join(stderr_tail) or f"exit code {proc.returncode}"
         raise FFmpegError(f"{what} failed: {tail}")
     if on_progress:
