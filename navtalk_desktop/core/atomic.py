@@ -90,8 +90,9 @@ def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
 
 
 def stage_text(path: Path, text: str) -> Path:
-    """`text` in a partial file beside `path` (the name remove_stale_partials knows), for commit_staged to
-    rename into place; a full disk or an unwritable folder is an OutputError, with nothing left behind."""
+    """`text` in a partial file beside `path` (a name remove_stale_partials knows), for the caller to rename into
+    place (os.replace) when it is time; a full disk or an unwritable folder is an OutputError, and nothing is
+    left behind."""
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)

@@ -8,11 +8,11 @@ encode as rawvideo on stdin, concatenated after the body, which the encode trims
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-import contextlib
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path

@@ -22,6 +22,7 @@ from .app_paths import cache_dir
 from .atomic import atomic_output
 from .cancel import CancelToken
 from .errors import InputError, OutputError
+from .face_mesh_call import normalised_landmarks
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +168,6 @@ def landmarks_of_image(rgb: np.ndarray, mesh=None) -> np.ndarray | None:
 
 
 def _process(mesh, rgb: np.ndarray, out_w: int, out_h: int, quiet: bool = False) -> np.ndarray | None:
-    from .face_mesh_call import normalised_landmarks
-
     if quiet:  # the first frames with a face still log a projection warning from C++
         with _native_stderr_silenced():
             pts = normalised_landmarks(mesh, np.ascontiguousarray(rgb))
