@@ -89,6 +89,8 @@ CASES = [
      r"a 0\.04 s loop is only 1 frame\(s\) at 30 fps; a loop needs at least 4 frames", None),
     ("export-duration-longer-than-video", ["export", "{V}", "--out", "loop.mp4", "--duration", "60", "--frame", "50"], 1,
      r"the video is too short for a 60 s loop", None),
+    ("export-frame-too-near-the-end", ["export", "{V}", "--out", "loop.mp4", "--frame", "212", "--strategy", "morph"],
+     1, r"no 4 s loop around frame 212 fits inside the video \(frames 0-215, .*\): the frame is too near an end", None),
     ("export-duration-text", ["export", "{V}", "--out", "loop.mp4", "--duration", "four"], ARGPARSE,
      r"argument --duration: 'four' is not a number of seconds", None),
     ("export-frame-negative", ["export", "{V}", "--out", "loop.mp4", "--frame", "-3"], ARGPARSE,

@@ -208,6 +208,11 @@ def choose_plan(
         if n < 4:
             raise PlanError(f"a {duration:g} s loop is only {n} frame(s) at {float(analysis.info.fps):g} fps; "
                             f"a loop needs at least 4 frames")
+        count = analysis.frame_count
+        if loop_point is not None and n < count:  # the clip is long enough: the point is too near an end
+            raise PlanError(f"no {duration:g} s loop around frame {loop_point} fits inside the video (frames "
+                            f"0-{count - 1}, with the frames a fade reads before its window): the frame is too "
+                            f"near an end", remedy=Remedy.SHORTER_DURATION_OR_LOOP_POINT)
         raise PlanError(f"the video is too short for a {duration:g} s loop with a whole blink"
                         + ("" if loop_point is None else f" around frame {loop_point}"),
                         remedy=Remedy.SHORTER_DURATION_OR_LOOP_POINT)
