@@ -96,7 +96,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     runs = parser.parse_args().runs
     from navtalk_desktop.core import ffmpeg, media
-    from navtalk_desktop.core.export import encoder_args, filter_graph
+    from navtalk_desktop.core.export import encoder_args, filter_graph, loop_graph_args
     from navtalk_desktop.core.loop_plan import LoopPlan, make_plan
 
     work = Path(tempfile.mkdtemp(prefix="navtalk-bench-cli-"))
@@ -141,8 +141,7 @@ def main() -> int:
     chosen = LoopPlan.from_dict(json.loads((work / "auto.mp4.json").read_text())["plan"])
     if chosen.strategy == "morph":
         chosen = dataclasses.replace(chosen, strategy="crossfade")
-    one_encode = [exe, "-v", "error", "-y", "-i", str(clip), "-filter_complex", filter_graph(chosen, "mp4"), "-map",
-                  "[v]", "-an", "-fps_mode", "passthrough",
+    one_encode = [exe, "-v", "error", "-y", "-i", str(clip), *loop_graph_args(filter_graph(chosen, "mp4")),
                   *encoder_args("mp4", "high", chosen.output_frames, pixels=info.width * info.height),
                   str(work / "one.mp4")]
     t_cold3, t_encode, t_export_cold = alternate(

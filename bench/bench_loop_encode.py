@@ -169,11 +169,10 @@ def plans(clip: Path, strategies: list[str]):
 def render_raw(clip: Path, info, plan, raw: Path) -> tuple[int, int]:
     """The loop's frames, exactly as export_loop filters them, as raw yuv420p."""
     from navtalk_desktop.core import ffmpeg
-    from navtalk_desktop.core.export import loop_inputs
+    from navtalk_desktop.core.export import loop_graph_args, loop_inputs
 
     inputs, graph, frames = loop_inputs(clip, info, plan, "mp4")
-    ffmpeg.run(["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an", "-fps_mode", "passthrough",
-                "-f", "rawvideo", "-pix_fmt", "yuv420p", str(raw)], stdin_frames=frames, what="bench raw")
+    ffmpeg.run(["-y", *inputs, *loop_graph_args(graph), "-f", "rawvideo", "-pix_fmt", "yuv420p", str(raw)], stdin_frames=frames, what="bench raw")
     return info.width // 2 * 2, info.height // 2 * 2
 
 

@@ -61,7 +61,7 @@ def bare_encode(clip: Path, sidecar: dict, work: Path) -> None:
 
     plan, info = LoopPlan.from_dict(sidecar["plan"]), media.probe(clip)
     inputs, graph, frames = export.loop_inputs(clip, info, plan, "mp4")
-    ffmpeg.run(["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an", "-fps_mode", "passthrough",
+    ffmpeg.run(["-y", *inputs, *export.loop_graph_args(graph),
                 *export.encoder_args("mp4", sidecar["quality"], plan.output_frames, sidecar["keyframes"],
                                      info.width * info.height), str(work / "bare.mp4")], stdin_frames=frames)
 

@@ -41,18 +41,11 @@ def _frames():
     return frames[:10] + [blank] + frames[10:]  # tracking lost and found again
 
 
-def _public_points(frames):
+def _points(frames, call):
+    """`call(mesh, rgb)` over `frames` with one fresh mesh (it tracks from frame to frame)."""
     mesh = landmarks.create_face_mesh()
     try:
-        return [face_mesh_call._public(mesh, np.ascontiguousarray(f)) for f in frames]
-    finally:
-        mesh.close()
-
-
-def _fast_points(frames):
-    mesh = landmarks.create_face_mesh()
-    try:
-        return [face_mesh_call.normalised_landmarks(mesh, np.ascontiguousarray(f)) for f in frames]
+        return [call(mesh, np.ascontiguousarray(f)) for f in frames]
     finally:
         mesh.close()
 
@@ -68,11 +61,11 @@ def _assert_same(expected, got):
 
 def test_the_own_call_gives_what_face_mesh_process_gives():
     frames = _frames()
-    _assert_same(_public_points(frames), _fast_points(frames))
+    _assert_same(_points(frames, face_mesh_call._public), _points(frames, face_mesh_call.normalised_landmarks))
 
 
 def test_a_layout_the_wire_reader_declines_is_read_by_the_protobuf_parser(monkeypatch):
     frames = _frames()
-    expected = _public_points(frames)
+    expected = _points(frames, face_mesh_call._public)
     monkeypatch.setattr(face_mesh_call, "parse_landmark_list", lambda serialized: None)
-    _assert_same(expected, _fast_points(frames))
+    _assert_same(expected, _points(frames, face_mesh_call.normalised_landmarks))

@@ -66,18 +66,22 @@ def _umask() -> int:
     return mask
 
 
+def _partial_beside(path: Path, suffix: str) -> tuple[int, Path]:
+    """A new hidden partial file next to `path` (".<stem>.XXXXXXXX.part<suffix>", _PARTIAL_NAME): fd, path."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{suffix}", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder {path.parent}: {exc.strerror or exc}") from None
+    return fd, Path(tmp)
+
+
 @contextlib.contextmanager
 def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it into place only if the block succeeds."""
     path = check_output_path(Path(path))
     remove_stale_partials(path.parent)
-    suffix = suffix if suffix is not None else path.suffix
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{suffix}", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write in the output folder {path.parent}: {exc.strerror or exc}") from None
+    fd, tmp_path = _partial_beside(path, suffix if suffix is not None else path.suffix)
     os.close(fd)
-    tmp_path = Path(tmp)
     try:
         yield tmp_path
         if not tmp_path.exists() or tmp_path.stat().st_size == 0:
@@ -94,10 +98,7 @@ def stage_text(path: Path, text: str) -> Path:
     place (os.replace) when it is time; a full disk or an unwritable folder is an OutputError, and nothing is
     left behind."""
     path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write in the output folder {path.parent}: {exc.strerror or exc}") from None
+    fd, tmp = _partial_beside(path, path.suffix)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

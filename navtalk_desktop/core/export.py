@@ -186,6 +186,11 @@ def encoder_args(fmt: str, quality: str, frames: int | None = None, keyframes: s
     return ["-loop", "0", "-f", "gif"]
 
 
+def loop_graph_args(graph: str) -> list[str]:
+    """The loop's filter graph and its output [v], every frame as the graph makes it (no audio)."""
+    return ["-filter_complex", graph, "-map", "[v]", "-an", "-fps_mode", "passthrough"]
+
+
 def loop_inputs(source: Path, info: media.VideoInfo, plan: LoopPlan, fmt: str, cancel: CancelToken | None = None):
     """FFmpeg input arguments, the filter graph ending in [v] and the stdin frames (morph) of the loop."""
     inputs, frames = ["-i", str(source)], None
@@ -434,8 +439,7 @@ def export_loop(
     _check_encoder_choice(quality, keyframes)  # fails before any file exists
     steps = plan_flow_steps(plan)  # the file's flow the report needs
     recon = _EncoderRecon.make(info, fmt, even, plan.output_frames, steps)
-    args = ["-y", *inputs, "-filter_complex", graph, "-map", "[v]", "-an",
-            "-fps_mode", "passthrough",
+    args = ["-y", *inputs, *loop_graph_args(graph),
             *encoder_args(fmt, quality, plan.output_frames, keyframes, info.width * info.height,
                           recon.path if recon else None)]
     offset = 0

@@ -12,6 +12,8 @@ the result is the same either way (`tests/test_face_mesh_call.py` compares the t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 OUTPUT = "multi_face_landmarks"
@@ -34,23 +36,36 @@ def parse_landmark_list(serialized: bytes) -> np.ndarray | None:
     return np.stack([wire["x"], wire["y"]], axis=1)
 
 
+def _xy(face) -> np.ndarray:
+    """(n, 2) float32 x, y of a NormalizedLandmarkList message."""
+    lm = face.landmark
+    return np.fromiter((v for p in lm for v in (p.x, p.y)), dtype=np.float32, count=2 * len(lm)).reshape(-1, 2)
+
+
 def _public(mesh, rgb: np.ndarray) -> np.ndarray | None:
     result = mesh.process(rgb)
-    if not result.multi_face_landmarks:
+    return _xy(result.multi_face_landmarks[0]) if result.multi_face_landmarks else None
+
+
+@lru_cache(maxsize=1)
+def _bindings():
+    """MediaPipe's packet creator, packet getter and image formats, imported once (None: not this mediapipe)."""
+    try:
+        from mediapipe.python import packet_creator
+        from mediapipe.python._framework_bindings import _packet_getter
+        from mediapipe.python._framework_bindings.image_frame import ImageFormat
+    except ImportError:
         return None
-    lm = result.multi_face_landmarks[0].landmark
-    return np.fromiter((v for p in lm for v in (p.x, p.y)), dtype=np.float32, count=2 * len(lm)).reshape(-1, 2)
+    return packet_creator, _packet_getter, ImageFormat
 
 
 def normalised_landmarks(mesh, rgb: np.ndarray) -> np.ndarray | None:
     """(n, 2) float32 normalised x, y of the first face Face Mesh finds in contiguous RGB `rgb`, or None."""
-    try:
-        graph, outputs = mesh._graph, mesh._graph_outputs
-        from mediapipe.python import packet_creator
-        from mediapipe.python._framework_bindings import _packet_getter
-        from mediapipe.python._framework_bindings.image_frame import ImageFormat
-    except (AttributeError, ImportError):
+    bindings = _bindings()
+    graph, outputs = getattr(mesh, "_graph", None), getattr(mesh, "_graph_outputs", None)
+    if bindings is None or graph is None or outputs is None:
         return _public(mesh, rgb)
+    packet_creator, _packet_getter, ImageFormat = bindings
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError("Input image must contain three channel rgb data.")
     outputs.clear()
@@ -68,6 +83,5 @@ def normalised_landmarks(mesh, rgb: np.ndarray) -> np.ndarray | None:
     if points is None:  # not the layout above: the protobuf parser reads it
         from mediapipe.framework.formats import landmark_pb2
 
-        face = landmark_pb2.NormalizedLandmarkList.FromString(faces[0])
-        points = np.array([(p.x, p.y) for p in face.landmark], np.float32).reshape(-1, 2)
+        points = _xy(landmark_pb2.NormalizedLandmarkList.FromString(faces[0]))
     return points
