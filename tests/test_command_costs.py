@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from navtalk_desktop.cli.main import main as cli_main
-from navtalk_desktop.core import media
+from navtalk_desktop.core import ffmpeg, media
 
 HEAVY = ("mediapipe", "scipy", "PySide6", "cv2", "matplotlib")
 
@@ -116,13 +116,17 @@ def test_export_decodes_its_source_once_planning_measures_on_the_analysis_frames
 
     assert landmarks.SMALL_FRAME_WIDTH == METRIC_WIDTH  # the frames kept are the ones planning decodes
     decodes = Counter()
-    real_iter = media.iter_frames
+    real_popen = ffmpeg.popen
 
-    def iter_frames(path, *a, **k):
-        decodes[(Path(path).resolve(), "gray" if k.get("gray") else "rgb")] += 1
-        return real_iter(path, *a, **k)
+    def popen(args, **kwargs):  # every ffmpeg that decodes a file to raw frames, whoever starts it
+        args = list(args)
+        if "-i" in args and "rawvideo" in args[args.index("-i"):]:
+            after = args[args.index("-i"):]
+            first_format = after[after.index("-pix_fmt") + 1]
+            decodes[(Path(after[1]).resolve(), "gray" if first_format == "gray" else "rgb")] += 1
+        return real_popen(args, **kwargs)
 
-    monkeypatch.setattr(media, "iter_frames", iter_frames)
+    monkeypatch.setattr(ffmpeg, "popen", popen)
     monkeypatch.setenv("NAVTALK_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "loop.mp4"
     for run in ("cold", "after analyze"):

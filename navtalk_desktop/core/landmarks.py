@@ -186,32 +186,39 @@ def compute_landmarks(
     cancel: CancelToken | None = None,
     small_width: int | None = None,
     mesh_maker: "_MeshMaker | None" = None,
+    small_frames_wanted: Callable[[media.VideoInfo], bool] | None = None,
 ) -> LandmarkTrack:
     """Landmarks of every frame; with `small_width`, also the frames gray at that width, at most the
     frame's even width, as seam.source_frames_small makes them (`small_frames`), from the same decode
-    (media.iter_frames' thumbnails) where the platform allows it. `mesh_maker`: a mesh already being made
-    (closed here)."""
+    (media.iter_frames' thumbnails) where the platform allows it; `small_frames_wanted(info)` may still
+    decline them once the probe is known. Without `info`, the decode starts beside the probe
+    (media.iter_fitted_frames_probing). `mesh_maker`: a mesh already being made (closed here)."""
     # The mesh is made while the probe and ffmpeg start (~25 ms, beside 60-90 ms to a first frame).
     made = mesh_maker or _MeshMaker()
     mesh = None
     count = 0
     points_found = False
     try:
-        info = info or media.probe(path)
-        if small_width:
-            small_width = min(small_width, info.width - info.width % 2)
-        long_side = max(info.width, info.height)
-        scale_width = None
-        if long_side > ANALYSIS_MAX_SIDE:
-            scale_width = int(round(info.width * ANALYSIS_MAX_SIDE / long_side / 2)) * 2
-        points = np.full((info.frame_count, N_LANDMARKS, 2), np.nan, dtype=np.float32)
         # One decoder thread, so decoding and the mesh each keep a core busy instead of three threads
         # contending for two; fast_bilinear, since the mesh crops and resamples the face itself; RGB made
         # from I420 by OpenCV in the reader thread, which costs far less CPU than swscale's RGB.
-        thumbs: list | None = [] if small_width else None
-        frames = media.iter_frames(path, info, scale_width=scale_width, scale_flags="fast_bilinear",
-                                   decode_threads=1, cancel=cancel, thumbs=thumbs, thumb_width=small_width,
-                                   rgb_via_i420=True)
+        thumbs: list = []
+        if info is None:
+            info, frames = media.iter_fitted_frames_probing(
+                path, ANALYSIS_MAX_SIDE, thumbs=thumbs, thumb_width=small_width,
+                thumbs_wanted=small_frames_wanted or (lambda _: True), scale_flags="fast_bilinear",
+                decode_threads=1, cancel=cancel)
+        else:
+            if small_width and small_frames_wanted is not None and not small_frames_wanted(info):
+                small_width = None
+            if small_width:
+                small_width = min(small_width, info.width - info.width % 2)
+            frames = media.iter_frames(path, info, scale_width=media.fit_width(info.width, info.height,
+                                                                               ANALYSIS_MAX_SIDE),
+                                       scale_flags="fast_bilinear", decode_threads=1, cancel=cancel,
+                                       thumbs=thumbs if small_width else None, thumb_width=small_width,
+                                       rgb_via_i420=True)
+        points = np.full((info.frame_count, N_LANDMARKS, 2), np.nan, dtype=np.float32)
         for i, frame in enumerate(frames):
             if mesh is None:
                 mesh = made.result()
@@ -232,7 +239,7 @@ def compute_landmarks(
     if on_progress:
         on_progress(1.0)
     small = np.stack(thumbs) if thumbs and len(thumbs) == count else None
-    return LandmarkTrack(points=points, fps=float(info.fps), width=info.width, height=info.height,
+    return LandmarkTrack(points=points, fps=float(info.fps), width=info.width, height=info.height, info=info,
                          small_frames=small)
 
 
@@ -280,16 +287,15 @@ def load_or_compute_landmarks(
             raise
         except Exception as exc:  # a damaged cache entry is recomputed, never fatal
             log.warning("ignoring unreadable landmark cache %s: %s", cached.name, exc)
-    made = _MeshMaker()  # beside the probe
-    try:
-        info = info or media.probe(path)
-    except BaseException:
-        made.close()
-        raise
-    cache_small = use_cache and info.frame_count <= CACHED_SMALL_FRAMES_MAX
+    def small_frames_wanted(probed: media.VideoInfo) -> bool:
+        return keep_small_frames or (use_cache and probed.frame_count <= CACHED_SMALL_FRAMES_MAX)
+
+    # the mesh is made, and without `info` the decode started, beside the probe
     track = compute_landmarks(path, info, on_progress=on_progress, cancel=cancel,
-                              small_width=SMALL_FRAME_WIDTH if keep_small_frames or cache_small else None,
-                              mesh_maker=made)
+                              small_width=SMALL_FRAME_WIDTH if keep_small_frames or use_cache else None,
+                              small_frames_wanted=small_frames_wanted, mesh_maker=_MeshMaker())
+    info = track.info
+    cache_small = use_cache and info.frame_count <= CACHED_SMALL_FRAMES_MAX
     track.content_hash, track.info = digest, info
     if use_cache:
         small = {"small_frames": track.small_frames} if cache_small and track.small_frames is not None else {}
