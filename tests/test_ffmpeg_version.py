@@ -42,3 +42,37 @@ def test_the_bundled_ffmpeg_decodes_its_own_output(fresh):
     """imageio-ffmpeg's build (the one every export here uses) is new enough for the loopback decoder."""
     assert ffmpeg.version_line().startswith("ffmpeg version")
     assert ffmpeg.has_loopback_decoder() is True
+
+
+def test_the_bundled_binary_is_checked_once_not_in_every_process(fresh, monkeypatch):
+    """imageio-ffmpeg runs `ffmpeg -version` to check its binary in every process; the first process here
+    remembers that it ran (the version store), so later ones start ffmpeg without asking."""
+    import subprocess
+
+    monkeypatch.delenv("NAVTALK_FFMPEG", raising=False)
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    asked = []
+    for name in ("run", "check_call"):
+        real = getattr(subprocess, name)
+
+        def counting(cmd, *a, _real=real, **k):
+            if "-version" in list(cmd):
+                asked.append(cmd[0])
+            return _real(cmd, *a, **k)
+
+        monkeypatch.setattr(subprocess, name, counting)
+    import imageio_ffmpeg
+
+    bundled = imageio_ffmpeg.get_ffmpeg_exe()  # imageio-ffmpeg's own lookup (it asks once itself)
+    imageio_ffmpeg._utils._get_ffmpeg_exe.cache_clear()
+    asked.clear()
+    assert ffmpeg.ffmpeg_exe() == bundled
+    assert asked  # the first process asks
+    first = len(asked)
+    for _ in range(2):  # later processes
+        for f in (ffmpeg.ffmpeg_exe, ffmpeg.version_line, ffmpeg.has_loopback_decoder):
+            f.cache_clear()
+        imageio_ffmpeg._utils._get_ffmpeg_exe.cache_clear()
+        assert ffmpeg.ffmpeg_exe() == bundled
+        assert ffmpeg.version_line().startswith("ffmpeg version") and ffmpeg.has_loopback_decoder()
+    assert len(asked) == first

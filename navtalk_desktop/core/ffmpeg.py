@@ -18,12 +18,35 @@ from .errors import CancelledError, FFmpegError
 
 @lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
-    override = os.environ.get("NAVTALK_FFMPEG")
+    """The ffmpeg to run: NAVTALK_FFMPEG, IMAGEIO_FFMPEG_EXE, else imageio-ffmpeg's own binary.
+
+    imageio-ffmpeg checks its binary by running `ffmpeg -version` in every process (~10 ms of every
+    command); that check, and the version line it prints, is remembered per binary in the cache folder
+    (version_line), so a binary that ran before is used without asking again."""
+    override = os.environ.get("NAVTALK_FFMPEG") or os.environ.get("IMAGEIO_FFMPEG_EXE")
     if override:
         return override
+    bundled = _bundled_exe()
+    if bundled is not None and _stored_version(bundled) is not None:
+        return bundled
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    exe = imageio_ffmpeg.get_ffmpeg_exe()  # the check, and conda's or the system's ffmpeg without a binary
+    if exe == bundled:
+        _ask_version(exe)  # it ran: remember it
+    return exe
+
+
+def _bundled_exe() -> str | None:
+    """The binary inside the imageio-ffmpeg wheel, where that release keeps it (None: not found)."""
+    try:
+        from imageio_ffmpeg._definitions import FNAME_PER_PLATFORM, get_platform
+        from imageio_ffmpeg._utils import _get_bin_dir
+
+        exe = os.path.join(_get_bin_dir(), FNAME_PER_PLATFORM.get(get_platform(), ""))
+    except Exception:  # noqa: BLE001 - another imageio-ffmpeg layout: its own lookup decides
+        return None
+    return exe if os.path.isfile(exe) and os.access(exe, os.X_OK) else None
 
 
 @lru_cache(maxsize=1)
@@ -40,38 +63,57 @@ def has_loopback_decoder() -> bool:
 @lru_cache(maxsize=1)
 def version_line() -> str:
     """The first line of `ffmpeg -version` ("" if it cannot run). Remembered in the cache folder per binary
-    (path, size, modification time): asking costs a process start, 30 ms of every export."""
-    import json
-
+    (path, size, modification time): asking costs a process start, 10-30 ms of every command."""
     exe = ffmpeg_exe()
+    known = _stored_version(exe)
+    return known if known is not None else _ask_version(exe)
+
+
+def _binary_key(exe: str) -> str | None:
     try:
         st = os.stat(exe)
-        key = f"{os.path.abspath(exe)}|{st.st_size}|{st.st_mtime_ns}"
     except OSError:
-        key = None
-    store = None
-    if key is not None:
-        try:
-            from .app_paths import cache_dir
+        return None
+    return f"{os.path.abspath(exe)}|{st.st_size}|{st.st_mtime_ns}"
 
-            store = cache_dir() / "ffmpeg-version.json"
-            known = json.loads(store.read_text(encoding="utf-8"))
-            if isinstance(known, dict) and known.get("binary") == key and isinstance(known.get("version"), str):
-                return known["version"]
-        except (OSError, ValueError):
-            pass
+
+def _version_store():
+    from .app_paths import cache_dir
+
+    return cache_dir() / "ffmpeg-version.json"
+
+
+def _stored_version(exe: str) -> str | None:
+    """The version line remembered for this very binary, or None."""
+    import json
+
+    key = _binary_key(exe)
+    if key is None:
+        return None
+    try:
+        known = json.loads(_version_store().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(known, dict) and known.get("binary") == key and isinstance(known.get("version"), str):
+        return known["version"]
+    return None
+
+
+def _ask_version(exe: str) -> str:
+    """Run `exe -version`; remember its first line for this binary when it printed one."""
     try:
         out = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True,
                              errors="replace", timeout=10, env=clean_env()).stdout
     except (OSError, subprocess.SubprocessError):
         return ""
     line = out.splitlines()[0] if out else ""
-    if store is not None and line:
+    key = _binary_key(exe)
+    if key is not None and line:
         try:
             from .atomic import write_json_atomic
             from .errors import OutputError
 
-            write_json_atomic(store, {"binary": key, "version": line})
+            write_json_atomic(_version_store(), {"binary": key, "version": line})
         except (OSError, OutputError):
             pass  # a read-only cache: ask again next time
     return line
