@@ -236,6 +236,12 @@ def test_a_ping_pong_names_the_blink_it_plays_backwards():
     assert "blink at frame 50 plays backwards once a cycle" in report.verdict()
     outside = predict_plan_metrics(None, plan, frames=frames, context=SeamContext(blinks=((100, 102, 104),)))
     assert not [w for w in outside.warnings if w.kind == "backwards_blink"]
+    # auto's explanation says it once, in words, and still counts it
+    from navtalk_desktop.core.auto_loop import BLINK_REVERSED_COST, score
+
+    cost, why = score(plan, report, blink=(48, 52))
+    assert why.count("backwards") == 1 and "blink plays backwards once a cycle" in why, why
+    assert cost >= BLINK_REVERSED_COST
 
 
 def _pulsed(loop: np.ndarray, sigma: float = 4.0) -> np.ndarray:

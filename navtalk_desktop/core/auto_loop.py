@@ -97,10 +97,14 @@ def score(plan: LoopPlan, report: SeamReport, blink: tuple[int, int] | None,
         notes.append(f"lips drawn twice ({lips:.1f} px apart)")
     # The report's own warnings over the wrap, the turns and the whole transition (docs/seam-report.md).
     kinds = sorted({w.kind for w in report.warnings})
+    reversed_blink = bool(blink) and plan.strategy == "pingpong" and plan.first <= blink[0] and blink[1] <= plan.last
     if kinds:
         cost += sum(WARNING_COSTS.get(kind, 0.0) for kind in kinds)
-        notes.append("warns: " + ", ".join(kinds))
-    if blink and plan.strategy == "pingpong" and plan.first <= blink[0] and blink[1] <= plan.last:
+        # the loop's own blink played backwards is said in words below, with its cost
+        named = [kind for kind in kinds if not (reversed_blink and kind == "backwards_blink")]
+        if named:
+            notes.append("warns: " + ", ".join(named))
+    if reversed_blink:
         cost += BLINK_REVERSED_COST
         notes.append("blink plays backwards once a cycle")
     faded = plan.faded_range
