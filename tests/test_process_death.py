@@ -132,3 +132,40 @@ def test_only_this_apps_old_partials_are_swept(tmp_path):
     removed = {p.name for p in remove_stale_partials(tmp_path)}
     assert removed == {n for n, swept in names.items() if swept}
     assert (tmp_path / ".fresh.abcdefgh.part.mp4").exists()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed one
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_swallowed_in_a_weakref_callback_still_stops_the_export(warm_source, tmp_path, monkeypatch, signum):
+    """A signal's exception raised while Python runs a weakref callback is printed ("Exception ignored") and
+    dropped. The handler remembers the stop, and the export raises it again before anything appears."""
+    import weakref
+
+    from navtalk_desktop.cli import main as cli
+    from navtalk_desktop.core import export
+
+    real_inspect = export.inspect_loop
+
+    class Thing:
+        pass
+
+    def inspect_then_signal(*a, **k):
+        report = real_inspect(*a, **k)
+        thing = Thing()
+        handler = cli._interrupt if signum == signal.SIGINT else cli._terminate
+        keep = weakref.ref(thing, lambda _ref: handler(signum, None))  # noqa: F841 - the callback fires on del
+        del thing  # the handler runs inside the callback: its exception is swallowed here
+        return report
+
+    monkeypatch.setattr(export, "inspect_loop", inspect_then_signal)
+    out = tmp_path / "loop.mp4"
+    argv = ["export", str(warm_source), "--out", str(out), "--strategy", "pingpong", "--at", "3.2"]
+    if signum == signal.SIGINT:
+        assert cli.main(argv) == 130
+    else:
+        with pytest.raises(SystemExit) as stopped:
+            cli.main(argv)
+        assert stopped.value.code == 128 + signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no loop, no sidecar, no partial
+    monkeypatch.setattr(export, "inspect_loop", real_inspect)
+    assert cli.main(argv) == 0 and out.exists()  # the next command is not stopped by the last one's signal

@@ -83,18 +83,38 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def _terminate(signum, _frame) -> None:
     """SIGTERM unwinds like an exit: partial files are removed and ffmpeg is killed on the way out."""
+    from ..core.cancel import note_stop
+
     print("navtalk-loop: terminated", file=sys.stderr)
+    note_stop(SystemExit, 128 + signum)  # raised again where an output would appear, if this one is lost
     raise SystemExit(128 + signum)
 
 
+def _interrupt(_signum, _frame) -> None:
+    """Ctrl+C: KeyboardInterrupt, as Python's own handler raises it, and remembered (see _terminate)."""
+    from ..core.cancel import note_stop
+
+    note_stop(KeyboardInterrupt)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    from ..core.cancel import clear_stop
+
     on_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
+    previous: dict = {}
+    if on_main_thread:
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminate)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where SIGINT is ignored
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, _interrupt)
+    clear_stop()
     try:
         return _main(argv)
     finally:
-        if on_main_thread and previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        clear_stop()
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
 
 
 def _main(argv: list[str] | None) -> int:

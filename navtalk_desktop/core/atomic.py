@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from .cancel import raise_if_stop_requested
 from .errors import OutputError
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def atomic_output(path: Path, suffix: str | None = None) -> Iterator[Path]:
         if not tmp_path.exists() or tmp_path.stat().st_size == 0:
             raise OutputError(f"nothing was produced for {path}")
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the user's usual mode
+        raise_if_stop_requested()  # a Ctrl+C whose KeyboardInterrupt was swallowed on the way: no output
         os.replace(tmp_path, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

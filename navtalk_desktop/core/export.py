@@ -22,7 +22,7 @@ import numpy as np
 
 from . import ffmpeg, media, morph, strict_json
 from .atomic import atomic_output, check_output_path, ensure_not_source, file_identity, stage_text
-from .cancel import CancelToken
+from .cancel import CancelToken, raise_if_stop_requested
 from .defaults import QUALITY_NAMES
 from .errors import OutputError, PlanError, Remedy
 from .loop_plan import LoopPlan
@@ -482,6 +482,7 @@ def export_loop(
                 "seam_context": (context or SeamContext()).to_dict(),  # so `inspect` finds the same warnings
                 **(extra or {}),
             }) + "\n")
+        raise_if_stop_requested()
         os.replace(staged, sidecar)  # the loop is in place: its sidecar follows at once
         staged = None
     except BaseException:

@@ -12,7 +12,7 @@ from collections import deque
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from .cancel import CancelToken
+from .cancel import CancelToken, raise_if_stop_requested
 from .errors import CancelledError, FFmpegError
 
 
@@ -314,6 +314,7 @@ def run(
                 proc.kill()
             feeder.join(timeout=10)
         drainer.join(timeout=5)
+    raise_if_stop_requested()
     if cancel is not None and cancel.cancelled:
         raise CancelledError(f"{what} cancelled")
     if feed_error:
