@@ -128,3 +128,13 @@ def test_a_file_that_is_no_video_fails_as_the_probe_says_and_stops_the_early_dec
         compute_landmarks(fake, small_width=SMALL_FRAME_WIDTH)
     assert [kind for kind, _ in started] == ["decode", "probe"]
     assert all(proc.poll() is not None for _, proc in started)
+
+
+def test_an_early_decode_that_gives_nothing_is_replaced_by_the_probed_one(face_video_factory, started,
+                                                                          monkeypatch):
+    """Should ffmpeg refuse the early decode (here: a scale it cannot parse), the pass still gets every frame."""
+    path, _ = face_video_factory(width=1080, height=1920, fps=30, duration=1.0, blink_times=(0.5,))
+    monkeypatch.setattr(media, "_fit_scale_expr", lambda long_side: "scale=w='nonsense(':h=2")
+    track, kinds = _landmarks_both_ways(path, started)
+    assert kinds == ["decode", "probe", "decode"]
+    assert track.points.shape[0] == 30 and track.small_frames.shape == (30, 284, 160)

@@ -121,6 +121,13 @@ def test_a_still_grainy_face_keeps_its_grain_through_the_morph():
     for t in (0.3, 0.5, 0.7):
         grain = (morph_frame(a, b, t).astype(np.float32) - base)[inner].std()
         assert grain > 3.6, (t, grain)
+    # the studio's preview morphs RGB frames, 3 channels, and 640 px wide (the mask blurred on a smaller copy)
+    base = _texture(480, 640, seed=5, blur=12.0).astype(np.float32)
+    a, b = (np.repeat(np.clip(base + rng.normal(0, 4.0, base.shape), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+            for _ in range(2))
+    rgb = morph_frame(a, b, 0.5)
+    assert rgb.shape == (480, 640, 3) and (rgb[..., 0] == rgb[..., 2]).all()
+    assert (rgb[..., 0].astype(np.float32) - base)[32:-32, 32:-32].std() > 3.6
 
 
 def test_a_face_slid_into_place_keeps_its_fine_detail():

@@ -318,9 +318,7 @@ def iter_frames(
         raise ValueError(f"I420 frames need an even frame size, not {width}x{height}")
     to_rgb = None
     if rgb_via_i420 and not (gray or yuv420 or width % 2 or height % 2):
-        import cv2
-
-        yuv420, to_rgb = True, lambda i420: cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
+        yuv420, to_rgb = True, _i420_to_rgb
     pix_fmt = "gray" if gray else "yuv420p" if yuv420 else "rgb24"
     args = ["-i", str(path)]
     if decode_threads:
@@ -441,11 +439,29 @@ def iter_fitted_frames_probing(
         _end_unused(proc, thumb_pipe)
         return info, _fitted_after_probe(path, info, long_side, thumbs, wanted_thumb, scale_flags,
                                          decode_threads, cancel)
+    thumb_stream = (thumb_pipe[0], *thumb_size(info.width, info.height, thumb_width)) if thumb_pipe else None
+    early = _stream_frames(proc, (height * 3 // 2, width), _i420_to_rgb, thumb_stream, thumbs, 8, cancel)
+    return info, _or_after_probe(early, lambda: _fitted_after_probe(path, info, long_side, thumbs, wanted_thumb,
+                                                                    scale_flags, decode_threads, cancel), thumbs)
+
+
+def _or_after_probe(early: Iterator[np.ndarray], after_probe, thumbs: list) -> Iterator[np.ndarray]:
+    """The early decode's frames; should it give none at all (a file whose header misled it), the decode
+    after the probe's instead, so that the early start can only ever save time."""
+    given = False
+    for frame in early:
+        given = True
+        yield frame
+    if not given:
+        thumbs.clear()
+        yield from after_probe()
+
+
+def _i420_to_rgb(i420: np.ndarray) -> np.ndarray:
+    """RGB of a planar I420 frame (BT.601, limited range: swscale's default), by OpenCV."""
     import cv2
 
-    to_rgb = lambda i420: cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)  # noqa: E731 (as iter_frames converts)
-    thumb_stream = (thumb_pipe[0], *thumb_size(info.width, info.height, thumb_width)) if thumb_pipe else None
-    return info, _stream_frames(proc, (height * 3 // 2, width), to_rgb, thumb_stream, thumbs, 8, cancel)
+    return cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
 
 
 def _fitted_after_probe(path, info, long_side, thumbs, thumb_width, scale_flags, decode_threads, cancel):

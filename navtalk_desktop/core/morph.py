@@ -204,7 +204,7 @@ def keep_grain(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 def _smooth(img: np.ndarray, sigma: float) -> np.ndarray:
     """A Gaussian blur of a smooth float image; over 320 px wide, computed at a quarter of the size and
     scaled back (it varies slowly: the same mask at a sixteenth of the cost at 1080p)."""
-    h, w = img.shape
+    h, w = img.shape[:2]
     if w <= 320:
         return cv2.GaussianBlur(img, (0, 0), sigma)
     small = cv2.resize(img, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
