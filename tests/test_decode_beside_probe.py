@@ -72,10 +72,16 @@ def _landmarks_both_ways(path: Path, started: list, small_width=SMALL_FRAME_WIDT
     return early, kinds
 
 
-@pytest.fixture(params=["portrait 1080x1920", "d12", "d18", "rotated 90"])
+@pytest.fixture(params=["portrait 1080x1920", "d12", "d18", "rotated 90", "webm", "prores mov"])
 def clip(request, face_video_factory, fixtures_dir, tmp_path):
     if request.param.startswith("d"):
         return fixtures_dir / f"liveportrait_{request.param}.mp4"
+    if request.param in ("webm", "prores mov"):  # no `ftyp` (stream analysis kept), and a 4:2:2 10-bit MOV
+        out = tmp_path / ("clip.webm" if request.param == "webm" else "clip.mov")
+        codec = (["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"] if request.param == "webm"
+                 else ["-c:v", "prores_ks", "-profile:v", "2"])
+        ffmpeg.run(["-y", "-i", str(fixtures_dir / "liveportrait_d12.mp4"), "-frames:v", "30", *codec, str(out)])
+        return out
     path, _ = face_video_factory(width=1080, height=1920, fps=30, duration=1.0, blink_times=(0.5,))
     if request.param == "rotated 90":  # a phone's clip: stored 1080x1920, shown 1920x1080
         rotated = tmp_path / "rotated.mp4"
@@ -132,9 +138,10 @@ def test_a_file_that_is_no_video_fails_as_the_probe_says_and_stops_the_early_dec
 
 def test_an_early_decode_that_gives_nothing_is_replaced_by_the_probed_one(face_video_factory, started,
                                                                           monkeypatch):
-    """Should ffmpeg refuse the early decode (here: a scale it cannot parse), the pass still gets every frame."""
+    """Should ffmpeg refuse the early decode (here: a thumbnail size it cannot parse; the decode after the
+    probe sizes them in numbers), the pass still gets every frame."""
     path, _ = face_video_factory(width=1080, height=1920, fps=30, duration=1.0, blink_times=(0.5,))
-    monkeypatch.setattr(media, "_fit_scale_expr", lambda long_side: "scale=w='nonsense(':h=2")
+    monkeypatch.setattr(media, "_thumb_size_expr", lambda thumb_width: "w='nonsense(':h=2")
     track, kinds = _landmarks_both_ways(path, started)
     assert kinds == ["decode", "probe", "decode"]
     assert track.points.shape[0] == 30 and track.small_frames.shape == (30, 284, 160)

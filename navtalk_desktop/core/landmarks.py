@@ -27,7 +27,9 @@ from .face_mesh_call import normalised_landmarks
 log = logging.getLogger(__name__)
 
 # Bump when landmarking changes in a way that changes its output; old cache entries are then ignored.
-LANDMARKER_VERSION = "fm0.10.21-refine-track-v3"
+# v4: frames that fit already still pass ffmpeg's scale filter (fast_bilinear), which changes the pixel-format
+# conversion of non-4:2:0 sources (media.iter_frames' fit_long_side).
+LANDMARKER_VERSION = "fm0.10.21-refine-track-v4"
 N_LANDMARKS = 478
 # Frames larger than this (long side) are decoded downscaled for landmarking: the mesh model works on a
 # 192-256 px face crop anyway, and piping full 1080p RGB costs more than the mesh itself.
@@ -213,8 +215,7 @@ def compute_landmarks(
                 small_width = None
             if small_width:
                 small_width = min(small_width, info.width - info.width % 2)
-            frames = media.iter_frames(path, info, scale_width=media.fit_width(info.width, info.height,
-                                                                               ANALYSIS_MAX_SIDE),
+            frames = media.iter_frames(path, info, fit_long_side=ANALYSIS_MAX_SIDE,
                                        scale_flags="fast_bilinear", decode_threads=1, cancel=cancel,
                                        thumbs=thumbs if small_width else None, thumb_width=small_width,
                                        rgb_via_i420=True)

@@ -276,6 +276,7 @@ def iter_frames(
     yuv420: bool = False,
     scale_width: int | None = None,
     scale_flags: str = "area",
+    fit_long_side: int | None = None,
     decode_threads: int | None = None,
     prefetch: int = 8,
     cancel: CancelToken | None = None,
@@ -294,6 +295,9 @@ def iter_frames(
     second pipe; POSIX only (elsewhere `thumbs` stays empty and the caller decodes them itself).
     `only`: inclusive frame ranges (first, last); the other frames are decoded but never converted or sent.
     `crop_even`: drop the last column and row of an odd size (as the export's encode does).
+    `fit_long_side` (instead of `scale_width`): scaled to fit inside it (fitted_size), by ffmpeg's own scale
+    filter even when the frames fit already, so that a pixel-format conversion (4:2:2, 10 bit) uses
+    `scale_flags` too.
     `rgb_via_i420`: RGB frames that ffmpeg sends as I420 and the reader thread converts with OpenCV (BT.601,
     limited range), where the frame size is even; ~35% less CPU than swscale's RGB, so the landmark pass
     decodes beside the mesh instead of competing with it (docs/performance.md). Close to, not bit-exact
@@ -314,6 +318,9 @@ def iter_frames(
     if scale_width:
         width, height = scaled_size(info.width, info.height, scale_width)
         scale = f"scale={width}:{height}:flags={scale_flags}"
+    elif fit_long_side:  # the filter iter_fitted_frames_probing runs, so that both give the same frames
+        width, height = fitted_size(info.width, info.height, fit_long_side)
+        scale = f"{_fit_scale_expr(fit_long_side)}:flags={scale_flags}"
     if yuv420 and (width % 2 or height % 2):
         raise ValueError(f"I420 frames need an even frame size, not {width}x{height}")
     to_rgb = None
@@ -359,6 +366,12 @@ def fit_width(width: int, height: int, long_side: int) -> int | None:
     is scaled_size's), or None when they already fit."""
     longest = max(width, height)
     return int(round(width * long_side / longest / 2)) * 2 if longest > long_side else None
+
+
+def fitted_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """Size of `width` x `height` frames fitted inside `long_side` (fit_width; unchanged when they fit)."""
+    scale_width = fit_width(width, height, long_side)
+    return scaled_size(width, height, scale_width) if scale_width else (width, height)
 
 
 def thumb_size(width: int, height: int, thumb_width: int) -> tuple[int, int]:
@@ -432,8 +445,7 @@ def iter_fitted_frames_probing(
     except BaseException:
         _end_unused(proc, thumb_pipe)
         raise
-    scale_width = fit_width(info.width, info.height, long_side)
-    width, height = scaled_size(info.width, info.height, scale_width) if scale_width else (info.width, info.height)
+    width, height = fitted_size(info.width, info.height, long_side)
     wanted_thumb = thumb_width if thumb_width and thumbs_wanted(info) else None
     if info.vfr or width % 2 or height % 2 or wanted_thumb != thumb_width:
         _end_unused(proc, thumb_pipe)
@@ -466,7 +478,7 @@ def _i420_to_rgb(i420: np.ndarray) -> np.ndarray:
 
 def _fitted_after_probe(path, info, long_side, thumbs, thumb_width, scale_flags, decode_threads, cancel):
     thumb_width = min(thumb_width, info.width - info.width % 2) if thumb_width else None
-    return iter_frames(path, info, scale_width=fit_width(info.width, info.height, long_side),
+    return iter_frames(path, info, fit_long_side=long_side,
                        scale_flags=scale_flags, decode_threads=decode_threads, cancel=cancel,
                        thumbs=thumbs if thumb_width else None, thumb_width=thumb_width, rgb_via_i420=True)
 
