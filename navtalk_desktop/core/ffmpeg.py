@@ -21,20 +21,17 @@ def ffmpeg_exe() -> str:
     """The ffmpeg to run: NAVTALK_FFMPEG, IMAGEIO_FFMPEG_EXE, else imageio-ffmpeg's own binary.
 
     imageio-ffmpeg checks its binary by running `ffmpeg -version` in every process (~10 ms of every
-    command); that check, and the version line it prints, is remembered per binary in the cache folder
+    command). Here that check is the version line's own run, remembered per binary in the cache folder
     (version_line), so a binary that ran before is used without asking again."""
     override = os.environ.get("NAVTALK_FFMPEG") or os.environ.get("IMAGEIO_FFMPEG_EXE")
     if override:
         return override
     bundled = _bundled_exe()
-    if bundled is not None and _stored_version(bundled) is not None:
-        return bundled
+    if bundled is not None and (_stored_version(bundled) is not None or _ask_version(bundled)):
+        return bundled  # it ran before, or it just did (and is remembered now)
     import imageio_ffmpeg
 
-    exe = imageio_ffmpeg.get_ffmpeg_exe()  # the check, and conda's or the system's ffmpeg without a binary
-    if exe == bundled:
-        _ask_version(exe)  # it ran: remember it
-    return exe
+    return imageio_ffmpeg.get_ffmpeg_exe()  # conda's or the system's ffmpeg, when the wheel's cannot run
 
 
 def _bundled_exe() -> str | None:

@@ -213,8 +213,6 @@ def compute_landmarks(
         else:
             if small_width and small_frames_wanted is not None and not small_frames_wanted(info):
                 small_width = None
-            if small_width:
-                small_width = min(small_width, info.width - info.width % 2)
             frames = media.iter_frames(path, info, fit_long_side=ANALYSIS_MAX_SIDE,
                                        scale_flags="fast_bilinear", decode_threads=1, cancel=cancel,
                                        thumbs=thumbs if small_width else None, thumb_width=small_width,

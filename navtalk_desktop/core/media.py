@@ -291,7 +291,7 @@ def iter_frames(
     `yuv420`: planar I420 instead, one (h * 3 / 2, w) array (the Y plane, then U and V), half the bytes of
     RGB and no colour conversion; even sizes only. A reader thread keeps up to `prefetch` frames ahead, so ffmpeg decodes while the caller works.
     With `thumbs` (a list) and `thumb_width`, the same decode also appends each frame as gray, area-scaled
-    to `thumb_width` (exactly what `iter_frames(gray=True, scale_width=thumb_width)` yields), through a
+    to `thumb_width`, at most the frame's even width (thumb_size; exactly what `iter_frames(gray=True, scale_width=thumb_width)` yields), through a
     second pipe; POSIX only (elsewhere `thumbs` stays empty and the caller decodes them itself).
     `only`: inclusive frame ranges (first, last); the other frames are decoded but never converted or sent.
     `crop_even`: drop the last column and row of an odd size (as the export's encode does).
@@ -327,27 +327,38 @@ def iter_frames(
     if rgb_via_i420 and not (gray or yuv420 or width % 2 or height % 2):
         yuv420, to_rgb = True, _i420_to_rgb
     pix_fmt = "gray" if gray else "yuv420p" if yuv420 else "rgb24"
-    args = ["-i", str(path)]
-    if decode_threads:
-        args[0:0] = ["-threads", str(decode_threads)]
-    thumb_pipe = None
+    thumb_wh = None
     if thumbs is not None and thumb_width and os.name == "posix":
-        thumb_pipe = os.pipe()
-        tw, th = scaled_size(info.width, info.height, thumb_width)
-        args += _split_outputs(filters, scale, pix_fmt, f"{tw}:{th}", thumb_pipe[1])
+        thumb_wh = thumb_size(info.width, info.height, thumb_width)
+    proc, thumb_fd = _start_decode(path, [], decode_threads, filters, scale, pix_fmt,
+                                   thumb_wh and f"{thumb_wh[0]}:{thumb_wh[1]}")
+    shape = (height, width) if gray else (height * 3 // 2, width) if yuv420 else (height, width, 3)
+    yield from _stream_frames(proc, shape, to_rgb, thumb_wh and (thumb_fd, *thumb_wh), thumbs, prefetch, cancel)
+
+
+def _start_decode(path, input_options: list[str], decode_threads: int | None, filters: list[str], scale: str,
+                  pix_fmt: str, thumb_size: str | None) -> tuple[subprocess.Popen, int | None]:
+    """ffmpeg decoding `path` to raw `pix_fmt` frames on its stdout, `filters` and `scale` applied; with
+    `thumb_size` ("w:h"), gray thumbnails too, on a pipe whose read end is returned (POSIX)."""
+    args = [*(["-threads", str(decode_threads)] if decode_threads else []), *input_options, "-i", str(path)]
+    thumb_pipe = os.pipe() if thumb_size else None
+    if thumb_pipe:
+        args += _split_outputs(filters, scale, pix_fmt, thumb_size, thumb_pipe[1])
     else:
-        filters += [scale] if scale else []
-        args += ["-map", "0:v:0"] + (["-vf", ",".join(filters)] if filters else [])
-        args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
+        chain = [*filters, *([scale] if scale else [])]
+        args += ["-map", "0:v:0", *(["-vf", ",".join(chain)] if chain else []),
+                 "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
     try:
         proc = ffmpeg.popen(["-loglevel", "error", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             **({"pass_fds": (thumb_pipe[1],)} if thumb_pipe else {}))
+    except BaseException:
+        if thumb_pipe:
+            os.close(thumb_pipe[0])
+        raise
     finally:
         if thumb_pipe:
             os.close(thumb_pipe[1])  # the child holds the write end now
-    shape = (height, width) if gray else (height * 3 // 2, width) if yuv420 else (height, width, 3)
-    yield from _stream_frames(proc, shape, to_rgb, thumb_pipe and (thumb_pipe[0], tw, th), thumbs, prefetch,
-                              cancel)
+    return proc, thumb_pipe[0] if thumb_pipe else None
 
 
 def _split_outputs(filters: list[str], scale: str, pix_fmt: str, thumb_size: str, thumb_fd: int) -> list[str]:
@@ -423,35 +434,23 @@ def iter_fitted_frames_probing(
         return info, _fitted_after_probe(path, info, long_side, thumbs, thumb_width if thumbs_wanted(info) else None,
                                          scale_flags, decode_threads, cancel)
     check_file(path)
-    args = ["-threads", str(decode_threads)] if decode_threads else []
-    thumb_pipe = os.pipe() if thumb_width else None
     # An MP4's header holds what the decoder needs (the codec's parameters in `stsd`, the rotation in
     # `tkhd`): skipping ffmpeg's stream analysis brings the first frame ~17 ms sooner, the same frames.
-    args += [*(["-nofind_stream_info"] if looks_mp4(path) else []), "-i", str(path)]
-    scale = f"{_fit_scale_expr(long_side)}:flags={scale_flags}"
-    if thumb_pipe:
-        args += _split_outputs([], scale, "yuv420p", _thumb_size_expr(thumb_width), thumb_pipe[1])
-    else:
-        args += ["-map", "0:v:0", "-vf", scale, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt",
-                 "yuv420p", "-"]
-    try:
-        proc = ffmpeg.popen(["-loglevel", "error", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            **({"pass_fds": (thumb_pipe[1],)} if thumb_pipe else {}))
-    finally:
-        if thumb_pipe:
-            os.close(thumb_pipe[1])
+    proc, thumb_fd = _start_decode(path, ["-nofind_stream_info"] if looks_mp4(path) else [], decode_threads, [],
+                                   f"{_fit_scale_expr(long_side)}:flags={scale_flags}", "yuv420p",
+                                   _thumb_size_expr(thumb_width) if thumb_width else None)
     try:
         info = probe(path)
     except BaseException:
-        _end_unused(proc, thumb_pipe)
+        _end_unused(proc, thumb_fd)
         raise
     width, height = fitted_size(info.width, info.height, long_side)
     wanted_thumb = thumb_width if thumb_width and thumbs_wanted(info) else None
     if info.vfr or width % 2 or height % 2 or wanted_thumb != thumb_width:
-        _end_unused(proc, thumb_pipe)
+        _end_unused(proc, thumb_fd)
         return info, _fitted_after_probe(path, info, long_side, thumbs, wanted_thumb, scale_flags,
                                          decode_threads, cancel)
-    thumb_stream = (thumb_pipe[0], *thumb_size(info.width, info.height, thumb_width)) if thumb_pipe else None
+    thumb_stream = (thumb_fd, *thumb_size(info.width, info.height, thumb_width)) if thumb_fd is not None else None
     early = _stream_frames(proc, (height * 3 // 2, width), _i420_to_rgb, thumb_stream, thumbs, 8, cancel)
     return info, _or_after_probe(early, lambda: _fitted_after_probe(path, info, long_side, thumbs, wanted_thumb,
                                                                     scale_flags, decode_threads, cancel), thumbs)
@@ -477,20 +476,19 @@ def _i420_to_rgb(i420: np.ndarray) -> np.ndarray:
 
 
 def _fitted_after_probe(path, info, long_side, thumbs, thumb_width, scale_flags, decode_threads, cancel):
-    thumb_width = min(thumb_width, info.width - info.width % 2) if thumb_width else None
     return iter_frames(path, info, fit_long_side=long_side,
                        scale_flags=scale_flags, decode_threads=decode_threads, cancel=cancel,
                        thumbs=thumbs if thumb_width else None, thumb_width=thumb_width, rgb_via_i420=True)
 
 
-def _end_unused(proc: subprocess.Popen, thumb_pipe) -> None:
+def _end_unused(proc: subprocess.Popen, thumb_fd: int | None) -> None:
     """Stop a decode whose frames will not be read."""
     proc.kill()
     proc.wait()
     if proc.stdout:
         proc.stdout.close()
-    if thumb_pipe:
-        os.close(thumb_pipe[0])
+    if thumb_fd is not None:
+        os.close(thumb_fd)
 
 
 def _stream_frames(proc: subprocess.Popen, shape: tuple[int, ...], to_rgb, thumb_stream, thumbs, prefetch: int,
