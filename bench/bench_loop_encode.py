@@ -151,6 +151,13 @@ def clips(work: Path, names: list[str]) -> dict[str, Path]:
             out[name] = work / f"face_{width}p.mp4"
             render_face_video(sample_portrait(), out[name], AnimationSpec(width=width, height=width * 16 // 9, fps=30,
                                                                             duration=5.0, blink_times=(1.5, 3.6)))
+        elif name == "fast":  # a talker faster than the fixtures: d12 mirrored, 1.25x (docs/seamless-loops.md)
+            from navtalk_desktop.core import ffmpeg
+
+            out[name] = work / "fast_talker.mp4"
+            ffmpeg.run(["-y", "-i", str(ROOT / "tests" / "fixtures" / "liveportrait_d12.mp4"), "-vf",
+                        "hflip,setpts=PTS/1.25,fps=25", "-an", "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p",
+                        str(out[name])])
         else:
             out[name] = ROOT / "tests" / "fixtures" / f"liveportrait_{name}.mp4"
     return out

@@ -9,7 +9,8 @@ imports numpy and OpenCV and does nothing (whole process), plus the encode alone
 and encoder settings (in this process: no start-up, no planning, no seam report). A strategy whose floor is
 already over the target cannot meet it on this machine: ping-pong on these 480-512 px clips, whose naive
 recipe covers a 2 s window only. Clips: liveportrait_d18 (still, grain), liveportrait_d12 (a talking head that moves), the
-demo's animated face (cli/demo_command.py). docs/seamless-loops.md explains the strategies.
+demo's animated face (cli/demo_command.py); `--clips fast` adds a talker faster than the fixtures (d12 mirrored,
+sped up 1.25x). docs/seamless-loops.md explains the strategies.
 
     .venv/bin/python bench/bench_strategies.py [--runs 3] [--clips d18,d12,demo] [--strategies auto,crossfade,morph,pingpong]
 """
@@ -81,7 +82,8 @@ def main() -> int:
     env = {**os.environ, "NAVTALK_CACHE_DIR": str(work / "cache")}
     cli = [sys.executable, "-m", "navtalk_desktop.cli.main"]
     exe = ffmpeg.ffmpeg_exe()
-    names = {"d18": "still (d18, grain)", "d12": "moving (d12, talking)", "demo": "demo face"}
+    names = {"d18": "still (d18, grain)", "d12": "moving (d12, talking)", "demo": "demo face",
+             "fast": "fast talker (d12 1.25x)"}
     print(f"{'clip':<22} {'strategy':<18} {'ratio':>6} {'ghost':>6} {'size KB':>8} {'time s':>7} {'vs naive':>8} "
           f"{'floor':>6}  verdict")
     python_floor = [sys.executable, "-c", "import numpy, cv2"]

@@ -289,6 +289,37 @@ def test_default_loop_meets_the_goal_figures(fixtures_dir, annotations, tmp_path
     assert sidecar["plan"]["strategy"] == plan.strategy
 
 
+def test_a_fast_talker_gets_a_shorter_transition_not_a_double_image(fixtures_dir, tmp_path):
+    """A talking head the fixtures do not hold: d12 mirrored and sped up 1.25x (25 fps). Its mouth changes
+    shape within the default 0.4 s, and every default-length morph of it blends two mouths (ghost 0.16-0.20).
+    Left to itself the planner shortens the transition until the report shows no double image; a length the
+    user gives is kept as given, double image and all (the report warns)."""
+    source = tmp_path / "fast_talker.mp4"
+    ffmpeg.run(["-y", "-i", str(fixtures_dir / "liveportrait_d12.mp4"), "-vf", "hflip,setpts=PTS/1.25,fps=25",
+                "-an", "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p", str(source)])
+    analysis = analyze_video(source)
+    default_k = round(0.4 * float(analysis.info.fps))
+    as_given = plan_loop(analysis, source, crossfade=0.4)
+    assert as_given.plan.crossfade_frames == default_k
+    assert as_given.prediction.ghost > GHOST_VISIBLE  # the case is real: the default length doubles the mouth
+    assert "ghost" in {w.kind for w in as_given.prediction.warnings}
+    choice = plan_loop(analysis, source)
+    plan = choice.plan
+    assert plan.strategy in BLENDED and plan.crossfade_frames < default_k, plan
+    assert f"a {plan.crossfade_frames}-frame {plan.strategy}" in choice.explanation.splitlines()[0]
+    result = export_loop(source, plan, tmp_path / "loop.mp4", info=analysis.info,
+                         context=SeamContext.from_analysis(analysis), predicted=choice.prediction)
+    info = media.probe(result.path)
+    assert info.frame_count == plan.output_frames and abs(info.frame_count / float(info.fps) - 4.0) < 1e-9
+    report = result.report
+    assert report.seam_duplicates == 0 and report.seam_step_ratio <= 1.5, report.summary()
+    assert not report.warnings, report.summary()
+    # the double image, measured afresh on the decoded file's transition frames against the source ends
+    decoded, frames = source_frames_small(result.path, info), source_frames_small(source, analysis.info)
+    assert transition_ghost(decoded, plan, frames, face_box(analysis, frames.shape[2], frames.shape[1])) < GHOST_VISIBLE
+    assert any(plan.first <= e.start and e.end < plan.faded_range[0] for e in analysis.clean_events())
+
+
 def test_d12_default_loop_is_a_morph_and_its_crossfade_would_ghost(fixtures_dir, tmp_path):
     source = fixtures_dir / "liveportrait_d12.mp4"
     analysis = analyze_video(source)

@@ -22,7 +22,9 @@ def register(sub) -> None:
     p.add_argument("--after", type=non_negative_seconds, default=None, help=f"seconds after it, ping-pong (default {DEFAULT_AFTER_S})")
     p.add_argument("--duration", type=positive_seconds, default=DEFAULT_DURATION_S, help="loop length in seconds (default 4)")
     p.add_argument("--strategy", choices=STRATEGIES, default=defaults.EXPORT_STRATEGY.value)
-    p.add_argument("--crossfade", type=non_negative_seconds, default=DEFAULT_CROSSFADE_S, help="crossfade length in seconds")
+    p.add_argument("--crossfade", type=non_negative_seconds, default=None,
+                   help=f"transition length in seconds (default {DEFAULT_CROSSFADE_S:g}, or shorter where a "
+                        f"face moves too fast for it)")
     p.add_argument("--format", choices=defaults.FORMAT_NAMES, help="default: from the --out suffix")
     p.add_argument("--quality", choices=defaults.QUALITY_NAMES, default=defaults.EXPORT_QUALITY)
     p.add_argument("--keyframes", choices=("auto", "all"), default="auto",

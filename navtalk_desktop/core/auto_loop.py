@@ -41,6 +41,13 @@ COMPARABLE_COST = 0.5  # a warning-free candidate this much dearer than a warned
 # 0.7 px shows none). The edge-energy ghost averages over the face box and misses a line this small.
 LIPS_APART_PX = 2.0
 LIPS_APART_COST = 0.5
+# Transitions tried, in this order, when the default one's best loop warns and the user gave no length: half and
+# under a third of the default (at 25 fps 5 and 3 frames). A fast talker's mouth changes shape within 0.4 s, so
+# a 0.4 s morph blends two mouths for four frames (the d12 clip mirrored and sped up 1.25x: ghost 0.19); a
+# 0.2 s one shows a mouth that opens (ghost 0.11, one frame of faint double lip line). Each step costs a little,
+# so that a still face, whose longer transition hides its grain better, keeps the default.
+SHORTER_CROSSFADES_S = (0.2, 0.12)
+SHORTER_FADE_COST = 0.1
 
 
 @dataclass
@@ -183,7 +190,7 @@ def choose_plan(
     source: Path | str,
     loop_point: int | None = None,
     duration: float = DEFAULT_DURATION_S,
-    crossfade: float = DEFAULT_CROSSFADE_S,
+    crossfade: float | None = None,
     before: float | None = None,
     strategies: tuple[str, ...] = AUTO_STRATEGIES,
     after: float | None = None,
@@ -192,14 +199,61 @@ def choose_plan(
 
     Every window of every strategy is ranked by a cheap frame-pair distance (core/window_search.py); the
     best few are assembled from the source and measured (seam step, flow, ghost) before one is chosen.
+    `crossfade` None: the default transition (DEFAULT_CROSSFADE_S), or a shorter one where that one warns
+    (SHORTER_CROSSFADES_S); a length the user gives is kept.
     """
     check_times(duration, before, after, crossfade, analysis.info.fps)  # said plainly, not as "too short"
+    shorter = SHORTER_CROSSFADES_S if crossfade is None else ()
+    crossfade = DEFAULT_CROSSFADE_S if crossfade is None else crossfade
     if loop_point is not None and not 0 <= loop_point < analysis.frame_count:
         raise PlanError(f"the loop point (frame {loop_point}) is outside the video "
                         f"(frames 0-{analysis.frame_count - 1})")
     if loop_point is None and not analysis.clean_events():
         raise PlanError("no clean blink to build a loop around", remedy=Remedy.LOOP_POINT)
     frames = small_frames(analysis, source)  # the analysis' own when it kept them
+    context = SeamContext.from_analysis(analysis)
+    scored = _measured_candidates(analysis, source, frames, context, loop_point, duration, crossfade, before,
+                                  after, strategies)
+    if not scored:
+        _raise_no_plan(analysis, loop_point, duration)
+    scored = prefer_warning_free(sorted(scored, key=lambda c: c.cost))
+    # The default transition is a choice the planner may change: where its best loop still warns (a double
+    # image: a talking mouth changes shape faster than 0.4 s of blending can hide), shorter transitions of
+    # the forward strategies are measured too, each at SHORTER_FADE_COST a step (docs/seamless-loops.md,
+    # "A shorter transition for a fast face").
+    blended = tuple(s for s in strategies if s in BLENDED)
+    for step, length in enumerate(shorter if blended else (), start=1):
+        if not scored[0].report.warnings:
+            break
+        more = _measured_candidates(analysis, source, frames, context, loop_point, duration, length, before,
+                                    after, blended)
+        for c in more:
+            c.cost += SHORTER_FADE_COST * step
+        scored = prefer_warning_free(sorted(scored + more, key=lambda c: c.cost))
+    return scored[0].plan, scored
+
+
+def _raise_no_plan(analysis: AnalysisResult, loop_point: int | None, duration: float) -> None:
+    """The PlanError of a request no window fits, saying which limit it hit."""
+    n = int(round(duration * float(analysis.info.fps)))
+    if n < 4:
+        raise PlanError(f"a {duration:g} s loop is only {n} frame(s) at {float(analysis.info.fps):g} fps; "
+                        f"a loop needs at least 4 frames")
+    count = analysis.frame_count
+    if loop_point is not None and n < count:  # the clip is long enough: the point is too near an end
+        raise PlanError(f"no {duration:g} s loop around frame {loop_point} fits inside the video (frames "
+                        f"0-{count - 1}, with the frames a fade reads before its window): the frame is too "
+                        f"near an end", remedy=Remedy.SHORTER_DURATION_OR_LOOP_POINT)
+    raise PlanError(f"the video is too short for a {duration:g} s loop with a whole blink"
+                    + ("" if loop_point is None else f" around frame {loop_point}"),
+                    remedy=Remedy.SHORTER_DURATION_OR_LOOP_POINT)
+
+
+def _measured_candidates(analysis: AnalysisResult, source: Path | str, frames: np.ndarray, context: SeamContext,
+                         loop_point: int | None, duration: float, crossfade: float, before: float | None,
+                         after: float | None, strategies: tuple[str, ...]) -> list[Candidate]:
+    """The windows of `strategies` with a `crossfade`-second transition, searched (or the user's placement)
+    and the best few measured fully, as unsorted candidates; empty when none fits."""
     neighbours: dict = {}  # searched windows not measured yet: (strategy, first) -> (plan maker, score)
     if before is not None:
         point = loop_point if loop_point is not None else analysis.best_blink().apex
@@ -207,20 +261,6 @@ def choose_plan(
                  if not plan_conflicts(p, analysis.events)]
     else:
         plans = _searched_plans(analysis, frames, loop_point, duration, crossfade, strategies, neighbours)
-    if not plans:
-        n = int(round(duration * float(analysis.info.fps)))
-        if n < 4:
-            raise PlanError(f"a {duration:g} s loop is only {n} frame(s) at {float(analysis.info.fps):g} fps; "
-                            f"a loop needs at least 4 frames")
-        count = analysis.frame_count
-        if loop_point is not None and n < count:  # the clip is long enough: the point is too near an end
-            raise PlanError(f"no {duration:g} s loop around frame {loop_point} fits inside the video (frames "
-                            f"0-{count - 1}, with the frames a fade reads before its window): the frame is too "
-                            f"near an end", remedy=Remedy.SHORTER_DURATION_OR_LOOP_POINT)
-        raise PlanError(f"the video is too short for a {duration:g} s loop with a whole blink"
-                        + ("" if loop_point is None else f" around frame {loop_point}"),
-                        remedy=Remedy.SHORTER_DURATION_OR_LOOP_POINT)
-    context = SeamContext.from_analysis(analysis)
     events = analysis.events
     scored: list[Candidate] = []
     # A morph only removes a double image: where the crossfade of the same window measures none (at most
@@ -258,8 +298,7 @@ def choose_plan(
                 measure(validate(plan_of(window)), window.cost)
             except PlanError:
                 continue
-    scored = prefer_warning_free(sorted(scored, key=lambda c: c.cost))
-    return scored[0].plan, scored
+    return scored
 
 
 def prefer_warning_free(candidates: list[Candidate]) -> list[Candidate]:
@@ -276,12 +315,17 @@ def prefer_warning_free(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def explain(candidates: list[Candidate], limit: int = 4) -> str:
+    def window(c: Candidate, frame: str) -> str:
+        plan = c.plan
+        text = f"{plan.strategy} frames {plan.first}-{plan.last} around {frame}{plan.loop_point}"
+        if plan.faded_range is not None:
+            text += f", a {plan.crossfade_frames}-frame {plan.strategy}"
+        return text
+
     best = candidates[0]
-    lines = [f"auto: chose {best.plan.strategy} frames {best.plan.first}-{best.plan.last} around frame "
-             f"{best.plan.loop_point} (cost {best.cost:.2f}: {best.why})"]
+    lines = [f"auto: chose {window(best, 'frame ')} (cost {best.cost:.2f}: {best.why})"]
     for c in candidates[1:limit]:
-        lines.append(f"  rather than {c.plan.strategy} frames {c.plan.first}-{c.plan.last} around "
-                     f"{c.plan.loop_point} (cost {c.cost:.2f}: {c.why})")
+        lines.append(f"  rather than {window(c, '')} (cost {c.cost:.2f}: {c.why})")
     return "\n".join(lines)
 
 
@@ -301,7 +345,7 @@ def plan_loop(
     duration: float = DEFAULT_DURATION_S,
     before: float | None = None,
     after: float | None = None,
-    crossfade: float = DEFAULT_CROSSFADE_S,
+    crossfade: float | None = None,
     fallback: bool = False,
 ) -> PlanChoice:
     """The plan every front end uses: measured candidates for `strategy` (or all three, for auto).

@@ -27,7 +27,7 @@ class LoopRequest:
     loop_at_s: float | None = None  # a time in the source (becomes a frame once the frame rate is known)
     before: float | None = None
     after: float | None = None
-    crossfade: float = defaults.CROSSFADE_S
+    crossfade: float | None = None  # None: defaults.CROSSFADE_S, shorter where that one warns (auto_loop)
     fmt: str | None = None  # None: from the output's suffix
     quality: str = defaults.EXPORT_QUALITY
     keyframes: str = "auto"  # "all": all-intra (core/export.py KEYFRAMES)
