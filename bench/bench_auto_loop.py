@@ -5,7 +5,9 @@ Target (issue 9): choosing the loop on a 10 s clip takes at most 1.5x one analys
   (imports excluded);
 - measured: plan_loop(analysis, clip) with strategy "auto" on that analysis (what export does next: it decodes
   the clip small, scores every window of ping-pong, crossfade and morph, and measures the best few).
-Clips: a 10 s 720p animator face with three blinks, and the two real fixtures (7.2-7.3 s) for reference.
+Clips: a 10 s 720p animator face with three blinks, a 10 s fast talker (d12 then d12 backwards, mirrored and
+sped up 1.25x), and for reference the two real fixtures (7.2-7.3 s) and a 5.8 s fast talker (d12 alone, mirrored,
+1.25x), whose default-length transitions all ghost, so that auto searches and measures shorter ones too.
 Also prints, per clip, the plan auto chose and its predicted seam and ghost.
 """
 
@@ -44,21 +46,30 @@ def main() -> int:
     clip = work / "face_10s.mp4"
     render_face_video(sample_portrait(), clip, AnimationSpec(width=720, height=720, fps=25, duration=10.0,
                                                              blink_times=(2.0, 5.1, 8.3)))
+    from navtalk_desktop.core import ffmpeg
+
+    fast = work / "fast_talker_10s.mp4"
+    ffmpeg.run(["-y", "-i", str(FIXTURES / "liveportrait_d12.mp4"), "-filter_complex",
+                "[0:v]split[a][b];[b]reverse[r];[a][r]concat=n=2:v=1:a=0,hflip,setpts=PTS/1.25,fps=25,trim=duration=10",
+                "-an", "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p", str(fast)])
+    short_fast = work / "fast_talker.mp4"
+    ffmpeg.run(["-y", "-i", str(FIXTURES / "liveportrait_d12.mp4"), "-vf", "hflip,setpts=PTS/1.25,fps=25", "-an",
+                "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p", str(short_fast)])
     import mediapipe  # noqa: F401  (imports excluded from the timing)
 
     worst = 0.0
-    for path in (clip, FIXTURES / "liveportrait_d12.mp4", FIXTURES / "liveportrait_d18.mp4"):
+    for path in (clip, fast, FIXTURES / "liveportrait_d12.mp4", FIXTURES / "liveportrait_d18.mp4", short_fast):
         t_analysis, analysis = timed(lambda: analyze_video(path, use_cache=False))
         t_auto, choice = timed(lambda: plan_loop(analysis, path))
         ratio = t_auto / t_analysis
-        if path == clip:
-            worst = ratio
+        if path in (clip, fast):
+            worst = max(worst, ratio)
         plan = choice.plan
         print(f"{path.name}: {analysis.frame_count} frames; analysis {t_analysis:.2f} s, auto {t_auto:.2f} s "
-              f"-> {ratio:.2f}x (target <= {TARGET}x on the 10 s clip)")
+              f"-> {ratio:.2f}x (target <= {TARGET}x on the 10 s clips)")
         print("  " + choice.explanation.splitlines()[0])
     ok = worst <= TARGET
-    print(f"auto / analysis on the 10 s clip: {worst:.2f}x {'OK' if ok else 'TOO SLOW'}")
+    print(f"auto / analysis on the 10 s clips, the worst: {worst:.2f}x {'OK' if ok else 'TOO SLOW'}")
     return 0 if ok else 1
 
 
