@@ -48,6 +48,7 @@ LIPS_APART_COST = 0.5
 # so that a still face, whose longer transition hides its grain better, keeps the default.
 SHORTER_CROSSFADES_S = (0.2, 0.12)
 SHORTER_FADE_COST = 0.1
+SHORTEST_TRANSITION_FRAMES = 3  # fewer is no blend but a cut (one frame: the head frame itself)
 
 
 @dataclass
@@ -148,7 +149,7 @@ def _searched_plans(analysis: AnalysisResult, frames: np.ndarray, loop_point: in
     info = analysis.info
     fps = Fraction(info.fps)
     n = int(round(duration * fps))
-    k = max(1, min(int(round(crossfade * fps)), n // 3))
+    k = _transition_frames(analysis, duration, crossfade)
     d = diagonal_filter(pair_distances(frames, analysis))
     forward = tuple(s for s in strategies if s != "pingpong")
     scores: list = []
@@ -222,15 +223,26 @@ def choose_plan(
     # the forward strategies are measured too, each at SHORTER_FADE_COST a step (docs/seamless-loops.md,
     # "A shorter transition for a fast face").
     blended = tuple(s for s in strategies if s in BLENDED)
+    tried = {_transition_frames(analysis, duration, crossfade)}
     for step, length in enumerate(shorter if blended else (), start=1):
         if not scored[0].report.warnings:
             break
+        k = _transition_frames(analysis, duration, length)
+        if k < SHORTEST_TRANSITION_FRAMES or k in tried:  # a low frame rate: no shorter blend to try
+            continue
+        tried.add(k)
         more = _measured_candidates(analysis, source, frames, context, loop_point, duration, length, before,
                                     after, blended)
         for c in more:
             c.cost += SHORTER_FADE_COST * step
         scored = prefer_warning_free(sorted(scored + more, key=lambda c: c.cost))
     return scored[0].plan, scored
+
+
+def _transition_frames(analysis: AnalysisResult, duration: float, crossfade: float) -> int:
+    """The K frames a `crossfade`-second transition of a `duration`-second loop blends (_searched_plans)."""
+    fps = Fraction(analysis.info.fps)
+    return max(1, min(int(round(crossfade * fps)), int(round(duration * fps)) // 3))
 
 
 def _raise_no_plan(analysis: AnalysisResult, loop_point: int | None, duration: float) -> None:
