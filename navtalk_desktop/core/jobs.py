@@ -107,6 +107,29 @@ _COLUMNS = tuple(f.name for f in fields(Job))
 _WRITABLE = frozenset(_COLUMNS) - {"id", "created_at"}
 
 
+OPEN_TIMEOUT_S = 10.0  # how long a connection waits for another process's lock
+
+
+def _use_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch `db` to write-ahead logging, waiting up to `timeout` for other processes. The switch needs the
+    database to itself, and SQLite answers "database is locked" at once, without its busy timeout, when
+    another connection holds it at that moment: four processes opening a fresh database together lost one
+    switch in ~150 (tests/test_jobs_store.py). So it is retried."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
 class JobStore:
     """Thread-safe: one connection guarded by a lock (the UI calls it from worker threads)."""
 
@@ -115,9 +138,10 @@ class JobStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=OPEN_TIMEOUT_S,
+                                       isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._db, OPEN_TIMEOUT_S)
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
