@@ -327,17 +327,17 @@ def prefer_warning_free(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def explain(candidates: list[Candidate], limit: int = 4) -> str:
-    def window(c: Candidate, frame: str) -> str:
-        plan = c.plan
-        text = f"{plan.strategy} frames {plan.first}-{plan.last} around {frame}{plan.loop_point}"
-        if plan.faded_range is not None:
-            text += f", a {plan.crossfade_frames}-frame {plan.strategy}"
-        return text
+    def transition(plan: LoopPlan) -> str:
+        return "" if plan.faded_range is None else f", a {plan.crossfade_frames}-frame {plan.strategy}"
 
     best = candidates[0]
-    lines = [f"auto: chose {window(best, 'frame ')} (cost {best.cost:.2f}: {best.why})"]
+    p = best.plan
+    lines = [f"auto: chose {p.strategy} frames {p.first}-{p.last} around frame {p.loop_point}{transition(p)} "
+             f"(cost {best.cost:.2f}: {best.why})"]
     for c in candidates[1:limit]:
-        lines.append(f"  rather than {window(c, '')} (cost {c.cost:.2f}: {c.why})")
+        p = c.plan
+        lines.append(f"  rather than {p.strategy} frames {p.first}-{p.last} around {p.loop_point}{transition(p)} "
+                     f"(cost {c.cost:.2f}: {c.why})")
     return "\n".join(lines)
 
 

@@ -115,8 +115,6 @@ def _use_wal(db: sqlite3.Connection, timeout: float) -> None:
     database to itself, and SQLite answers "database is locked" at once, without its busy timeout, when
     another connection holds it at that moment: four processes opening a fresh database together lost one
     switch in ~150 (tests/test_jobs_store.py). So it is retried."""
-    import time
-
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
@@ -124,7 +122,8 @@ def _use_wal(db: sqlite3.Connection, timeout: float) -> None:
             db.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() + delay > deadline:
+            contended = "locked" in str(exc) or "busy" in str(exc)
+            if not contended or time.monotonic() + delay > deadline:
                 raise
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
