@@ -3,14 +3,16 @@
 For each clip x strategy, the whole `navtalk-loop export CLIP --strategy S` process (analysis cached, as after
 `analyze`), median of `--runs`, and from its sidecar: the seam step ratio measured on the file, the ghost of
 its transition frames, the verdict; the file size; and the export time against a naive clip -> reverse ->
-concat recipe (three encodes, FFmpeg's default x264) of the same window, timed in the same run (target
-<= 0.35x). Beside it, the floor of any export in this design, timed in the same run too: a Python process that
-imports numpy and OpenCV and does nothing (whole process), plus the encode alone with the export's own graph
-and encoder settings (in this process: no start-up, no planning, no seam report). A strategy whose floor is
-already over the target cannot meet it on this machine: ping-pong on these 480-512 px clips, whose naive
-recipe covers a 2 s window only. Clips: liveportrait_d18 (still, grain), liveportrait_d12 (a talking head that moves), the
-demo's animated face (cli/demo_command.py); `--clips fast` adds a talker faster than the fixtures (d12 mirrored,
-sped up 1.25x). docs/seamless-loops.md explains the strategies.
+concat recipe (three encodes, FFmpeg's default x264) that makes a loop of the same length (half of it cut
+from the plan's first frame, then played back), timed in the same run (target <= 0.35x). Until session 11 the
+recipe cut the plan's whole window, which for a forward loop made a loop twice as long and halved its ratio.
+Beside it, the floor of any export in this design, timed in the same run too: a Python process that imports
+numpy and OpenCV and does nothing (whole process), plus the encode alone with the export's own graph and
+encoder settings (in this process: no start-up, no planning, no seam report). A strategy whose floor is
+already over the target cannot meet it on this machine: every strategy on these 480-512 px clips.
+Clips: liveportrait_d18 (still, grain), liveportrait_d12 (a talking head that moves), the demo's animated face
+(cli/demo_command.py); `--clips fast` adds a talker faster than the fixtures (d12 mirrored, sped up 1.25x),
+`--clips face1080` a 1080x1920 animator face. docs/seamless-loops.md explains the strategies.
 
     .venv/bin/python bench/bench_strategies.py [--runs 3] [--clips d18,d12,demo] [--strategies auto,crossfade,morph,pingpong]
 """
@@ -83,7 +85,7 @@ def main() -> int:
     cli = [sys.executable, "-m", "navtalk_desktop.cli.main"]
     exe = ffmpeg.ffmpeg_exe()
     names = {"d18": "still (d18, grain)", "d12": "moving (d12, talking)", "demo": "demo face",
-             "fast": "fast talker (d12 1.25x)"}
+             "fast": "fast talker (d12 1.25x)", "face1080": "1080x1920 face"}
     print(f"{'clip':<22} {'strategy':<18} {'ratio':>6} {'ghost':>6} {'size KB':>8} {'time s':>7} {'vs naive':>8} "
           f"{'floor':>6}  verdict")
     python_floor = [sys.executable, "-c", "import numpy, cv2"]
@@ -97,7 +99,9 @@ def main() -> int:
             t = median_time(lambda: subprocess.run(command, env=env, check=True, capture_output=True), args.runs)
             sidecar = json.loads(Path(str(out) + ".json").read_text())
             seam, plan = sidecar["seam"], sidecar["plan"]
-            t_naive = median_time(lambda: naive_recipe(exe, clip, plan["first"], plan["last"] - plan["first"] + 1,
+            # the same 4 s loop the naive way: half of it cut, then played back (a crossfade's longer window
+            # is not cut whole: that recipe would make a loop twice as long)
+            t_naive = median_time(lambda: naive_recipe(exe, clip, plan["first"], plan["output_frames"] // 2,
                                                        float(info.fps), work), args.runs)
             ratio = t / t_naive
             floor = (median_time(lambda: subprocess.run(python_floor, check=True), args.runs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -48,6 +48,9 @@ LIPS_APART_COST = 0.5
 # so that a still face, whose longer transition hides its grain better, keeps the default.
 SHORTER_CROSSFADES_S = (0.2, 0.12)
 SHORTER_FADE_COST = 0.1
+# A crossfade that visibly thins a grainy face's fine detail (grain.BlendDetail.thins) is costed this much more,
+# so that the morph, which keeps the grain, wins where it is otherwise as good (_unless_the_crossfade_thins_grain).
+GRAIN_THIN_COST = 0.3
 SHORTEST_TRANSITION_FRAMES = 3  # fewer is no blend but a cut (one frame: the head frame itself)
 
 
@@ -236,6 +239,8 @@ def choose_plan(
         for c in more:
             c.cost += SHORTER_FADE_COST * step
         scored = prefer_warning_free(sorted(scored + more, key=lambda c: c.cost))
+    if scored[0].plan.strategy == "crossfade" and "morph" in strategies:
+        scored = _unless_the_crossfade_thins_grain(analysis, source, frames, context, scored)
     return scored[0].plan, scored
 
 
@@ -273,7 +278,6 @@ def _measured_candidates(analysis: AnalysisResult, source: Path | str, frames: n
                  if not plan_conflicts(p, analysis.events)]
     else:
         plans = _searched_plans(analysis, frames, loop_point, duration, crossfade, strategies, neighbours)
-    events = analysis.events
     scored: list[Candidate] = []
     # A morph only removes a double image: where the crossfade of the same window measures none (at most
     # GHOST_FREE), the morph is not assembled and measured, which is most of planning's time on still clips.
@@ -281,16 +285,10 @@ def _measured_candidates(analysis: AnalysisResult, source: Path | str, frames: n
     ghost_free: set[tuple[int, int, int]] = set()
 
     def measure(plan: LoopPlan, cheap: float) -> None:
-        event = next((e for e in events if e.start <= plan.loop_point <= e.end), None)
-        span = (event.start, event.end) if event else None
-        # The export's own prediction: flow over the wrap, the turns and the transition, ghost, warnings.
-        report = predict_plan_metrics(source, plan, frames=frames, context=context)
-        ghost = report.ghost or 0.0
-        lips = lips_apart(analysis, plan) if plan.strategy == "crossfade" else 0.0
-        if plan.strategy == "crossfade" and ghost <= GHOST_FREE and lips <= LIPS_APART_PX:
+        candidate, lips = _measured(analysis, source, frames, context, plan, cheap)
+        if plan.strategy == "crossfade" and candidate.ghost <= GHOST_FREE and lips <= LIPS_APART_PX:
             ghost_free.add((plan.first, plan.last, plan.crossfade_frames))
-        cost, why = score(plan, report, span, ghost, lips)
-        scored.append(Candidate(plan, report, cost + SEARCH_COST * cheap, why, ghost))
+        scored.append(candidate)
 
     for plan, cheap in plans:
         if plan.strategy == "morph" and (plan.first, plan.last, plan.crossfade_frames) in ghost_free:
@@ -311,6 +309,38 @@ def _measured_candidates(analysis: AnalysisResult, source: Path | str, frames: n
             except PlanError:
                 continue
     return scored
+
+
+def _measured(analysis: AnalysisResult, source: Path | str, frames: np.ndarray, context: SeamContext,
+              plan: LoopPlan, cheap: float) -> tuple[Candidate, float]:
+    """`plan` measured as the export will predict it (flow over the wrap, the turns and the transition, ghost,
+    warnings) and scored; with lips_apart of a crossfade (else 0)."""
+    event = next((e for e in analysis.events if e.start <= plan.loop_point <= e.end), None)
+    span = (event.start, event.end) if event else None
+    report = predict_plan_metrics(source, plan, frames=frames, context=context)
+    ghost = report.ghost or 0.0
+    lips = lips_apart(analysis, plan) if plan.strategy == "crossfade" else 0.0
+    cost, why = score(plan, report, span, ghost, lips)
+    return Candidate(plan, report, cost + SEARCH_COST * cheap, why, ghost), lips
+
+
+def _unless_the_crossfade_thins_grain(analysis: AnalysisResult, source: Path | str, frames: np.ndarray,
+                                      context: SeamContext, scored: list[Candidate]) -> list[Candidate]:
+    """`scored` (sorted, a crossfade first), or, where a plain blend of two of the clip's frames a loop apart
+    visibly thins their fine detail (grain.BlendDetail.thins; the landmark pass measures it), the same with
+    every crossfade costed GRAIN_THIN_COST more and the morph of the best one's window measured: the morph
+    hands the grain over (morph.keep_grain). The seam measures' 160 px frames hold no grain to see."""
+    detail = analysis.track.blend_detail if analysis.track is not None else None
+    if detail is None or not detail.thins:
+        return scored
+    for c in scored:
+        if c.plan.strategy == "crossfade":
+            c.cost += GRAIN_THIN_COST
+            c.why += f", thins the grain (keeps {detail.kept:.2f} of the fine detail)"
+    morph = replace(scored[0].plan, strategy="morph")
+    if not any(c.plan == morph for c in scored):
+        scored.append(_measured(analysis, source, frames, context, morph, 0.0)[0])
+    return prefer_warning_free(sorted(scored, key=lambda c: c.cost))
 
 
 def prefer_warning_free(candidates: list[Candidate]) -> list[Candidate]:

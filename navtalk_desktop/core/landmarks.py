@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -24,12 +24,15 @@ from .cancel import CancelToken
 from .errors import InputError, OutputError
 from .face_mesh_call import normalised_landmarks
 
+if TYPE_CHECKING:
+    from .grain import BlendDetail
+
 log = logging.getLogger(__name__)
 
 # Bump when landmarking changes in a way that changes its output; old cache entries are then ignored.
 # v4: frames that fit already still pass ffmpeg's scale filter (fast_bilinear), which changes the pixel-format
-# conversion of non-4:2:0 sources (media.iter_frames' fit_long_side).
-LANDMARKER_VERSION = "fm0.10.21-refine-track-v4"
+# conversion of non-4:2:0 sources (media.iter_frames' fit_long_side). v5: the grain measure (blend_detail).
+LANDMARKER_VERSION = "fm0.10.21-refine-track-v5"
 N_LANDMARKS = 478
 # Frames larger than this (long side) are decoded downscaled for landmarking: the mesh model works on a
 # 192-256 px face crop anyway, and piping full 1080p RGB costs more than the mesh itself.
@@ -54,6 +57,9 @@ class LandmarkTrack:
     # With keep_small_frames: every frame gray at seam.METRIC_WIDTH, decoded in the landmark pass, so that
     # planning does not decode the source again (never cached: a cached analysis has none).
     small_frames: np.ndarray | None = field(default=None, repr=False)
+    # grain.blend_keeps of two frames a default loop's length apart (grain.probe_frames), as the pass decoded
+    # them: how much fine detail a plain crossfade keeps; None where not measured (cached with the landmarks)
+    blend_detail: "BlendDetail | None" = None
 
     @property
     def face_present(self) -> np.ndarray:
@@ -218,7 +224,11 @@ def compute_landmarks(
                                        thumbs=thumbs if small_width else None, thumb_width=small_width,
                                        rgb_via_i420=True)
         points = np.full((info.frame_count, N_LANDMARKS, 2), np.nan, dtype=np.float32)
+        probe = grain_probe_frames(info)
+        probed: dict[int, np.ndarray] = {}
         for i, frame in enumerate(frames):
+            if probe and i in probe:
+                probed[i] = grain_gray(frame)
             if mesh is None:
                 mesh = made.result()
             if i >= info.frame_count:  # more decoded frames than packets: grow rather than drop
@@ -238,8 +248,28 @@ def compute_landmarks(
     if on_progress:
         on_progress(1.0)
     small = np.stack(thumbs) if thumbs and len(thumbs) == count else None
+    keeps = None
+    if probe and all(i in probed for i in probe):
+        from .grain import blend_keeps
+
+        keeps = blend_keeps(probed[probe[0]], probed[probe[1]])
     return LandmarkTrack(points=points, fps=float(info.fps), width=info.width, height=info.height, info=info,
-                         small_frames=small)
+                         small_frames=small, blend_detail=keeps)
+
+
+def grain_probe_frames(info: media.VideoInfo) -> tuple[int, int] | None:
+    """The two frames the landmark pass keeps gray for the grain measure (grain.probe_frames)."""
+    from .defaults import LOOP_DURATION_S
+    from .grain import probe_frames
+
+    return probe_frames(float(info.fps), info.frame_count, LOOP_DURATION_S)
+
+
+def grain_gray(frame: np.ndarray) -> np.ndarray:
+    """An RGB analysis frame as gray (BT.601 luma), for the grain measure."""
+    import cv2
+
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
 
 
 def load_or_compute_landmarks(
@@ -276,6 +306,10 @@ def load_or_compute_landmarks(
                 stored = json.loads(str(data["probe"])) if "probe" in data.files else {}
                 if keep_small_frames and "small_frames" in data.files:
                     track.small_frames = data["small_frames"]
+                if "blend_detail" in data.files:
+                    from .grain import BlendDetail
+
+                    track.blend_detail = BlendDetail(*(float(v) for v in data["blend_detail"]))
             if info is None and stored.get("version") == media.PROBE_VERSION:
                 info = media.VideoInfo.from_dict(stored["info"], path)
             track.info = info or media.probe(path)
@@ -298,6 +332,8 @@ def load_or_compute_landmarks(
     track.content_hash, track.info = digest, info
     if use_cache:
         small = {"small_frames": track.small_frames} if cache_small and track.small_frames is not None else {}
+        if track.blend_detail is not None:
+            small["blend_detail"] = np.array(track.blend_detail, np.float64)
         try:
             with atomic_output(cached, suffix=".npz") as tmp:
                 with open(tmp, "wb") as fh:

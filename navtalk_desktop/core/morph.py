@@ -25,6 +25,7 @@ from . import media
 from .cancel import CancelToken
 from .errors import InputError
 from .flow_threads import map_flows
+from .grain import AGREE_SIGMA, GRAIN_SIGMA
 from .loop_plan import LoopPlan
 
 FLOW_WIDTH = 160  # the seam prediction's own width (seam.METRIC_WIDTH). Flow is smooth: at 480 or 240 it cost
@@ -170,8 +171,8 @@ def _blend_moved(a: np.ndarray, b: np.ndarray, flow_ab: np.ndarray, flow_ba: np.
     return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
-GRAIN_SIGMA = 1.5  # px: finer than this is grain and fine texture (the detail a blend thins)
-AGREE_SIGMA = 2.0  # px: the scale at which the two ends must agree for their fine detail to be swapped
+# GRAIN_SIGMA: finer than this is grain; AGREE_SIGMA: the scale at which the two ends must agree for their
+# fine detail to be swapped (grain.py, which also tells the planner when a plain crossfade would thin it)
 AGREE_LEVELS = (2.0, 6.0)  # gray levels of that coarse difference: fully agree below, not at all above
 GRAIN_EDGE = 0.1  # blend weights this near an end keep the plain mix
 
