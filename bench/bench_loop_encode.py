@@ -95,6 +95,19 @@ def project_default(fmt: str, keyframes: str = "auto"):
     return fmt, args
 
 
+def project_variant(change: dict[str, str]):
+    """The project's MP4 settings with some x264 parameters changed (name -> value)."""
+    fmt, default = project_default("mp4")
+
+    def args(n: int, pixels: int) -> list[str]:
+        a = default(n, pixels)
+        i = a.index("-x264-params") + 1
+        params = dict(kv.split("=", 1) for kv in a[i].split(":"))
+        a[i] = ":".join(f"{k}={v}" for k, v in {**params, **change}.items())
+        return a
+    return fmt, args
+
+
 Z_OLD = "zones={tail:10},{last},b=2.0"  # the lost attempt: a lower QP over the last 10 frames
 Z_END = "zones=0,0,q=9/{tail:3},{tail:3},q=11/{tail:2},{tail:2},q=8/{last},{last},q=5"  # frame 0 + 3-frame ramp
 Z_END8 = "zones=0,0,q=8/{tail:5},{tail:5},q=14/{tail:4},{tail:4},q=12/{tail:3},{tail:3},q=10/{tail:2},{last},q=8"
@@ -121,6 +134,11 @@ CANDIDATES = {
     "x264 all-intra": x264("keyint=1"),
     "x264 DEFAULT (export.py)": project_default("mp4"),
     "x264 --keyframes all (export.py)": project_default("mp4", "all"),
+    # session 11: the analysis x264 spends most of its time on (veryfast: i4x4/i8x8 partitions, trellis)
+    "x264 DEFAULT partitions=none": project_variant({"partitions": "none"}),
+    "x264 DEFAULT trellis=0": project_variant({"trellis": "0"}),
+    "x264 DEFAULT partitions=none trellis=0": project_variant({"partitions": "none", "trellis": "0"}),
+    "x264 DEFAULT subme=1": project_variant({"subme": "1"}),
     "vp9 crf24 (old export.py)": vp9(),
     "vp9 g=n": vp9("-g {n}"),
     "vp9 g=n no-altref": vp9("-g {n} -auto-alt-ref 0 -lag-in-frames 0"),

@@ -148,7 +148,7 @@ def x264_params(frames: int | None, crf: int, keyframes: str = "auto", pixels: i
     dump = [f"dump-yuv={dump_yuv}"] if dump_yuv is not None else []
     if keyframes == "all":
         return ":".join(["keyint=1", *dump])
-    params = ["ipratio=1", "trellis=1", "scenecut=0", *dump]
+    params = ["ipratio=1", "trellis=1", "partitions=none", "scenecut=0", *dump]
     if frames is None:
         return ":".join(params)
     params.insert(0, f"keyint={frames}")
