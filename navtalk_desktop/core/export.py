@@ -70,8 +70,9 @@ def format_for(out: Path, fmt: str | None) -> str:
 _CROP_EVEN = "crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0"  # the last column and row of an odd size dropped
 
 
-def filter_graph(plan: LoopPlan, fmt: str) -> str:
-    """The whole loop as one filter graph ending in [v]."""
+def filter_graph(plan: LoopPlan, fmt: str, colour_tags: str = "") -> str:
+    """The whole loop as one filter graph ending in [v]. `colour_tags` (VideoInfo.colour_tags): the source's,
+    given to a morph's raw transition frames so that they join the body unconverted."""
     if plan.strategy == "pingpong":
         m = plan.span
         core = (
@@ -109,9 +110,13 @@ def filter_graph(plan: LoopPlan, fmt: str) -> str:
         # keeps chroma its transition lost: a step at the wrap, seen on a GIF).
         same = "setsar=1,format=yuv420p" + ("" if _branch_format(fmt) == "yuv420p" else f",format={_branch_format(fmt)}")
         even = _CROP_EVEN + ","
+        # Raw frames carry no colour tags: untagged, the graph would convert them to the body's BT.709 as if
+        # they were BT.601 (~2 luma levels darker on a tagged HD clip: a 4-6x step at the wrap, LivePortrait
+        # d9, d13; docs/seamless-loops.md, "Colour tags")
+        tags = f"setparams={colour_tags}," if colour_tags else ""
         core = (
             f"[0:v]trim=start_frame={plan.first}:end_frame={tail},setpts=PTS-STARTPTS,{even}{same}[body];"
-            f"[1:v]trim=start_frame=1,setpts=PTS-STARTPTS,{same}[morph];"
+            f"[1:v]{tags}trim=start_frame=1,setpts=PTS-STARTPTS,{same}[morph];"
             f"[body][morph]concat=n=2:v=1:a=0,setpts=N*{plan.fps.denominator}/{plan.fps.numerator}/TB"
         )
     else:
@@ -194,7 +199,7 @@ def loop_graph_args(graph: str) -> list[str]:
 def loop_inputs(source: Path, info: media.VideoInfo, plan: LoopPlan, fmt: str, cancel: CancelToken | None = None):
     """FFmpeg input arguments, the filter graph ending in [v] and the stdin frames (morph) of the loop."""
     inputs, frames = ["-i", str(source)], None
-    graph = filter_graph(plan, fmt)
+    graph = filter_graph(plan, fmt, info.colour_tags())
     if plan.strategy == "morph":
         width, height = morph.even_size(info)
         inputs += ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}",

@@ -42,6 +42,13 @@ class VideoInfo:
     vfr: bool = False
     stored_frames: int = 0  # frames in the file (equals frame_count unless vfr)
     interval_ms: tuple[float, float] | None = None  # shortest and longest frame interval in the file
+    # How the samples are to be read as colour, as the file tags them ("" untagged): the morph's transition
+    # frames reach the encode as raw I420 and must carry the same tags as the body, or the graph converts
+    # them (colour_tags)
+    color_range: str = ""  # tv or pc
+    color_space: str = ""  # the YUV matrix: bt709, smpte170m, bt470bg...
+    color_primaries: str = ""
+    color_trc: str = ""
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -59,7 +66,18 @@ class VideoInfo:
                    frame_count=int(data["frame_count"]), duration=float(data["duration"]),
                    rotation=int(data["rotation"]), codec=str(data["codec"]), has_audio=bool(data["has_audio"]),
                    vfr=bool(data.get("vfr", False)), stored_frames=int(data.get("stored_frames", 0)),
-                   interval_ms=tuple(interval) if interval else None)
+                   interval_ms=tuple(interval) if interval else None,
+                   **{key: str(data.get(key, "")) for key in COLOR_FIELDS})
+
+    def colour_tags(self) -> str:
+        """setparams options that tag frames as this file's are ("" when untagged): raw frames made from its
+        samples carry no tags, and a graph that joins them to the file's own frames converts the untagged
+        ones from BT.601, a shift of ~2 luma levels on a BT.709 clip (a step at a morph's wrap)."""
+        names = {"color_range": ("range", self.color_range), "colorspace": ("colorspace", self.color_space),
+                 "color_primaries": ("color_primaries", self.color_primaries),
+                 "color_trc": ("color_trc", _SETPARAMS_TRC.get(self.color_trc, self.color_trc))}
+        parts = [f"{option}={value}" for option, value in names.values() if value and value != "unknown"]
+        return ":".join(parts)
 
     def vfr_note(self) -> str:
         """The sentence every report carries for a variable-frame-rate source ("" otherwise)."""
@@ -134,7 +152,7 @@ def _constant_rate_for(timing: _Timing) -> Fraction | None:
 
 
 # Bump when probe() would describe the same bytes differently: cached probe results are then ignored.
-PROBE_VERSION = "framecrc-vfr-1"
+PROBE_VERSION = "framecrc-vfr-colour-2"  # 2: the colour tags (VideoInfo.colour_tags)
 
 
 def check_file(path: Path | str) -> None:
@@ -164,6 +182,30 @@ def looks_mp4(path: Path | str) -> bool:
     """Whether the file starts as an ISO media file does (MP4, MOV, M4V: an `ftyp` box)."""
     with open(path, "rb") as fh:
         return fh.read(12)[4:8] == b"ftyp"
+
+
+COLOR_FIELDS = ("color_range", "color_space", "color_primaries", "color_trc")
+# av_color_transfer_name's names that setparams spells otherwise
+_SETPARAMS_TRC = {"gamma22": "bt470m", "gamma28": "bt470bg"}
+_RANGES = {"tv", "pc"}
+_SPACES = {"gbr", "bt709", "fcc", "bt470bg", "smpte170m", "smpte240m", "ycgco", "bt2020nc", "bt2020c", "smpte2085",
+           "chroma-derived-nc", "chroma-derived-c", "ictcp"}
+
+
+def _colour_from(line: str) -> dict[str, str]:
+    """The colour tags ffmpeg prints after the pixel format: "yuv420p(tv, bt709, progressive)", or with the
+    matrix, primaries and transfer apart, "yuv420p(tv, bt470bg/smpte170m/bt709)"."""
+    found = re.search(r"Video: .*?,\s*[a-z0-9_]+\(([^)]*)\)", line)
+    tags = dict.fromkeys(COLOR_FIELDS, "")
+    for item in (found.group(1).split(",") if found else []):
+        item = item.strip()
+        if item in _RANGES:
+            tags["color_range"] = item
+        elif item.count("/") == 2:
+            tags["color_space"], tags["color_primaries"], tags["color_trc"] = item.split("/")
+        elif item in _SPACES:
+            tags["color_space"] = tags["color_primaries"] = tags["color_trc"] = item
+    return tags
 
 
 def probe(path: Path | str) -> VideoInfo:
@@ -225,7 +267,7 @@ def probe(path: Path | str) -> VideoInfo:
                          duration=frame_count / float(vfr_rate), rotation=rotation, codec=codec,
                          has_audio=has_audio, vfr=True, stored_frames=stored,
                          interval_ms=(round(min(timing.intervals_s) * 1000, 1),
-                                      round(max(timing.intervals_s) * 1000, 1)))
+                                      round(max(timing.intervals_s) * 1000, 1)), **_colour_from(line))
     if fps is None:
         raise InputError(f"cannot read the frame rate of {path}")
     return VideoInfo(
@@ -239,6 +281,7 @@ def probe(path: Path | str) -> VideoInfo:
         codec=codec,
         has_audio=has_audio,
         stored_frames=frame_count,
+        **_colour_from(line),
     )
 
 
