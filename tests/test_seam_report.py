@@ -364,3 +364,27 @@ def test_a_planned_file_is_measured_for_flow_where_the_loop_can_reverse():
     report = measure_frames(np.stack(stream.frames), FPS, [0], full_flow=False, flow_frames=range(n - k - 1, n),
                             known_flows=stream.flows)
     assert report.seam_flow_cosine is not None
+
+
+@pytest.mark.parametrize("strategy", ["crossfade", "morph"])
+def test_a_transition_made_darker_than_its_frames_is_a_level_shift_not_a_pulse(strategy):
+    """The known answer: a loop whose transition frames alone are 2 levels darker (a colour conversion of the
+    transition, as raw BT.601-read frames beside a BT.709 body were) is named a level shift of -2, and the same
+    loop darkened throughout (an encode's level change) or untouched is not."""
+    frames = _circle(150, period=100)
+    plan = LoopPlan(strategy, FPS, 1, 150, 20, 119, 60, 10)
+    predicted = predict_plan_metrics(None, plan, frames=frames)
+    clean = assemble(plan, frames)
+    body = plan.span - plan.crossfade_frames
+    darker = clean.astype(np.int16)
+    darker[body:] -= 2
+    darker = np.clip(darker, 0, 255).astype(np.uint8)
+    measured = finish(measure_frames(darker, FPS, [0], plan.output_frames), plan, darker, frames,
+                      predicted=predicted)
+    assert measured.level_shift == pytest.approx(-2.0, abs=0.2)
+    assert "level_shift" in _kinds(measured) and "pulse" not in _kinds(measured)
+    assert any("colour conversion" in d for d in measured.differences)
+    assert not any("keyframe pulse" in d for d in measured.differences)
+    for same in (clean, np.clip(clean.astype(np.int16) - 2, 0, 255).astype(np.uint8)):
+        report = finish(measure_frames(same, FPS, [0], plan.output_frames), plan, same, frames, predicted=predicted)
+        assert abs(report.level_shift) < 0.2 and "level_shift" not in _kinds(report)

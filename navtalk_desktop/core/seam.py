@@ -39,7 +39,12 @@ GHOST_VISIBLE = 0.15  # edge energy lost in a transition frame from here shows a
 GHOST_BLUR = 1.5  # px at the metric width: ignore detail finer than a morph's resampling blurs
 GHOST_MARGIN = 0.05  # measured ghost above the predicted one by more than this: compression softened it
 DIFF_LEVEL = 8.0  # luma levels: where the blended ends differ by more, the ghost region looks (no face box)
-WARNING_KINDS = ("blink_in_fade", "backwards_blink", "ghost", "pulse", "reversal", "repeated_frame", "jump")
+WARNING_KINDS = ("blink_in_fade", "backwards_blink", "ghost", "pulse", "level_shift", "reversal", "repeated_frame",
+                 "jump")
+# The transition frames' mean level against the frames they are made of, beyond the body's own offset: a colour
+# conversion of the transition alone (raw frames read as BT.601 beside a BT.709 body: -2.2 levels on LivePortrait
+# d13, a 6x step at the wrap that looked like a keyframe pulse). Encodes move a frame's mean by ~0.1-0.3.
+LEVEL_SHIFT = 1.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ class SeamReport:
     source_reversals: list[int] = field(default_factory=list)  # transition reversals the source frames make too
     ghost: float | None = None  # worst transition frame's lost edge energy (None: not measured / not blended)
     ghost_frames: list[int] = field(default_factory=list)  # output frames whose ghost >= GHOST_VISIBLE
+    level_shift: float | None = None  # transition frames' mean level off their sources, beyond the body's
     warnings: list[SeamWarning] = field(default_factory=list)
     source: str = "frames"  # "prediction" (assembled from source frames) or "file" (decoded from the export)
     predicted: "SeamReport | None" = None  # a file's report: the same plan predicted from the source frames
@@ -438,7 +444,14 @@ def build_warnings(report: SeamReport, plan: LoopPlan | None = None,
     if source_jump:
         how = ("the rest of the loop is still" if not math.isfinite(ratio) else f"{ratio:.2f}x a normal step")
         found.append(SeamWarning("jump", wrap, f"visible jump at the seam ({how})", _source_of(plan, 0)))
-    if encode_made:
+    shifted = report.level_shift is not None and abs(report.level_shift) >= LEVEL_SHIFT
+    if shifted:
+        how = "darker" if report.level_shift < 0 else "brighter"
+        found.append(SeamWarning(
+            "level_shift", wrap, f"the transition frames are {abs(report.level_shift):.1f} grey levels {how} than "
+            f"the frames they are made of, the body is not (a colour conversion of the transition): a step in and "
+            f"out of it", _source_of(plan, 0)))
+    if encode_made and not shifted:
         found.append(SeamWarning(
             "pulse", wrap, f"keyframe pulse at the wrap: the file steps {ratio:.2f}x a normal frame step where the "
                            f"source frames step {predicted.seam_step_ratio:.2f}x (the encode adds it)",
@@ -500,7 +513,12 @@ def explain_differences(measured: SeamReport, predicted: SeamReport) -> list[str
     """Why the file's numbers differ from the source frames' (empty when they agree)."""
     notes = []
     m, p = measured.seam_step_ratio, predicted.seam_step_ratio
-    if math.isfinite(m) and math.isfinite(p):
+    shift = measured.level_shift
+    if shift is not None and abs(shift) >= LEVEL_SHIFT:
+        notes.append(f"the transition frames are {shift:+.1f} grey levels off the frames they are made of, the body "
+                     f"is not: a colour conversion of the transition alone (wrap step {m:.2f}x on the file, "
+                     f"{p:.2f}x in the source frames)")
+    elif math.isfinite(m) and math.isfinite(p):
         if m > p + PULSE_MARGIN:
             notes.append(f"the encode adds a keyframe pulse: the wrap step is {m:.2f}x on the file, {p:.2f}x in the "
                          f"source frames (frame 0 is coded afresh, the last frame predicted from the ones before)")
@@ -535,6 +553,7 @@ def finish(report: SeamReport, plan: LoopPlan | None, loop: np.ndarray, frames: 
         report.ghost = max(profile, default=0.0)
         start = plan.span - plan.crossfade_frames
         report.ghost_frames = [start + j for j, g in enumerate(profile) if g >= GHOST_VISIBLE]
+        report.level_shift = transition_level_shift(loop, plan, frames, offset)
     if plan is not None and frames is not None and len(loop) == plan.output_frames:
         # The file's floor comes from the whole loop's motion, the prediction's from the transition's: judge the
         # source with the prediction's, so the file and its prediction excuse the same frames.
@@ -544,6 +563,18 @@ def finish(report: SeamReport, plan: LoopPlan | None, loop: np.ndarray, frames: 
     report.differences = explain_differences(report, predicted) if predicted is not None else []
     report.warnings = build_warnings(report, plan, context.blinks)
     return report
+
+
+def transition_level_shift(loop: np.ndarray, plan: LoopPlan, frames: np.ndarray, offset: int = 0) -> float:
+    """How far the transition frames' mean level sits off the frames they blend (weighted as the plan blends
+    them), beyond the body frames' own offset from theirs: 0 when the encode treated both alike. Warping moves
+    pixels, not the level, so a morph's frames are judged by the same weights."""
+    sources = plan.output_sources()
+    means = frames.reshape(len(frames), -1).mean(axis=1)
+    off = np.array([float(loop[t].mean()) - sum(w * means[src - offset] for src, w in parts)
+                    for t, parts in enumerate(sources)])
+    body = plan.span - plan.crossfade_frames
+    return float(np.median(off[body:]) - np.median(off[:body]))
 
 
 # --- frames -----------------------------------------------------------------------------------------------------
