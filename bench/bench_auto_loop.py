@@ -7,7 +7,8 @@ Target (issue 9): choosing the loop on a 10 s clip takes at most 1.5x one analys
   the clip small, scores every window of ping-pong, crossfade and morph, and measures the best few).
 Clips: a 10 s 720p animator face with three blinks, a 10 s fast talker (d12 then d12 backwards, mirrored and
 sped up 1.25x), and for reference the two real fixtures (7.2-7.3 s) and a 5.8 s fast talker (d12 alone, mirrored,
-1.25x), whose default-length transitions all ghost, so that auto searches and measures shorter ones too.
+1.25x), whose default-length transitions all ghost, so that auto searches and measures shorter ones too, and
+LivePortrait's d10 (15 s), whose default-length morphs all jump, so that auto measures a longer one.
 Also prints, per clip, the plan auto chose and its predicted seam and ghost.
 """
 
@@ -59,7 +60,8 @@ def main() -> int:
     import mediapipe  # noqa: F401  (imports excluded from the timing)
 
     worst = 0.0
-    for path in (clip, fast, FIXTURES / "liveportrait_d12.mp4", FIXTURES / "liveportrait_d18.mp4", short_fast):
+    for path in (clip, fast, FIXTURES / "liveportrait_d12.mp4", FIXTURES / "liveportrait_d18.mp4", short_fast,
+                 FIXTURES / "liveportrait_d10.mp4"):
         t_analysis, analysis = timed(lambda: analyze_video(path, use_cache=False))
         t_auto, choice = timed(lambda: plan_loop(analysis, path))
         ratio = t_auto / t_analysis

@@ -111,3 +111,30 @@ def test_face_lost_for_a_long_stretch_is_reported_not_fatal(face_video_factory, 
     assert any(abs(a - truth.apex_frames[0]) <= 1 for a in apexes)
     assert any(abs(a - truth.apex_frames[1]) <= 1 for a in apexes)
     assert not any(60 <= e.apex <= 99 for e in result.events)
+
+
+def test_an_event_that_is_no_loop_point_says_why():
+    """What `analyze` prints beside each event and `export` says when it refuses: the reason, not a bare no."""
+    from dataclasses import replace
+
+    from navtalk_desktop.core.blinks import BlinkEvent
+
+    fps, n = 25.0, 250
+    good = BlinkEvent(100, 103, 106, depth=0.8, confidence=0.9, kind="blink", touches_edge=False,
+                      touches_gap=False, both_eyes=True)
+    assert good.why_not_clean(n, fps) == "" and good.is_clean(n, fps)
+    cases = {
+        "lasts 0.52 s, longer than a blink (0.5 s)": replace(good, kind="long_closure", end=112),
+        "0.44 s from the clip's end": replace(good, start=234, apex=238, end=242),
+        "0.20 s from the clip's start": replace(good, start=2, apex=5, end=8),
+        "too shallow (depth 0.30": replace(good, depth=0.3),
+        "one eye only (left)": replace(good, both_eyes=False, eye="left"),
+        "cut by the clip's edge": replace(good, touches_edge=True),
+        "the face is lost during it": replace(good, touches_gap=True),
+        "marked never to loop through": replace(good, exclude=True),
+    }
+    for said, event in cases.items():
+        why = event.why_not_clean(n, fps)
+        assert said in why, (said, why)
+        assert not event.is_clean(n, fps)
+    assert replace(good, depth=0.3, origin="edited").is_clean(n, fps)  # the user's word on depth

@@ -72,6 +72,7 @@ def test_no_blink_video_exports_at_a_user_point(face_video_factory, tmp_path):
     source, _ = face_video_factory(fps=25, duration=3.0, blink_times=())
     proc = run_cli("export", source, "--out", tmp_path / "x.mp4")
     assert proc.returncode != 0 and "--at SECONDS or --frame N" in proc.stderr
+    assert "(the face never closes its eyes in this clip)" in proc.stderr  # why, not a bare no
     assert not (tmp_path / "x.mp4").exists()
     proc = run_cli("export", source, "--out", tmp_path / "x.mp4", "--frame", "30", "--strategy", "pingpong",
                    "--duration", "2")

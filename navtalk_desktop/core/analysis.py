@@ -55,6 +55,15 @@ class AnalysisResult:
     def clean_events(self) -> list[BlinkEvent]:
         return [e for e in self.events if e.is_clean(self.frame_count, self.fps)]
 
+    def why_no_clean_blink(self) -> str:
+        """Why no event is a loop point, naming each closure the clip has ("" when one is clean)."""
+        if self.clean_events():
+            return ""
+        if not self.events:
+            return "the face never closes its eyes in this clip" if self.face_fraction > 0 else "no face was found"
+        return "; ".join(f"the closure at frame {e.apex} ({e.apex / self.fps:.2f} s) "
+                         f"{e.why_not_clean(self.frame_count, self.fps)}" for e in self.events[:4])
+
     def best_blink(self) -> BlinkEvent | None:
         """The clean blink with the highest confidence: the default loop point."""
         clean = self.clean_events()
@@ -119,7 +128,8 @@ class AnalysisResult:
                                            (f"one eye: {e.eye}", not e.both_eyes),
                                            ("never loop through", e.exclude),
                                            (e.origin, e.origin != "detected")) if on]
-            clean = "clean" if e.is_clean(self.frame_count, self.fps) else "not usable as loop point"
+            why = e.why_not_clean(self.frame_count, self.fps)
+            clean = f"not usable as loop point: {why}" if why else "clean"
             lines.append(
                 f"  {k}. {e.kind} apex frame {e.apex} ({e.apex / self.fps:.2f} s), frames {e.start}-{e.end}, "
                 f"depth {e.depth:.2f}, confidence {e.confidence:.2f}, {clean}"

@@ -217,7 +217,8 @@ def choose_plan(
         raise PlanError(f"the loop point (frame {loop_point}) is outside the video "
                         f"(frames 0-{analysis.frame_count - 1})")
     if loop_point is None and not analysis.clean_events():
-        raise PlanError("no clean blink to build a loop around", remedy=Remedy.LOOP_POINT)
+        raise PlanError(f"no clean blink to build a loop around ({analysis.why_no_clean_blink()})",
+                        remedy=Remedy.LOOP_POINT)
     frames = small_frames(analysis, source)  # the analysis' own when it kept them
     context = SeamContext.from_analysis(analysis)
     scored = _measured_candidates(analysis, source, frames, context, loop_point, duration, crossfade, before,

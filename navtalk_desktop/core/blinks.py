@@ -48,16 +48,29 @@ class BlinkEvent:
 
         A blink the user edited or added is deep enough by their word; an excluded one never is usable.
         """
+        return not self.why_not_clean(n_frames, fps)
+
+    def why_not_clean(self, n_frames: int, fps: float) -> str:
+        """Why the event is no loop point, in a few words ("" when it is one): what a user who has to pick a
+        frame by hand needs to know about the closures the clip does have."""
         margin = CLEAN_EDGE_S * fps
-        return (
-            self.kind == "blink"
-            and not self.exclude
-            and not self.truncated
-            and self.both_eyes
-            and (self.depth >= CLEAN_MIN_DEPTH or self.origin != "detected")
-            and self.apex >= margin
-            and self.apex <= n_frames - 1 - margin
-        )
+        if self.exclude:
+            return "marked never to loop through"
+        if self.kind != "blink":
+            return f"lasts {(self.end - self.start + 1) / fps:.2f} s, longer than a blink ({MAX_BLINK_S:g} s)"
+        if self.touches_edge:
+            return "cut by the clip's edge"
+        if self.touches_gap:
+            return "the face is lost during it"
+        if not self.both_eyes:
+            return f"one eye only ({self.eye})"
+        if self.depth < CLEAN_MIN_DEPTH and self.origin == "detected":
+            return f"too shallow (depth {self.depth:.2f}, a loop point needs {CLEAN_MIN_DEPTH:g})"
+        if self.apex < margin:
+            return f"{self.apex / fps:.2f} s from the clip's start (a loop point needs {CLEAN_EDGE_S:g} s)"
+        if self.apex > n_frames - 1 - margin:
+            return f"{(n_frames - 1 - self.apex) / fps:.2f} s from the clip's end (a loop point needs {CLEAN_EDGE_S:g} s)"
+        return ""
 
     def to_dict(self) -> dict:
         data = asdict(self)
