@@ -68,14 +68,44 @@ def test_morph_slides_a_moved_texture_into_place_where_a_blend_doubles_it():
     assert err_morph < 4.0
     # The ends are the ends: t=0 is a, t=1 is b.
     assert np.array_equal(morph_frame(a, b, 0.0), a) and np.array_equal(morph_frame(a, b, 1.0), b)
-    # Appearance follows the weights: two unrelated pictures at the same place blend (1 - t) : t.
+    # Appearance follows the weights: two unrelated pictures at the same place blend (1 - t) : t, the flow
+    # between them (which matches nothing) left out (morph.TRUST_HI): 6.1 levels off, 7.9 with it.
     other = _texture(128, 160, seed=9)
     expected = 0.75 * a.astype(float) + 0.25 * other
-    assert np.abs(morph_frame(a, other, 0.25).astype(float) - expected)[inner].mean() < 0.5 * np.abs(
+    assert np.abs(morph_frame(a, other, 0.25).astype(float) - expected)[inner].mean() < 0.4 * np.abs(
         0.25 * a.astype(float) + 0.75 * other - expected)[inner].mean()
     # A quarter of the way: 3 px moved, not 9 (a flow applied the wrong way round lands on the far side).
     quarter = morph_frame(a, b, 0.25).astype(float)
     assert np.abs(quarter - _shifted(base, 3.0))[inner].mean() < np.abs(quarter - _shifted(base, 9.0))[inner].mean()
+
+
+def _layered_scene(bg_dx: float, fg_dx: float, h: int = 144, w: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """A textured head (an ellipse) moved fg_dx over a background moved bg_dx: a camera that travels while
+    the head holds nearly still (LivePortrait's s18)."""
+    background = _shifted(_texture(h, w + 64, seed=3, blur=4.0), bg_dx)[:, 32:32 + w].astype(np.float32)
+    head = _shifted(_texture(h, w, seed=5, blur=1.5), fg_dx).astype(np.float32)
+    yy, xx = np.mgrid[:h, :w]
+    mask = cv2.GaussianBlur((((xx - (w / 2 + fg_dx)) / 46.0) ** 2 + ((yy - h / 2) / 60.0) ** 2 <= 1).astype(np.float32),
+                            (0, 0), 0.8)
+    return np.clip(background * (1 - mask) + head * mask + 0.5, 0, 255).astype(np.uint8), mask
+
+
+def test_a_head_over_a_travelling_background_slides_without_smearing_its_edge():
+    """The known answer: halfway, the background has moved 8 px and the head 1.5. Warping each end by its own
+    flow taken at the in-between pixel smeared the head's edge across the background (band error 6.6, on
+    s18 swirls of hair over the wall); the flow splatted to the in-between time keeps it (3.8)."""
+    a, _ = _layered_scene(0, 0)
+    b, _ = _layered_scene(16, 3)
+    truth, mask = _layered_scene(8, 1.5)
+    inside = (mask > 0.5).astype(np.uint8)
+    band = (cv2.dilate(inside, np.ones((25, 25))) - cv2.erode(inside, np.ones((9, 9)))).astype(bool)
+    band[:, :40] = band[:, -40:] = False  # the frame's edges, where one end has no picture
+    morphed = morph_frame(a, b, 0.5).astype(np.float32)
+    blended = (a.astype(np.float32) + b) / 2
+    err = np.abs(morphed - truth)
+    assert err[band].mean() < 4.5, err[band].mean()
+    assert err[16:-16, 40:-40].mean() < 2.2
+    assert err[band].mean() < 0.3 * np.abs(blended - truth)[band].mean()
 
 
 def _panel_scene(cx: int):
@@ -291,9 +321,10 @@ def test_default_loop_meets_the_goal_figures(fixtures_dir, annotations, tmp_path
 
 def test_a_fast_talker_gets_a_shorter_transition_not_a_double_image(fixtures_dir, tmp_path):
     """A talking head the fixtures do not hold: d12 mirrored and sped up 1.25x (25 fps). Its mouth changes
-    shape within the default 0.4 s, and every default-length morph of it blends two mouths (ghost 0.16-0.20).
-    Left to itself the planner shortens the transition until the report shows no double image; a length the
-    user gives is kept as given, double image and all (the report warns)."""
+    shape within the default 0.4 s, and every default-length morph of it warns: it blends two mouths (ghost
+    0.16-0.20) or, with the in-between flow, slides them with a lurch (1.8x). Left to itself the planner
+    shortens the transition until the report shows nothing; a length the user gives is kept as given,
+    warnings and all."""
     source = tmp_path / "fast_talker.mp4"
     ffmpeg.run(["-y", "-i", str(fixtures_dir / "liveportrait_d12.mp4"), "-vf", "hflip,setpts=PTS/1.25,fps=25",
                 "-an", "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p", str(source)])
@@ -301,8 +332,9 @@ def test_a_fast_talker_gets_a_shorter_transition_not_a_double_image(fixtures_dir
     default_k = round(0.4 * float(analysis.info.fps))
     as_given = plan_loop(analysis, source, crossfade=0.4)
     assert as_given.plan.crossfade_frames == default_k
-    assert as_given.prediction.ghost > GHOST_VISIBLE  # the case is real: the default length doubles the mouth
-    assert "ghost" in {w.kind for w in as_given.prediction.warnings}
+    # the case is real: every default-length loop warns (a doubled mouth; since the morph's in-between flow,
+    # session 12, the best one slides it instead, with a lurch: ghost 0.11, a jump of 1.8x)
+    assert {"ghost", "jump"} & {w.kind for w in as_given.prediction.warnings}
     choice = plan_loop(analysis, source)
     plan = choice.plan
     assert plan.strategy in BLENDED and plan.crossfade_frames < default_k, plan

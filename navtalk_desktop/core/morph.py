@@ -2,8 +2,9 @@
 
 A crossfade blends two head positions and shows a double head when the face moved between them. Here each
 transition frame j blends the tail frame A (fading out) with the head frame B (fading in) after moving both
-to the in-between geometry: with F the flow A->B and G the flow B->A, at B's weight t
-    A' = A warped by t*F,  B' = B warped by (1-t)*G,  frame = (1-t)*A' + t*B'
+to the in-between geometry: with F the flow A->B splatted forward to the in-between time g (`inbetween_flow`:
+U(x + g F(x)) = F(x)), at B's weight t
+    A' = A sampled at x - g U(x),  B' = B sampled at x + (1-g) U(x),  frame = (1-t)*A' + t*B'
 so a moved head slides into place (docs/seamless-loops.md). Flow is OpenCV's DIS, computed on gray frames
 at most FLOW_WIDTH wide and scaled up, which keeps the full-resolution export cheap; where the two ends
 already agree (a still wall behind the head) the flow is dropped (`moving_weight`).
@@ -49,26 +50,128 @@ def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def dense_flows(ga: np.ndarray, gb: np.ndarray, *sizes: tuple[int, int]) -> list[np.ndarray]:
     """dense_flow of gray frames, computed once (at most FLOW_WIDTH wide) and given at each (width, height)
     in `sizes` (a frame's and its half-size chroma planes'), the vectors scaled to each."""
+    sa, sb = _flow_frames(ga, gb)
+    flow = _small_flow(sa, sb)
+    return [_sized(flow, width, height) for width, height in sizes]
+
+
+def _flow_frames(ga: np.ndarray, gb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two gray frames at the flow's width (at most FLOW_WIDTH)."""
     h, w = ga.shape
     scale = min(1.0, FLOW_WIDTH / w)
     if scale < 1.0:
         size = (int(round(w * scale)), int(round(h * scale)))
         ga, gb = cv2.resize(ga, size, interpolation=cv2.INTER_AREA), cv2.resize(gb, size, interpolation=cv2.INTER_AREA)
-    flow = _flow_cache.get(ga, gb)
+    return ga, gb
+
+
+def _small_flow(sa: np.ndarray, sb: np.ndarray) -> np.ndarray:
+    """DIS flow sa -> sb at their own size, the still background's dropped (moving_weight); cached."""
+    flow = _flow_cache.get(sa, sb)
     if flow is None:
-        flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(ga, gb, None)
-        flow = _flow_cache.put(ga, gb, flow * moving_weight(ga, gb, flow)[..., None])
-    fh, fw = flow.shape[:2]
-    out = []
-    for width, height in sizes:
-        if (width, height) == (fw, fh):
-            out.append(flow)
-            continue
-        sized = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
-        sized[..., 0] *= width / fw
-        sized[..., 1] *= height / fh
-        out.append(sized)
-    return out
+        flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(sa, sb, None)
+        flow = _flow_cache.put(sa, sb, flow * moving_weight(sa, sb, flow)[..., None])
+    return flow
+
+
+def _sized(field: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A small flow at (width, height), its vectors scaled to that size."""
+    fh, fw = field.shape[:2]
+    if (width, height) == (fw, fh):
+        return field
+    sized = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
+    sized[..., 0] *= width / fw
+    sized[..., 1] *= height / fh
+    return sized
+
+
+# The in-between flow. Warping each end by its own flow taken at the in-between pixel (x - g F(x)) holds only
+# where the flow is smooth; where a head moves over a background that moves otherwise (a camera that travels,
+# LivePortrait's s18: the wall 15 px, the head 3-6 px at 160 px), the flow jumps at the hair, and both warps
+# stretch the jump into swirls of hair across the wall for the middle of the transition. As in frame
+# interpolation (Baker et al. 2011, "A Database and Evaluation Methodology for Optical Flow", section 3.3),
+# the flow a->b is splatted forward to the in-between time, the best-matching pixel winning where several land
+# (a z-buffer by match error, where a pixel whose forward and backward flows disagree matches worse), the holes
+# filled from their neighbours, and both ends are sampled along that one flow. (Weighting each pixel toward the
+# end that alone holds it, as Baker et al. do for one in-between frame, changed nothing visible on s18, and
+# broke the blend's (1 - t) : t where the flow finds no match at all: left out.)
+DISAGREEMENT_COST = 4.0  # match error (grey levels) per px that the forward and backward flows disagree
+# A flow is trusted as far as it matches: fully where the pixel it carries differs from its match by under
+# TRUST_LO grey levels (blurred; at the flow's width, where grain is gone), not at all beyond TRUST_HI. Where
+# the two ends show unrelated pictures the in-between pixel then blends in place, as a crossfade does, instead
+# of dragging one picture across the other; a 12 px slide keeps its whole flow. Not lower: at 8-24 d12's mouth,
+# which changes shape, blended in place too (predicted ghost 0.05 -> 0.15, a second set of lips).
+TRUST_LO, TRUST_HI = 16.0, 48.0
+
+
+def _disagreement(f: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """|f(x) + back(x + f(x))|: how far x comes from home, there along f and back along the other flow."""
+    h, w = f.shape[:2]
+    gx, gy = _grid(h, w)
+    returned = cv2.remap(back, gx + f[..., 0], gy + f[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.linalg.norm(f + returned, axis=2)
+
+
+def inbetween_flow(sa: np.ndarray, sb: np.ndarray, g: float) -> np.ndarray:
+    """At the flow's size, the flow u of the in-between frame at time g: its pixel x came from sa at x - g u
+    and goes to sb at x + (1 - g) u. Both ends splat: sa's pixels along a->b, sb's back along b->a, so where
+    one direction's flow is poor (DIS is not symmetric: 9 +- 5 px one way, 12.1 +- 0.4 the other, for a 12 px
+    shift) the better match wins."""
+    f, back = _small_flow(sa, sb), _small_flow(sb, sa)
+    h, w = f.shape[:2]
+    targets, costs, flows, trusts = [], [], [], []
+    for src, dst, flow, other, at, sign in ((sa, sb, f, back, g, 1.0), (sb, sa, back, f, 1.0 - g, -1.0)):
+        t, c, v, r = _splat(src, dst, flow, other, at)
+        targets.append(t)
+        costs.append(c)
+        flows.append(sign * v)
+        trusts.append(r)
+    targets, costs, flows, trusts = (np.concatenate(x) for x in (targets, costs, flows, trusts))
+    # a z-buffer: per target the entry of lowest cost (cost in 1/64 grey levels above the entry's index)
+    key = (np.rint(np.minimum(costs, 1e6) * 64).astype(np.int64) << 24) | np.arange(len(targets), dtype=np.int64)
+    best = np.full(h * w, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(best, targets, key)
+    landed = best != np.iinfo(np.int64).max
+    winner = best[landed] & ((1 << 24) - 1)
+    u = np.zeros((h * w, 2), np.float32)
+    have = landed.astype(np.float32)
+    # the best match's flow, as far as it is trusted: where no flow brings its pixel home (the two ends show
+    # unrelated pictures there) the in-between pixel blends in place, as a crossfade would
+    u[landed] = flows[winner] * trusts[winner][:, None]
+    u, have = u.reshape(h, w, 2), have.reshape(h, w)
+    for _ in range(max(h, w)):  # holes from their neighbours, outside in
+        if have.all():
+            break
+        weight = cv2.GaussianBlur(have, (0, 0), 1.5)
+        filled = cv2.GaussianBlur(u * have[..., None], (0, 0), 1.5) / np.maximum(weight, 1e-6)[..., None]
+        new = (have == 0) & (weight > 1e-3)
+        if not new.any():
+            break
+        u[new] = filled[new]
+        have[new] = 1.0
+    # neighbouring pixels won by different ends carry slightly different flows (a->b is not exactly minus
+    # b->a): a median, then a light blur, so the warp does not speckle (d12's hairline)
+    u = np.dstack([cv2.medianBlur(np.ascontiguousarray(u[..., c]), 5) for c in range(2)])
+    return cv2.GaussianBlur(u, (0, 0), 1.0)
+
+
+def _splat(src: np.ndarray, dst: np.ndarray, flow: np.ndarray, back: np.ndarray, at: float):
+    """src's pixels moved `at` of the way along `flow` (src -> dst): the in-between pixel where each lands
+    (flat indices; the two ends together leave few holes), the cost of its match in dst (its error, and how far `back` fails to bring it
+    home), its flow, and how far that flow is trusted (TRUST_LO, TRUST_HI)."""
+    h, w = flow.shape[:2]
+    gx, gy = _grid(h, w)
+    matched = cv2.remap(dst, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    off = _disagreement(flow, back)
+    error = np.abs(src.astype(np.float32) - matched.astype(np.float32))
+    cost = (error + DISAGREEMENT_COST * off).ravel()
+    error = cv2.GaussianBlur(error, (0, 0), 1.5)
+    trust = np.clip((TRUST_HI - error) / (TRUST_HI - TRUST_LO), 0.0, 1.0).ravel()
+    flow = flow.reshape(-1, 2)
+    px, py = (gx.ravel() + at * flow[:, 0]), (gy.ravel() + at * flow[:, 1])
+    tx, ty = np.rint(px).astype(np.int64), np.rint(py).astype(np.int64)
+    inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+    return (ty * w + tx)[inside], cost[inside], flow[inside], trust[inside]
 
 
 STILL_MATCH = (3.0, 8.0)  # gray levels (mean over ~3 px at FLOW_WIDTH): frames this close need no motion
@@ -148,25 +251,22 @@ def _warp(img: np.ndarray, flow: np.ndarray, amount: float) -> np.ndarray:
     return cv2.remap(img, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
-def morph_frame(a: np.ndarray, b: np.ndarray, t: float, flow_ab: np.ndarray | None = None,
-                flow_ba: np.ndarray | None = None, g: float | None = None) -> np.ndarray:
+def morph_frame(a: np.ndarray, b: np.ndarray, t: float, g: float | None = None) -> np.ndarray:
     """The in-between of a (t=0) and b (t=1): both moved to the geometry g (default t), blended at weight t."""
     if t <= 0.0:
         return a.copy()
     if t >= 1.0:
         return b.copy()
     g = t if g is None else min(1.0, max(0.0, g))
-    flow_ab = dense_flow(a, b) if flow_ab is None else flow_ab
-    flow_ba = dense_flow(b, a) if flow_ba is None else flow_ba
-    return _blend_moved(a, b, flow_ab, flow_ba, t, g)
+    h, w = a.shape[:2]
+    return _blend_moved(a, b, _sized(inbetween_flow(*_flow_frames(_gray(a), _gray(b)), g), w, h), t, g)
 
 
-def _blend_moved(a: np.ndarray, b: np.ndarray, flow_ab: np.ndarray, flow_ba: np.ndarray, t: float,
-                 g: float, grain: bool = True) -> np.ndarray:
-    """a moved g of the way along flow_ab, b the rest of the way back, blended at b's weight t; with `grain`,
-    the grain kept where the two agree (`keep_grain`)."""
-    wa = _warp(a, flow_ab, g).astype(np.float32)
-    wb = _warp(b, flow_ba, 1.0 - g).astype(np.float32)
+def _blend_moved(a: np.ndarray, b: np.ndarray, u: np.ndarray, t: float, g: float, grain: bool = True) -> np.ndarray:
+    """a sampled back along the in-between flow u (g of the way), b forward along it (the rest), blended at
+    b's weight t; with `grain`, the grain kept where the two agree (`keep_grain`)."""
+    wa = _warp(a, u, g).astype(np.float32)
+    wb = _warp(b, u, g - 1.0).astype(np.float32)
     mixed = keep_grain(wa, wb, t) if grain else wa * (1.0 - t) + wb * t
     return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
@@ -227,11 +327,11 @@ def morph_frame_i420(a: np.ndarray, b: np.ndarray, t: float, g: float, width: in
         return (a if t <= 0.0 else b).copy()
     w, h, cw, ch = width, height, width // 2, height // 2
     pa, pb = _i420_planes(a, w, h), _i420_planes(b, w, h)
-    flow_ab, half_ab = dense_flows(pa[0], pb[0], (w, h), (cw, ch))
-    flow_ba, half_ba = dense_flows(pb[0], pa[0], (w, h), (cw, ch))
-    out = [_blend_moved(pa[0], pb[0], flow_ab, flow_ba, t, g)]
+    u = inbetween_flow(*_flow_frames(pa[0], pb[0]), g)
+    out = [_blend_moved(pa[0], pb[0], _sized(u, w, h), t, g)]
     # the grain that shows is the luma's: the chroma planes blend plainly (a third of the cost)
-    out += [_blend_moved(x, y, half_ab, half_ba, t, g, grain=False) for x, y in zip(pa[1:], pb[1:])]
+    half = _sized(u, cw, ch)
+    out += [_blend_moved(x, y, half, t, g, grain=False) for x, y in zip(pa[1:], pb[1:])]
     return np.concatenate([plane.reshape(-1) for plane in out]).reshape(a.shape)
 
 
