@@ -157,21 +157,32 @@ def inbetween_flow(sa: np.ndarray, sb: np.ndarray, g: float) -> np.ndarray:
 
 def _splat(src: np.ndarray, dst: np.ndarray, flow: np.ndarray, back: np.ndarray, at: float):
     """src's pixels moved `at` of the way along `flow` (src -> dst): the in-between pixel where each lands
-    (flat indices; the two ends together leave few holes), the cost of its match in dst (its error, and how far `back` fails to bring it
-    home), its flow, and how far that flow is trusted (TRUST_LO, TRUST_HI)."""
+    (flat indices; the two ends together leave few holes), the cost of its match in dst, its flow, and how
+    far that flow is trusted (`_match`)."""
+    h, w = flow.shape[:2]
+    gx, gy = _grid(h, w)
+    match = _match(src, dst, flow, back)
+    flow = flow.reshape(-1, 2)
+    tx = np.rint(gx.ravel() + at * flow[:, 0]).astype(np.int64)
+    ty = np.rint(gy.ravel() + at * flow[:, 1]).astype(np.int64)
+    inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+    return (ty * w + tx)[inside], match[inside, 0], flow[inside], match[inside, 1]
+
+
+def _match(src: np.ndarray, dst: np.ndarray, flow: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """Per pixel of src (flat): the cost of its match in dst along `flow` (its error, plus DISAGREEMENT_COST
+    per px that `back` fails to bring it home) and how far the flow is trusted (TRUST_LO, TRUST_HI). The
+    same for every in-between time, and planning morphs neighbouring windows that share pairs: cached."""
+    cached = _match_cache.get(src, dst)
+    if cached is not None:
+        return cached
     h, w = flow.shape[:2]
     gx, gy = _grid(h, w)
     matched = cv2.remap(dst, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    off = _disagreement(flow, back)
     error = np.abs(src.astype(np.float32) - matched.astype(np.float32))
-    cost = (error + DISAGREEMENT_COST * off).ravel()
-    error = cv2.GaussianBlur(error, (0, 0), 1.5)
-    trust = np.clip((TRUST_HI - error) / (TRUST_HI - TRUST_LO), 0.0, 1.0).ravel()
-    flow = flow.reshape(-1, 2)
-    px, py = (gx.ravel() + at * flow[:, 0]), (gy.ravel() + at * flow[:, 1])
-    tx, ty = np.rint(px).astype(np.int64), np.rint(py).astype(np.int64)
-    inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
-    return (ty * w + tx)[inside], cost[inside], flow[inside], trust[inside]
+    cost = error + DISAGREEMENT_COST * _disagreement(flow, back)
+    trust = np.clip((TRUST_HI - cv2.GaussianBlur(error, (0, 0), 1.5)) / (TRUST_HI - TRUST_LO), 0.0, 1.0)
+    return _match_cache.put(src, dst, np.stack([cost.ravel(), trust.ravel()], axis=1))
 
 
 STILL_MATCH = (3.0, 8.0)  # gray levels (mean over ~3 px at FLOW_WIDTH): frames this close need no motion
@@ -231,6 +242,7 @@ class _FlowCache:
 
 
 _flow_cache = _FlowCache()
+_match_cache = _FlowCache()  # inbetween_flow's per-pair match costs (_match)
 
 
 @lru_cache(maxsize=8)
