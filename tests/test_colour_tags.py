@@ -39,6 +39,16 @@ def test_probe_reads_the_colour_tags(tmp_path):
     assert media.probe(plain).colour_tags() == ""
 
 
+def test_a_tag_setparams_does_not_know_is_left_out_not_passed_on(tmp_path):
+    from dataclasses import replace
+
+    tagged = tmp_path / "tagged.mp4"
+    _tagged_clip(tagged, TAGS)
+    info = replace(media.probe(tagged), color_trc="reserved", color_primaries="unknown")
+    assert info.colour_tags() == "range=tv:colorspace=bt709"
+    assert replace(info, color_trc="gamma28").colour_tags().endswith("color_trc=bt470bg")  # ffmpeg's other name
+
+
 def test_probe_reads_matrix_primaries_and_transfer_apart(fixtures_dir):
     info = media.probe(fixtures_dir / "liveportrait_d12.mp4")  # tagged tv, smpte170m/smpte170m/bt709
     assert (info.color_space, info.color_primaries, info.color_trc) == ("smpte170m", "smpte170m", "bt709")

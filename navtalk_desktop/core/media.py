@@ -73,11 +73,10 @@ class VideoInfo:
         """setparams options that tag frames as this file's are ("" when untagged): raw frames made from its
         samples carry no tags, and a graph that joins them to the file's own frames converts the untagged
         ones from BT.601, a shift of ~2 luma levels on a BT.709 clip (a step at a morph's wrap)."""
-        names = {"color_range": ("range", self.color_range), "colorspace": ("colorspace", self.color_space),
-                 "color_primaries": ("color_primaries", self.color_primaries),
-                 "color_trc": ("color_trc", _SETPARAMS_TRC.get(self.color_trc, self.color_trc))}
-        parts = [f"{option}={value}" for option, value in names.values() if value and value != "unknown"]
-        return ":".join(parts)
+        values = {"range": self.color_range, "colorspace": self.color_space, "color_primaries": self.color_primaries,
+                  "color_trc": _SETPARAMS_TRC.get(self.color_trc, self.color_trc)}
+        # only the names setparams takes: a tag it does not know would fail the whole encode
+        return ":".join(f"{option}={value}" for option, value in values.items() if value in _SETPARAMS[option])
 
     def vfr_note(self) -> str:
         """The sentence every report carries for a variable-frame-rate source ("" otherwise)."""
@@ -188,8 +187,17 @@ COLOR_FIELDS = ("color_range", "color_space", "color_primaries", "color_trc")
 # av_color_transfer_name's names that setparams spells otherwise
 _SETPARAMS_TRC = {"gamma22": "bt470m", "gamma28": "bt470bg"}
 _RANGES = {"tv", "pc"}
-_SPACES = {"gbr", "bt709", "fcc", "bt470bg", "smpte170m", "smpte240m", "ycgco", "bt2020nc", "bt2020c", "smpte2085",
-           "chroma-derived-nc", "chroma-derived-c", "ictcp"}
+_SETPARAMS = {  # the values ffmpeg's setparams filter accepts ("unknown" left out: it says nothing)
+    "range": _RANGES,
+    "colorspace": {"gbr", "bt709", "fcc", "bt470bg", "smpte170m", "smpte240m", "ycgco", "bt2020nc", "bt2020c",
+                   "smpte2085", "chroma-derived-nc", "chroma-derived-c", "ictcp"},
+    "color_primaries": {"bt709", "bt470m", "bt470bg", "smpte170m", "smpte240m", "film", "bt2020", "smpte428",
+                        "smpte431", "smpte432", "jedec-p22", "ebu3213"},
+    "color_trc": {"bt709", "bt470m", "bt470bg", "smpte170m", "smpte240m", "linear", "log100", "log316",
+                  "iec61966-2-4", "bt1361e", "iec61966-2-1", "bt2020-10", "bt2020-12", "smpte2084", "smpte428",
+                  "arib-std-b67"},
+}
+_SPACES = _SETPARAMS["colorspace"]
 
 
 def _colour_from(line: str) -> dict[str, str]:
