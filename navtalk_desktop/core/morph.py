@@ -42,17 +42,10 @@ def _gray(img: np.ndarray) -> np.ndarray:
 
 
 def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Flow (h, w, 2) in a's pixels such that a(x) ~ b(x + flow(x)); RGB or gray uint8 inputs."""
+    """Flow (h, w, 2) in a's pixels such that a(x) ~ b(x + flow(x)); RGB or gray uint8 inputs. Computed once
+    per pair (at most FLOW_WIDTH wide) and scaled to a's size."""
     ga = _gray(a)
-    return dense_flows(ga, _gray(b), (ga.shape[1], ga.shape[0]))[0]
-
-
-def dense_flows(ga: np.ndarray, gb: np.ndarray, *sizes: tuple[int, int]) -> list[np.ndarray]:
-    """dense_flow of gray frames, computed once (at most FLOW_WIDTH wide) and given at each (width, height)
-    in `sizes` (a frame's and its half-size chroma planes'), the vectors scaled to each."""
-    sa, sb = _flow_frames(ga, gb)
-    flow = _small_flow(sa, sb)
-    return [_sized(flow, width, height) for width, height in sizes]
+    return _sized(_small_flow(*_flow_frames(ga, _gray(b))), ga.shape[1], ga.shape[0])
 
 
 def _flow_frames(ga: np.ndarray, gb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -207,10 +200,10 @@ def moving_weight(ga: np.ndarray, gb: np.ndarray, flow: np.ndarray) -> np.ndarra
     return 1.0 - still
 
 
-class _FlowCache:
-    """The last flows computed, keyed by the two frames' content. Planning measures a morph window and its
-    neighbours: a window one frame later pairs the same tail and head frames, shifted by one, so more than
-    half of its flows were computed already (d18: 48 distinct pairs in 110 flows)."""
+class _PairCache:
+    """The last flows (or per-pair match costs) computed, keyed by the two frames' content. Planning measures a
+    morph window and its neighbours: a window one frame later pairs the same tail and head frames, shifted by
+    one, so more than half of its flows were computed already (d18: 48 distinct pairs in 110 flows)."""
 
     SIZE = 96  # ~0.2 MB a flow at FLOW_WIDTH
 
@@ -232,7 +225,7 @@ class _FlowCache:
             return flow
 
     def put(self, a: np.ndarray, b: np.ndarray, flow: np.ndarray) -> np.ndarray:
-        flow.flags.writeable = False  # shared: callers scale copies of it (dense_flows)
+        flow.flags.writeable = False  # shared: callers scale copies of it (_sized)
         key = self._key(a, b)
         with self._lock:
             self._flows[key] = flow
@@ -241,8 +234,8 @@ class _FlowCache:
         return flow
 
 
-_flow_cache = _FlowCache()
-_match_cache = _FlowCache()  # inbetween_flow's per-pair match costs (_match)
+_flow_cache = _PairCache()
+_match_cache = _PairCache()  # inbetween_flow's per-pair match costs (_match)
 
 
 @lru_cache(maxsize=8)
